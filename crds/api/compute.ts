@@ -1,0 +1,130 @@
+import { z } from "zod";
+import { cel, exactlyOne } from "./k8s-meta.ts";
+import { parseQuantity } from "./quantity.ts";
+
+/** Smallest guest memory we accept; below this no supported guest boots. */
+export const MIN_GUEST_MEMORY_BYTES = 16 * 2 ** 20;
+/** Largest guest memory we accept (16 TiB, QEMU's practical q35 ceiling). */
+export const MAX_GUEST_MEMORY_BYTES = 16 * 2 ** 40;
+
+const quantityPattern =
+  "^([+]?[0-9]+(\\.[0-9]+)?|[+]?\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m|[eE][+-]?[0-9]+)?$";
+
+/** A Kubernetes quantity string such as `1Gi`. */
+export const quantity = () =>
+  z.string().regex(new RegExp(quantityPattern), "must be a Kubernetes quantity such as 512Mi or 2Gi");
+
+/** A byte quantity within [min, max], reported with the offending value. */
+export const byteQuantity = (min: number, max: number, what: string) =>
+  quantity().superRefine((s, ctx) => {
+    const bytes = parseQuantity(s);
+    if (bytes === undefined) return;
+    if (!Number.isInteger(bytes))
+      ctx.addIssue({ code: "custom", message: `${what} must be a whole number of bytes, got ${s}` });
+    else if (bytes < min || bytes > max)
+      ctx.addIssue({ code: "custom", message: `${what} must be between ${min} and ${max} bytes, got ${s}` });
+  });
+
+const count = (max: number, what: string) =>
+  z.int().min(1, `${what} must be at least 1`).max(max, `${what} must be at most ${max}`).default(1);
+
+/** CPU models with a meaning of their own; any other value names a QEMU CPU model (e.g. `Skylake-Server`). */
+export const SPECIAL_CPU_MODELS = ["host-passthrough", "host-model"] as const;
+
+/** vCPU topology and model. Total vCPUs = sockets × cores × threads. */
+export const cpuSchema = z
+  .object({
+    sockets: count(64, "sockets").describe("Number of CPU sockets."),
+    cores: count(256, "cores").describe("Cores per socket."),
+    threads: count(8, "threads").describe("Threads per core."),
+    model: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+        "must be host-passthrough, host-model or a QEMU CPU model name",
+      )
+      .default("host-model")
+      .describe("host-passthrough, host-model (default) or a named QEMU CPU model such as Skylake-Server."),
+  })
+  .strict()
+  .meta(
+    cel({
+      rule: "self.sockets * self.cores * self.threads <= 512",
+      message: "total vCPUs (sockets × cores × threads) must be at most 512",
+    }),
+  );
+
+/** Guest memory, optionally backed by hugepages. */
+export const memorySchema = z
+  .object({
+    guest: byteQuantity(MIN_GUEST_MEMORY_BYTES, MAX_GUEST_MEMORY_BYTES, "guest memory").describe(
+      "Memory the guest sees, as a Kubernetes quantity (e.g. 1Gi).",
+    ),
+    hugepages: z
+      .object({
+        pageSize: z.enum(["2Mi", "1Gi"]).describe("Hugepage size backing guest memory."),
+      })
+      .strict()
+      .optional()
+      .describe("Back guest memory with hugepages of the given size (the node must offer them)."),
+  })
+  .strict()
+  .meta(
+    cel({
+      rule: "quantity(self.guest).compareTo(quantity('16Mi')) >= 0",
+      message: "guest memory must be at least 16Mi",
+      fieldPath: ".guest",
+    }),
+  );
+
+/** Machine type. */
+export const machineSchema = z
+  .object({
+    type: z
+      .enum(["q35", "microvm"])
+      .default("q35")
+      .describe("q35 (default) or microvm (direct kernel boot only)."),
+  })
+  .strict();
+
+/** Direct kernel boot: the kernel and initrd come from an OCI image (like KubeVirt's kernelBoot container). */
+export const kernelBootSchema = z
+  .object({
+    image: z.string().min(1, "must name an image").describe("OCI image holding the kernel and initrd."),
+    kernelPath: z
+      .string()
+      .regex(/^\//, "must be an absolute path inside the image")
+      .describe("Kernel path in the image."),
+    initrdPath: z
+      .string()
+      .regex(/^\//, "must be an absolute path inside the image")
+      .optional()
+      .describe("Initrd path in the image."),
+    cmdline: z
+      .string()
+      .max(4096, "must be at most 4096 characters")
+      .optional()
+      .describe("Kernel command line."),
+  })
+  .strict();
+
+/** How the VM boots: exactly one of bios, uefi or kernelBoot. */
+export const firmwareSchema = z
+  .object({
+    bios: z.object({}).strict().optional().describe("SeaBIOS (the default when firmware is omitted)."),
+    uefi: z
+      .object({
+        secureBoot: z.boolean().default(false).describe("Use the Secure Boot OVMF build with enrolled keys."),
+      })
+      .strict()
+      .optional()
+      .describe("UEFI firmware (OVMF) with a per-VM variable store."),
+    kernelBoot: kernelBootSchema.optional().describe("Boot a kernel directly, without firmware."),
+  })
+  .strict()
+  .meta(
+    cel({
+      rule: exactlyOne(["bios", "uefi", "kernelBoot"]),
+      message: "firmware must set exactly one of bios, uefi or kernelBoot",
+    }),
+  );

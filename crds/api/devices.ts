@@ -1,0 +1,46 @@
+import { z } from "zod";
+import { cel, exactlyOne } from "./k8s-meta.ts";
+
+/** Optional devices; sensible ones are on by default. */
+export const devicesSchema = z
+  .object({
+    serialConsole: z.boolean().default(true).describe("A serial console reachable with `vireo console`."),
+    vnc: z
+      .boolean()
+      .default(false)
+      .describe("A VNC display on 127.0.0.1 inside the pod, reachable with `vireo vnc`."),
+    rng: z.boolean().default(true).describe("virtio-rng fed from the host's /dev/urandom."),
+    memoryBalloon: z
+      .boolean()
+      .default(true)
+      .describe("virtio-balloon with statistics (guest memory metrics)."),
+  })
+  .strict();
+
+/** A probe of the guest, mapped onto the launcher pod (the guest answers at the pod IP). */
+export const guestProbeSchema = z
+  .object({
+    httpGet: z
+      .object({
+        port: z.int().min(1).max(65535),
+        path: z.string().regex(/^\//, "must start with /").default("/"),
+      })
+      .strict()
+      .optional(),
+    tcpSocket: z
+      .object({ port: z.int().min(1).max(65535) })
+      .strict()
+      .optional(),
+    initialDelaySeconds: z.int().min(0).max(3600).optional(),
+    periodSeconds: z.int().min(1).max(3600).optional(),
+    timeoutSeconds: z.int().min(1).max(3600).optional(),
+    failureThreshold: z.int().min(1).max(100).optional(),
+    successThreshold: z.int().min(1).max(100).optional(),
+  })
+  .strict()
+  .meta(
+    cel({
+      rule: exactlyOne(["httpGet", "tcpSocket"]),
+      message: "a probe must set exactly one of httpGet or tcpSocket",
+    }),
+  );

@@ -1,0 +1,98 @@
+import { z } from "zod";
+import { cel, exactlyOne, listMap } from "./k8s-meta.ts";
+import { localName } from "./names.ts";
+
+/** Unicast, locally or globally administered MAC in colon notation. */
+export const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+/** A port forwarded from the pod into the guest (masquerade and passt bindings). */
+export const portSchema = z
+  .object({
+    name: z
+      .string()
+      .max(15, "must be at most 15 characters")
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be an IANA service name")
+      .optional(),
+    port: z.int().min(1, "port must be between 1 and 65535").max(65535, "port must be between 1 and 65535"),
+    protocol: z.enum(["TCP", "UDP"]).default("TCP"),
+  })
+  .strict();
+
+/** How a guest NIC is connected to the pod network. */
+export const BINDINGS = ["bridge", "masquerade", "passt"] as const;
+
+/** A guest NIC. Its `name` matches a network. */
+export const interfaceSchema = z
+  .object({
+    name: localName().describe("Interface name; a network of the same name connects it."),
+    binding: z
+      .enum(BINDINGS)
+      .optional()
+      .describe(
+        "bridge, masquerade or passt for the pod network (default: the cluster's default binding); secondary networks always bridge.",
+      ),
+    macAddress: z
+      .string()
+      .regex(MAC_PATTERN, "must be a MAC address like 02:00:00:aa:bb:cc")
+      .refine(
+        (m) => (parseInt(m.slice(0, 2), 16) & 1) === 0,
+        "must be a unicast MAC address (first octet even)",
+      )
+      .optional()
+      .describe("Guest MAC; derived stably from the VM and interface when omitted."),
+    model: z.enum(["virtio", "e1000e", "rtl8139"]).default("virtio").describe("NIC model."),
+    ports: z
+      .array(portSchema)
+      .max(64, "at most 64 ports")
+      .optional()
+      .meta(listMap("port", "protocol"))
+      .describe("Ports forwarded into the guest (masquerade, passt); all ports when omitted."),
+    bootOrder: z.int().min(1).max(100).optional().describe("PXE boot priority."),
+  })
+  .strict()
+  .meta(
+    cel({
+      rule: "!has(self.ports) || !has(self.binding) || self.binding != 'bridge'",
+      message: "ports can only be forwarded with the masquerade or passt binding; bridge exposes every port",
+      fieldPath: ".ports",
+    }),
+  );
+
+const CIDR4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(\d|[12]\d|3[0-2])$/;
+
+/** A network the VM attaches to: the pod network or a Multus network. */
+export const networkSchema = z
+  .object({
+    name: localName(),
+    pod: z
+      .object({
+        vmNetworkCIDR: z
+          .string()
+          .regex(CIDR4, "must be an IPv4 CIDR like 10.0.2.0/24")
+          .refine(
+            (c) => Number(c.split("/")[1]) <= 30,
+            "must leave room for a gateway and a guest (prefix /30 or shorter)",
+          )
+          .optional()
+          .describe("Private guest subnet for the masquerade binding (default 10.0.2.0/24)."),
+      })
+      .strict()
+      .optional()
+      .describe("The pod's own network."),
+    multus: z
+      .object({
+        networkName: z
+          .string()
+          .regex(
+            /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+            "must be a NetworkAttachmentDefinition name, optionally namespace/name",
+          ),
+      })
+      .strict()
+      .optional()
+      .describe("A secondary network from a Multus NetworkAttachmentDefinition."),
+  })
+  .strict()
+  .meta(
+    cel({ rule: exactlyOne(["pod", "multus"]), message: "a network must set exactly one of pod or multus" }),
+  );

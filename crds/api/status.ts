@@ -1,0 +1,106 @@
+import { z } from "zod";
+import { listMap } from "./k8s-meta.ts";
+
+/** Coarse lifecycle phase, as KubeVirt's VMI phase plus Stopped. */
+export const PHASES = [
+  "Stopped",
+  "Pending",
+  "Scheduling",
+  "Scheduled",
+  "Running",
+  "Succeeded",
+  "Failed",
+  "Unknown",
+] as const;
+
+/** Human-facing status, as KubeVirt's printableStatus. */
+export const PRINTABLE_STATUSES = [
+  "Stopped",
+  "Provisioning",
+  "Starting",
+  "Running",
+  "Paused",
+  "Stopping",
+  "Terminating",
+  "CrashLoopBackOff",
+  "Unknown",
+  "ErrorUnschedulable",
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "ErrorPvcNotFound",
+  "WaitingForVolumeBinding",
+  "Failed",
+  "Succeeded",
+  "InvalidSpec",
+] as const;
+
+/** Condition types the operator maintains. */
+export const CONDITION_TYPES = [
+  "Ready",
+  "Paused",
+  "RestartRequired",
+  "Failure",
+  "Reconciling",
+  "Stalled",
+] as const;
+
+/** A metav1.Condition. */
+export const conditionSchema = z
+  .object({
+    type: z.string().min(1),
+    status: z.enum(["True", "False", "Unknown"]),
+    reason: z
+      .string()
+      .min(1)
+      .max(1024)
+      .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+    message: z.string().max(32768),
+    lastTransitionTime: z.string(),
+    observedGeneration: z.int().min(0).optional(),
+  })
+  .strict();
+
+/** A guest NIC as reported in status. */
+export const interfaceStatusSchema = z
+  .object({
+    name: z.string(),
+    mac: z.string().optional(),
+    ips: z.array(z.string()).optional(),
+    podInterface: z.string().optional(),
+  })
+  .strict();
+
+/** Status of a VirtualMachine; written only by the operator through the status subresource. */
+export const vmStatusSchema = z
+  .object({
+    phase: z.enum(PHASES).optional(),
+    printableStatus: z.enum(PRINTABLE_STATUSES).optional(),
+    conditions: z.array(conditionSchema).optional().meta(listMap("type")),
+    observedGeneration: z.int().min(0).optional(),
+    nodeName: z.string().optional(),
+    launcherPod: z.string().optional(),
+    interfaces: z.array(interfaceStatusSchema).optional(),
+    ipAddress: z.string().optional().describe("First IP of the first interface, for printer columns."),
+    ready: z.boolean().optional(),
+    restartCount: z.int().min(0).optional().describe("Launcher pods started after the first one."),
+    restartedAt: z.string().optional().describe("The vireo.dev/restartedAt annotation value last acted on."),
+    startFailure: z
+      .object({
+        consecutiveFailCount: z.int().min(0),
+        retryAfterTimestamp: z.string().optional(),
+        lastFailureMessage: z.string().optional(),
+      })
+      .strict()
+      .optional()
+      .describe("Crash-loop back-off state."),
+    createdToRunningSeconds: z
+      .number()
+      .optional()
+      .describe("Seconds from creation (or start request) to Running."),
+  })
+  .strict();
+
+/** VirtualMachine status. */
+export type VmStatus = z.infer<typeof vmStatusSchema>;
+/** A metav1.Condition. */
+export type Condition = z.infer<typeof conditionSchema>;

@@ -1,0 +1,71 @@
+import { GROUP, KIND, PLURAL, VERSION } from "../api/virtual-machine.ts";
+import { vmSpecShape } from "../api/spec.ts";
+import { vmStatusSchema } from "../api/status.ts";
+import { openApiOf, toStructural } from "./openapi.ts";
+
+/** File name of the generated CRD, as controller-gen would name it. */
+export const CRD_FILE = `${GROUP}_${PLURAL}.yaml`;
+
+/**
+ * Builds the VirtualMachine CustomResourceDefinition from the zod schema. Pure: the same schema always gives
+ * the same object, which is how CI detects a stale checked-in CRD.
+ */
+export function buildVirtualMachineCrd(): Record<string, unknown> {
+  const spec = toStructural(openApiOf(vmSpecShape), "spec");
+  const status = toStructural(openApiOf(vmStatusSchema), "status");
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: {
+      name: `${PLURAL}.${GROUP}`,
+      labels: { "app.kubernetes.io/name": "vireo", "app.kubernetes.io/component": "crd" },
+    },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: "virtualmachine",
+        // vm/vms/vmi belong to KubeVirt; both can be installed side by side.
+        shortNames: ["vvm"],
+        categories: ["vireo"],
+      },
+      scope: "Namespaced",
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: "Status", type: "string", jsonPath: ".status.printableStatus" },
+            { name: "Ready", type: "boolean", jsonPath: ".status.ready" },
+            { name: "Node", type: "string", jsonPath: ".status.nodeName" },
+            { name: "IP", type: "string", jsonPath: ".status.ipAddress" },
+            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+            { name: "Strategy", type: "string", jsonPath: ".spec.runStrategy", priority: 1 },
+            { name: "Pod", type: "string", jsonPath: ".status.launcherPod", priority: 1 },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: "object",
+              description: "A virtual machine run by Vireo in a launcher pod.",
+              required: ["spec"],
+              properties: {
+                apiVersion: { type: "string" },
+                kind: { type: "string" },
+                metadata: {
+                  type: "object",
+                  properties: { name: { type: "string", maxLength: 63 } },
+                },
+                spec: { ...spec, description: "Desired state of the virtual machine." },
+                status: { ...status, description: "Observed state, written by the operator." },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
