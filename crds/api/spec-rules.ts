@@ -61,6 +61,13 @@ export function checkSpecRules(spec: Spec, ctx: Ctx): void {
   spec.volumes.forEach((v, i) => {
     if (!disks.has(v.name)) issue(ctx, ["volumes", i, "name"], `volume "${v.name}" is not used by any disk`);
   });
+  spec.volumes.forEach((v, i) => {
+    const ci = v.cloudInitNoCloud;
+    if (ci?.userData !== undefined && ci.userDataSecretRef)
+      issue(ctx, ["volumes", i, "cloudInitNoCloud"], "set userData or userDataSecretRef, not both");
+    if (ci?.networkData !== undefined && ci.networkDataSecretRef)
+      issue(ctx, ["volumes", i, "cloudInitNoCloud"], "set networkData or networkDataSecretRef, not both");
+  });
   const cloudInits = spec.volumes.filter((v) => v.cloudInitNoCloud);
   if (cloudInits.length > 1) issue(ctx, ["volumes"], "at most one cloudInitNoCloud volume is allowed");
 

@@ -1,0 +1,54 @@
+/**
+ * `vireo` — the command-line entry (also `kubectl vireo`). Each subcommand lives in its own module and
+ * returns an exit code; nothing here decides anything.
+ */
+const USAGE = `usage: vireo <command> [options]
+
+Commands:
+  validate FILE...      check VirtualMachine manifests offline (multi-document YAML; - for stdin)
+  run FILE              run a VirtualMachine on this host (standalone mode, the demo)
+  start|stop|restart VM change a VM's run state in the cluster (declaratively, like GitOps would)
+  pause|unpause VM      pause or resume a running guest (through pods/exec)
+  console VM            attach to a VM's serial console (through pods/exec)
+  vnc VM                forward a VM's VNC display to localhost (through port-forward)
+  status [VM]           show VM status
+Run 'vireo <command> --help' for a command's options.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+// Specifier built at run time: these modules are owned by other parts and may be absent in a partial build.
+const lazy = (name: string) => new URL(`./${name}.ts`, import.meta.url).href;
+
+const commands: Record<string, () => Promise<Command>> = {
+  validate: async () => (await import("./validate.ts")).validateCommand,
+  run: async () => ((await import(lazy("run"))) as { runCommand: Command }).runCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(USAGE);
+    return name ? 0 : 2;
+  }
+  const load = commands[name] ?? (await clusterCommand(name));
+  if (!load) {
+    console.error(`vireo: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  return (await load())(rest);
+}
+
+/** Cluster commands live in cli/cluster.ts once it exists; resolved lazily so `validate` starts fast. */
+async function clusterCommand(name: string): Promise<(() => Promise<Command>) | undefined> {
+  const cluster = ["start", "stop", "restart", "pause", "unpause", "console", "vnc", "status"];
+  if (!cluster.includes(name)) return undefined;
+  return async () => {
+    const mod = (await import(lazy("cluster"))) as { clusterCommand: (name: string, argv: string[]) => Promise<number> };
+    return (argv: string[]) => mod.clusterCommand(name, argv);
+  };
+}
+
+process.exitCode = await main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(`vireo: ${err instanceof Error ? err.message : String(err)}`);
+  return 1;
+});

@@ -1,0 +1,50 @@
+import { parseAllDocuments } from "yaml";
+import { formatPath, validateVirtualMachine, type Problem } from "../crds/api/validate.ts";
+import type { VirtualMachine } from "../crds/api/virtual-machine.ts";
+
+/** One document of a manifest file, validated. */
+export interface CheckedDocument {
+  /** Where the document starts, for messages: `file` or `file#2`. */
+  source: string;
+  /** The VM's name, when the document has one. */
+  name?: string;
+  vm?: VirtualMachine;
+  problems: Problem[];
+}
+
+/**
+ * Parses multi-document YAML and validates each document as a VirtualMachine. Malformed YAML becomes a
+ * problem with the line and column, never an exception; empty documents (`---` at the end) are skipped.
+ */
+export function checkManifests(text: string, file: string): CheckedDocument[] {
+  const docs = parseAllDocuments(text, { prettyErrors: true });
+  const out: CheckedDocument[] = [];
+  const many = docs.length > 1;
+  docs.forEach((doc, i) => {
+    const source = many ? `${file}#${i + 1}` : file;
+    if (doc.errors.length) {
+      out.push({
+        source,
+        problems: doc.errors.map((e) => ({
+          path: e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "(yaml)",
+          message: `malformed YAML: ${e.message.split("\n")[0]}`,
+        })),
+      });
+      return;
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return;
+    if (typeof value !== "object" || Array.isArray(value)) {
+      out.push({ source, problems: [{ path: formatPath([]), message: "a manifest must be a YAML mapping" }] });
+      return;
+    }
+    const name = (value as { metadata?: { name?: unknown } }).metadata?.name;
+    const r = validateVirtualMachine(value);
+    out.push({
+      source,
+      ...(typeof name === "string" ? { name } : {}),
+      ...(r.ok ? { vm: r.vm, problems: [] } : { problems: r.problems }),
+    });
+  });
+  return out;
+}
