@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Vireo's launcher, tests and demo need, skipping the apt round trip when all
+# are present. Shared by `npm run demo` and .ci/run so the two cannot drift apart.
+set -euo pipefail
+PACKAGES=(
+  qemu-system-x86 qemu-utils ovmf        # the hypervisor, qemu-img, UEFI firmware
+  dnsmasq-base nftables passt iproute2   # guest networking
+  genisoimage                            # cloud-init NoCloud ISOs
+  busybox-static cpio                    # the test guest's userland and initramfs
+  openssl                                # test control plane certificates
+  prometheus                             # promtool and a real Prometheus for metrics tests
+  podman runc debootstrap                # container images without a registry
+  util-linux e2fsprogs psmisc procps     # losetup, mkfs, fuser, ps for tests
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#PACKAGES[@]} Debian packages present"
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing Debian packages: ${missing[*]} — run as root or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
