@@ -1,8 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { validateVirtualMachine } from "./validate.ts";
 
+type Obj = Record<string, unknown>;
+interface Spec extends Obj {
+  memory: Obj;
+  disks: Obj[];
+  volumes: Obj[];
+}
+interface Manifest extends Obj {
+  metadata: Obj;
+  spec: Spec;
+}
+
 /** A valid base manifest; each case below breaks it in one way. */
-const base = () => ({
+const base = (): Manifest => ({
   apiVersion: "vireo.dev/v1alpha1",
   kind: "VirtualMachine",
   metadata: { name: "vm1", namespace: "default" },
@@ -13,11 +24,9 @@ const base = () => ({
   },
 });
 
-type Manifest = ReturnType<typeof base> & Record<string, unknown>;
-type Spec = Record<string, unknown> & Manifest["spec"];
 const withSpec = (patch: (s: Spec) => void): Manifest => {
-  const m = base() as Manifest;
-  patch(m.spec as Spec);
+  const m = base();
+  patch(m.spec);
   return m;
 };
 

@@ -35,7 +35,7 @@ describe("generated CRD", () => {
     const rules = schema.properties.spec["x-kubernetes-validations"] as Json[];
     expect(rules.map((r) => r.message)).toContain("every disk needs a volume of the same name");
     const volumeRules = schema.properties.spec.properties.volumes.items["x-kubernetes-validations"] as Json[];
-    expect(volumeRules[0].rule).toContain(".filter(x, x).size() == 1");
+    expect(volumeRules[0]?.rule).toContain(".filter(x, x).size() == 1");
     expect(schema.properties.spec.properties.disks["x-kubernetes-list-type"]).toBe("map");
   });
 
