@@ -1,0 +1,27 @@
+import type { IsoTool } from "./deps.ts";
+import { ProgramError, runProgram } from "./run.ts";
+
+/**
+ * The ISO tool backed by `genisoimage` (Debian's cdrkit), as KubeVirt and cloud-localds use: Joliet and
+ * Rock Ridge keep file names and modes intact for Linux and Windows guests alike.
+ */
+export function genisoimage(binary = "genisoimage"): IsoTool {
+  return {
+    async build(output, sourceDir, label) {
+      const r = await runProgram(binary, [
+        "-quiet",
+        "-output",
+        output,
+        "-volid",
+        label,
+        "-joliet",
+        "-rock",
+        "-input-charset",
+        "utf-8",
+        sourceDir,
+      ]);
+      if (r.exitCode !== 0)
+        throw new ProgramError(`genisoimage failed (exit ${r.exitCode}): ${r.stderr.trim() || "no output"}`);
+    },
+  };
+}

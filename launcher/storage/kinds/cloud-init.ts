@@ -1,0 +1,152 @@
+import type { LauncherConfig, LauncherDisk } from "../../../crds/launcher/config.ts";
+import { DiskError } from "../errors.ts";
+import { isoMedia, writeIso, type IsoFile } from "../iso-volume.ts";
+import {
+  optionsFor,
+  preparedDisk,
+  type DirectIoFact,
+  type DiskEnv,
+  type DiskKind,
+  type DiskLayout,
+  type DiskOptions,
+  type SourceOf,
+} from "../kind.ts";
+import { cloudInitYaml, defaultNetworkConfig } from "../network-config.ts";
+
+type Source = SourceOf<"cloudInit">;
+
+/** The volume label cloud-init's NoCloud datasource looks for. */
+export const NOCLOUD_LABEL = "cidata";
+
+/** The Secret keys that may hold user-data and network-config, in order of preference. */
+export const USER_DATA_KEYS = ["userdata", "userData"] as const;
+/** See {@link USER_DATA_KEYS}. */
+export const NETWORK_DATA_KEYS = ["networkdata", "networkData"] as const;
+
+/** What was found in a mounted Secret: whether the mount exists, and the first key present with its bytes. */
+export interface SecretRead {
+  dir: string;
+  mounted: boolean;
+  key?: string;
+  data?: Buffer;
+}
+
+/** What inspecting a cloud-init volume found. */
+export interface CloudInitFacts {
+  userDataSecret?: SecretRead;
+  networkDataSecret?: SecretRead;
+  directIo: DirectIoFact;
+}
+
+/** Write a NoCloud ISO of these files. */
+export interface CloudInitPlan {
+  action: "iso";
+  path: string;
+  files: IsoFile[];
+  options: DiskOptions;
+}
+
+async function readSecret(env: DiskEnv, dir: string, keys: readonly string[]): Promise<SecretRead> {
+  const { fs } = env.deps;
+  if ((await fs.stat(dir))?.kind !== "directory") return { dir, mounted: false };
+  for (const key of keys) {
+    if ((await fs.stat(`${dir}/${key}`))?.kind === "file")
+      return { dir, mounted: true, key, data: await fs.readFile(`${dir}/${key}`) };
+  }
+  return { dir, mounted: true };
+}
+
+async function inspect(_disk: LauncherDisk, source: Source, env: DiskEnv): Promise<CloudInitFacts> {
+  const facts: CloudInitFacts = {
+    directIo: { path: env.layout.disksDir, supported: await env.deps.fs.probeDirectIo(env.layout.disksDir) },
+  };
+  if (source.userDataDir) facts.userDataSecret = await readSecret(env, source.userDataDir, USER_DATA_KEYS);
+  if (source.networkDataDir)
+    facts.networkDataSecret = await readSecret(env, source.networkDataDir, NETWORK_DATA_KEYS);
+  return facts;
+}
+
+function fromSecret(disk: string, what: string, keys: readonly string[], read: SecretRead): Buffer {
+  if (!read.mounted)
+    throw new DiskError("MountMissing", disk, `the Secret holding ${what} is not mounted at ${read.dir}`, {
+      path: read.dir,
+    });
+  if (!read.data)
+    throw new DiskError(
+      "CloudInitDataMissing",
+      disk,
+      `the Secret mounted at ${read.dir} has no key ${keys.map((k) => `"${k}"`).join(" or ")} for ${what}`,
+      { path: read.dir },
+    );
+  return read.data;
+}
+
+/**
+ * The NoCloud files, byte for byte: `meta-data` (instance-id, local-hostname), `user-data` (inline, from the
+ * Secret, or empty — NoCloud needs the file to exist), and `network-config` (given, or generated for the
+ * VM's NICs; left out when the VM has none, so cloud-init keeps its own fallback). Pure.
+ */
+export function noCloudFiles(
+  disk: string,
+  source: Source,
+  facts: Pick<CloudInitFacts, "userDataSecret" | "networkDataSecret">,
+  config: Pick<LauncherConfig, "interfaces">,
+): IsoFile[] {
+  const metaData = cloudInitYaml({ "instance-id": source.instanceId, "local-hostname": source.hostname });
+  const userData =
+    source.userData ??
+    (facts.userDataSecret ? fromSecret(disk, "user-data", USER_DATA_KEYS, facts.userDataSecret) : "");
+  const networkData =
+    source.networkData ??
+    (facts.networkDataSecret
+      ? fromSecret(disk, "network-config", NETWORK_DATA_KEYS, facts.networkDataSecret)
+      : config.interfaces.length > 0
+        ? defaultNetworkConfig(config)
+        : undefined);
+  return [
+    { path: "meta-data", data: metaData },
+    { path: "user-data", data: userData },
+    ...(networkData !== undefined ? [{ path: "network-config", data: networkData }] : []),
+  ];
+}
+
+/** Plans the NoCloud ISO. Pure. */
+export function planCloudInit(
+  disk: Pick<LauncherDisk, "name" | "cache">,
+  source: Source,
+  facts: CloudInitFacts,
+  layout: DiskLayout,
+  config: Pick<LauncherConfig, "interfaces">,
+): CloudInitPlan {
+  return {
+    action: "iso",
+    path: `${layout.disksDir}/${disk.name}.cidata.iso`,
+    files: noCloudFiles(disk.name, source, facts, config),
+    options: optionsFor(disk, facts.directIo),
+  };
+}
+
+/**
+ * Builds the cloud-init kind. The plan needs the VM's NICs for the default network-config, so the kind is
+ * made per config.
+ */
+export function cloudInitKind(
+  config: Pick<LauncherConfig, "interfaces">,
+): DiskKind<Source, CloudInitFacts, CloudInitPlan> {
+  return {
+    inspect,
+    plan: (disk, source, facts, layout) => planCloudInit(disk, source, facts, layout, config),
+    async apply(disk, plan, env) {
+      await writeIso(env, plan.path, NOCLOUD_LABEL, plan.files);
+      env.deps.log.info(
+        { disk: disk.name, path: plan.path, files: plan.files.map((f) => f.path) },
+        "wrote the cloud-init NoCloud ISO",
+      );
+      return preparedDisk(
+        { ...disk, readOnly: true },
+        { path: plan.path, format: "raw", media: isoMedia(disk.bus) },
+        plan.options,
+      );
+    },
+  };
+}

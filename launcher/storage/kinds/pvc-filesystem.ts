@@ -1,0 +1,175 @@
+import type { LauncherDisk } from "../../../crds/launcher/config.ts";
+import type { FileFacts, SpaceFacts } from "../deps.ts";
+import { DiskError } from "../errors.ts";
+import { inspectImage, usableImage, type ImageFacts } from "../image-facts.ts";
+import {
+  optionsFor,
+  preparedDisk,
+  type DirectIoFact,
+  type DiskEnv,
+  type DiskKind,
+  type DiskOptions,
+  type SourceOf,
+} from "../kind.ts";
+import { formatBytes, MIN_IMAGE_BYTES, usableImageBytes } from "../sizing.ts";
+
+type Source = SourceOf<"pvcFilesystem">;
+
+/** The disk image's name at the root of a Filesystem-mode claim, as KubeVirt names it. */
+export const PVC_IMAGE_NAME = "disk.img";
+
+/** What inspecting a Filesystem-mode claim found. */
+export interface PvcFilesystemFacts {
+  /** The mount directory, or undefined when it is absent. */
+  mount?: FileFacts;
+  /** `disk.img`, or undefined when it is absent. */
+  image?: FileFacts;
+  imageFacts?: ImageFacts;
+  space?: SpaceFacts;
+  directIo?: DirectIoFact;
+}
+
+/** What to do with a Filesystem-mode claim's image. */
+export type PvcFilesystemPlan = { path: string; options: DiskOptions } & (
+  | { action: "create"; format: "raw"; sizeBytes: number }
+  | { action: "grow"; format: "raw" | "qcow2"; fromBytes: number; toBytes: number }
+  | { action: "use"; format: "raw" | "qcow2"; sizeBytes: number; note?: string }
+);
+
+/** Reads the claim's mount, image and free space. Changes nothing (the O_DIRECT probe file is removed). */
+async function inspect(disk: LauncherDisk, source: Source, env: DiskEnv): Promise<PvcFilesystemFacts> {
+  const { fs, images } = env.deps;
+  const mount = await fs.stat(source.mountPath);
+  if (mount?.kind !== "directory") return {};
+  const path = `${source.mountPath}/${PVC_IMAGE_NAME}`;
+  const image = await fs.stat(path);
+  const space = await fs.space(source.mountPath);
+  const facts: PvcFilesystemFacts = { mount, space };
+  if (image) facts.image = image;
+  if (image?.kind === "file") facts.imageFacts = await inspectImage(images, path);
+  // Probe where QEMU will open the file: the image itself, or (when we are about to create it) the mount.
+  if (image?.kind === "file") facts.directIo = { path, supported: await fs.probeDirectIo(path) };
+  else if (!image && !disk.readOnly)
+    facts.directIo = { path: source.mountPath, supported: await fs.probeDirectIo(source.mountPath) };
+  return facts;
+}
+
+/**
+ * Decides create / grow / use, or refuses. Pure.
+ * - absent: create a sparse raw image of the claim's capacity minus the filesystem reserve (or, with the
+ *   capacity unknown, of the free space minus the reserve), if the filesystem has that much free;
+ * - present: never shrink or overwrite; grow to the claim's (reserve-adjusted) capacity when the claim grew
+ *   and the filesystem holds it; refuse an image that the filesystem could never hold.
+ */
+export function planPvcFilesystem(
+  disk: Pick<LauncherDisk, "name" | "readOnly" | "cache">,
+  source: Source,
+  facts: PvcFilesystemFacts,
+): PvcFilesystemPlan {
+  const name = disk.name;
+  const path = `${source.mountPath}/${PVC_IMAGE_NAME}`;
+  if (!facts.mount)
+    throw new DiskError(
+      "MountMissing",
+      name,
+      `the volume of claim "${source.claimName}" is not mounted at ${source.mountPath}`,
+      { path: source.mountPath },
+    );
+  const space = facts.space!;
+
+  if (!facts.image) {
+    if (disk.readOnly)
+      throw new DiskError(
+        "ImageMissing",
+        name,
+        `claim "${source.claimName}" holds no ${PVC_IMAGE_NAME} and the disk is read-only, so none can be created`,
+        { path },
+      );
+    const basis = source.capacityBytes ?? space.availableBytes;
+    const sizeBytes = usableImageBytes(basis);
+    const what =
+      source.capacityBytes !== undefined
+        ? `claim capacity ${formatBytes(source.capacityBytes)}`
+        : `free space ${formatBytes(space.availableBytes)} (claim capacity unknown)`;
+    if (sizeBytes < MIN_IMAGE_BYTES || sizeBytes > space.availableBytes)
+      throw new DiskError(
+        "InsufficientSpace",
+        name,
+        `a new ${PVC_IMAGE_NAME} for ${what} needs ${formatBytes(Math.max(sizeBytes, MIN_IMAGE_BYTES))}, ` +
+          `but ${source.mountPath} has ${formatBytes(space.availableBytes)} free`,
+        { path },
+      );
+    return { action: "create", path, format: "raw", sizeBytes, options: optionsFor(disk, facts.directIo!) };
+  }
+
+  if (facts.image.kind !== "file")
+    throw new DiskError("UnsupportedFormat", name, `${path} is a ${facts.image.kind}, not an image file`, {
+      path,
+    });
+  const image = usableImage(name, path, facts.imageFacts!);
+  const options = optionsFor(disk, facts.directIo!);
+  const current = image.virtualSizeBytes;
+  // Everything the image may ever occupy must fit in what it occupies now plus what is free, or the guest
+  // eventually meets ENOSPC and QEMU pauses it.
+  const holdable = facts.image.allocatedBytes + space.availableBytes;
+  if (current > holdable)
+    throw new DiskError(
+      "ImageTooLarge",
+      name,
+      `${path} is ${formatBytes(current)}, but ${source.mountPath} can hold at most ${formatBytes(holdable)} ` +
+        `(${formatBytes(facts.image.allocatedBytes)} already allocated + ${formatBytes(space.availableBytes)} free); ` +
+        "expand the claim",
+      { path },
+    );
+
+  const target =
+    source.capacityBytes !== undefined && !disk.readOnly ? usableImageBytes(source.capacityBytes) : undefined;
+  if (target !== undefined && target > current) {
+    if (target <= holdable)
+      return { action: "grow", path, format: image.format, fromBytes: current, toBytes: target, options };
+    return {
+      action: "use",
+      path,
+      format: image.format,
+      sizeBytes: current,
+      options,
+      note:
+        `claim capacity ${formatBytes(source.capacityBytes!)} would allow ${formatBytes(target)}, but the filesystem ` +
+        `holds only ${formatBytes(holdable)}; not growing until the filesystem is expanded`,
+    };
+  }
+  return { action: "use", path, format: image.format, sizeBytes: current, options };
+}
+
+/** A Filesystem-mode PersistentVolumeClaim: `disk.img` at the root of the mount, kept across restarts. */
+export const pvcFilesystem: DiskKind<Source, PvcFilesystemFacts, PvcFilesystemPlan> = {
+  inspect,
+  plan: (disk, source, facts) => planPvcFilesystem(disk, source, facts),
+  async apply(disk, plan, env) {
+    const { fs, images, log } = env.deps;
+    if (plan.action === "create") {
+      // 0660: the pod's fsGroup owns the claim, so the group may need to open the image (as KubeVirt does).
+      await fs.createSparse(plan.path, plan.sizeBytes, 0o660);
+      log.info(
+        { disk: disk.name, path: plan.path, sizeBytes: plan.sizeBytes },
+        "created a sparse disk image on the claim",
+      );
+    } else if (plan.action === "grow") {
+      if (plan.format === "raw") await fs.grow(plan.path, plan.toBytes);
+      else await images.resize(plan.path, plan.toBytes);
+      log.info(
+        {
+          disk: disk.name,
+          path: plan.path,
+          fromBytes: plan.fromBytes,
+          toBytes: plan.toBytes,
+          format: plan.format,
+        },
+        "grew the disk image to the claim's new capacity",
+      );
+    } else if (plan.note) {
+      log.warn({ disk: disk.name, path: plan.path }, plan.note);
+    }
+    return preparedDisk(disk, { path: plan.path, format: plan.format }, plan.options);
+  },
+};

@@ -1,0 +1,35 @@
+import { stringify } from "yaml";
+import type { LauncherConfig } from "../../crds/launcher/config.ts";
+
+/** A cloud-init network-config version 2 document (netplan syntax), the part we generate. */
+export interface NetworkConfigV2 {
+  version: 2;
+  ethernets: Record<string, { match: { macaddress: string }; dhcp4: boolean }>;
+}
+
+/**
+ * The network-config the guest gets when the VM gives none: every NIC, found by its MAC (names inside the
+ * guest are the guest's business), configured by DHCPv4, which every binding serves (dnsmasq for bridge,
+ * the masquerade DHCP server, passt's built-in one). Pure; the network plan may refine it.
+ */
+export function defaultNetworkConfigData(config: Pick<LauncherConfig, "interfaces">): NetworkConfigV2 {
+  return {
+    version: 2,
+    ethernets: Object.fromEntries(
+      config.interfaces.map((i) => [i.name, { match: { macaddress: i.mac }, dhcp4: true }]),
+    ),
+  };
+}
+
+/**
+ * YAML for cloud-init, every string value double-quoted: cloud-init reads YAML 1.1, where an unquoted MAC
+ * such as 52:54:00:12:34:56 is a base-60 integer and an unquoted uid of digits is a number.
+ */
+export function cloudInitYaml(value: unknown): string {
+  return stringify(value, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" });
+}
+
+/** {@link defaultNetworkConfigData} as the YAML text of a NoCloud `network-config` file. */
+export function defaultNetworkConfig(config: Pick<LauncherConfig, "interfaces">): string {
+  return cloudInitYaml(defaultNetworkConfigData(config));
+}
