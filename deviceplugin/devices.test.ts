@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { allocate, deviceList, slotIds } from "./devices.ts";
+import { DevicePluginError } from "./errors.ts";
+import { endpointFor, hostDevices } from "./resources.ts";
+
+const [kvm, tun, vhost] = hostDevices("/host/dev/");
+
+describe("hostDevices", () => {
+  it("maps each resource to its node under the dev dir and the real /dev path in the container", () => {
+    expect(hostDevices("/dev").map((d) => [d.resourceName, d.hostPath, d.containerPath])).toEqual([
+      ["devices.vireo.dev/kvm", "/dev/kvm", "/dev/kvm"],
+      ["devices.vireo.dev/tun", "/dev/net/tun", "/dev/net/tun"],
+      ["devices.vireo.dev/vhost-net", "/dev/vhost-net", "/dev/vhost-net"],
+    ]);
+    expect(tun?.hostPath).toBe("/host/dev/net/tun");
+    expect(hostDevices("/dev", ["tun"]).map((d) => d.name)).toEqual(["tun"]);
+    expect(endpointFor("vhost-net")).toBe("vireo-vhost-net.sock");
+  });
+});
+
+describe("deviceList", () => {
+  it("advertises N distinct slots sharing the node's health", () => {
+    const healthy = deviceList(kvm!, 110, true);
+    expect(healthy).toHaveLength(110);
+    expect(new Set(healthy.map((d) => d.ID)).size).toBe(110);
+    expect(healthy[0]).toEqual({ ID: "kvm-0", health: "Healthy" });
+    expect(healthy[109]).toEqual({ ID: "kvm-109", health: "Healthy" });
+    expect(deviceList(vhost!, 3, false).map((d) => d.health)).toEqual([
+      "Unhealthy",
+      "Unhealthy",
+      "Unhealthy",
+    ]);
+  });
+});
+
+describe("allocate", () => {
+  it("answers one rw DeviceSpec per container however many slots it asked for", () => {
+    const res = allocate(kvm!, 4, true, {
+      container_requests: [{ devices_ids: ["kvm-0", "kvm-3"] }, { devices_ids: ["kvm-1"] }],
+    });
+    const spec = { container_path: "/dev/kvm", host_path: "/host/dev/kvm", permissions: "rw" };
+    expect(res).toEqual({ container_responses: [{ devices: [spec] }, { devices: [spec] }] });
+  });
+
+  it("refuses IDs of another resource or beyond the slot count", () => {
+    const call = () => allocate(kvm!, 4, true, { container_requests: [{ devices_ids: ["kvm-4", "tun-0"] }] });
+    expect(call).toThrow(DevicePluginError);
+    expect(call).toThrow(/unknown device IDs kvm-4, tun-0/);
+    expect(slotIds(kvm!, 4)).toEqual(["kvm-0", "kvm-1", "kvm-2", "kvm-3"]);
+  });
+
+  it("refuses to hand out a node that is missing", () => {
+    try {
+      allocate(tun!, 2, false, { container_requests: [{ devices_ids: ["tun-0"] }] });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as DevicePluginError).code).toBe("DEVICE_UNHEALTHY");
+      expect((err as Error).message).toContain("/host/dev/net/tun is missing");
+    }
+  });
+});

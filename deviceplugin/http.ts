@@ -1,0 +1,35 @@
+/** The device plugin's small HTTP endpoint: /healthz (alive), /readyz (registered), /metrics. */
+import { createServer, type Server } from "node:http";
+import type { DevicePluginManager } from "./manager.ts";
+import type { DevicePluginMetrics } from "./metrics.ts";
+
+/** Starts the HTTP endpoint on `port` (all interfaces: the kubelet probes the pod IP). */
+export async function startHealthServer(
+  port: number,
+  manager: DevicePluginManager,
+  metrics: DevicePluginMetrics,
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/healthz") {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+    } else if (path === "/readyz") {
+      const ready = manager.registered;
+      res
+        .writeHead(ready ? 200 : 503, { "content-type": "text/plain" })
+        .end(ready ? "ok\n" : "not registered with the kubelet\n");
+    } else if (path === "/metrics") {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, () => resolve());
+  });
+  return server;
+}
