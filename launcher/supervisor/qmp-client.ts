@@ -125,9 +125,9 @@ export class QmpClient {
     close: () => void,
     options: QmpClientOptions = {},
   ): Promise<QmpClient> {
-    let client: QmpClient | undefined;
-    let onGreeting: ((line: string) => void) | undefined;
-    let onEnd: (() => void) | undefined;
+    // Lines and the end of the stream go to the handshake first, then to the client.
+    let deliver: (line: string) => void = () => {};
+    let ended: () => void = () => {};
     let buffer = "";
     readable.setEncoding("utf8");
     readable.on("data", (chunk: string) => {
@@ -137,13 +137,11 @@ export class QmpClient {
         const line = buffer.slice(0, nl).trim();
         buffer = buffer.slice(nl + 1);
         if (!line) continue;
-        if (client) client.#receive(line);
-        else onGreeting?.(line);
+        deliver(line);
       }
     });
-    const ended = () => (client ? client.#ended() : onEnd?.());
-    readable.once("end", ended);
-    readable.once("close", ended);
+    readable.once("end", () => ended());
+    readable.once("close", () => ended());
 
     const timeoutMs = options.handshakeTimeoutMs ?? 10_000;
     const greeting = await new Promise<QmpGreeting>((resolve, reject) => {
@@ -151,11 +149,11 @@ export class QmpClient {
         close();
         reject(new QmpError("QMP_TIMEOUT", `no QMP greeting within ${timeoutMs} ms`));
       }, timeoutMs);
-      onEnd = () => {
+      ended = () => {
         clearTimeout(timer);
         reject(new QmpError("QMP_CLOSED", "connection closed before the QMP greeting"));
       };
-      onGreeting = (line) => {
+      deliver = (line) => {
         clearTimeout(timer);
         const parsed = greetingSchema.safeParse(safeJson(line));
         if (!parsed.success) {
@@ -164,7 +162,10 @@ export class QmpClient {
         } else resolve(parsed.data.QMP);
       };
     });
-    client = new QmpClient(greeting, writable, close, options);
+    const client = new QmpClient(greeting, writable, close, options);
+    deliver = (line) => client.#receive(line);
+    ended = () => client.#ended();
+    if (readable.destroyed || readable.readableEnded) client.#ended();
     await client.execute("qmp_capabilities", undefined, { timeoutMs });
     return client;
   }
