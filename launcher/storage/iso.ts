@@ -15,7 +15,7 @@ export function genisoimage(binary = "genisoimage"): IsoTool {
         "-volid",
         label,
         "-joliet",
-        "-rock",
+        "-rational-rock",
         "-input-charset",
         "utf-8",
         sourceDir,
