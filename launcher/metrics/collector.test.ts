@@ -5,7 +5,9 @@ import { VmMetricsCollector, type CollectorOptions } from "./collector.ts";
 import { registerVmMetrics } from "./register.ts";
 import type { HostFiles, MetricsDisk, MetricsNic, VmIdentity, VmMetricsSource } from "./source.ts";
 
-type Reply = unknown | ((args: Record<string, unknown> | undefined) => unknown);
+type Args = Record<string, unknown> | undefined;
+/** A canned reply, or a function of the command's arguments. */
+type Reply = { fn: (args: Args) => unknown } | { value: unknown };
 
 /** A launcher whose QEMU answers QMP from a table, or hangs. */
 class FakeVm implements VmMetricsSource {
@@ -22,33 +24,41 @@ class FakeVm implements VmMetricsSource {
   balloon: string | undefined = "/machine/peripheral/balloon0";
   pollInterval = 0;
   replies: Record<string, Reply> = {
-    "query-status": { status: "running", running: true },
-    "query-cpus-fast": [
-      { "cpu-index": 0, "thread-id": 101 },
-      { "cpu-index": 1, "thread-id": 102 },
-    ],
-    "query-memory-size-summary": { "base-memory": 1 << 30 },
-    "query-balloon": { actual: 1 << 29 },
-    "query-blockstats": [blockEntry("/machine/peripheral/disk-root/virtio-backend", 4096, 8192, 1)],
-    "qom-get": (args) =>
-      args?.property === "guest-stats-polling-interval"
-        ? this.pollInterval
-        : {
-            stats: {
-              "stat-total-memory": 1000,
-              "stat-free-memory": 100,
-              "stat-available-memory": 600,
-              "stat-disk-caches": 300,
-              "stat-major-faults": 7,
-              "stat-minor-faults": 70,
-              "stat-swap-in": -1,
-              "stat-swap-out": -1,
+    "query-status": { value: { status: "running", running: true } },
+    "query-cpus-fast": {
+      value: [
+        { "cpu-index": 0, "thread-id": 101 },
+        { "cpu-index": 1, "thread-id": 102 },
+      ],
+    },
+    "query-memory-size-summary": { value: { "base-memory": 1 << 30 } },
+    "query-balloon": { value: { actual: 1 << 29 } },
+    "query-blockstats": {
+      value: [blockEntry("/machine/peripheral/disk-root/virtio-backend", 4096, 8192, 1)],
+    },
+    "qom-get": {
+      fn: (args) =>
+        args?.property === "guest-stats-polling-interval"
+          ? this.pollInterval
+          : {
+              stats: {
+                "stat-total-memory": 1000,
+                "stat-free-memory": 100,
+                "stat-available-memory": 600,
+                "stat-disk-caches": 300,
+                "stat-major-faults": 7,
+                "stat-minor-faults": 70,
+                "stat-swap-in": -1,
+                "stat-swap-out": -1,
+              },
+              "last-update": 1700000000,
             },
-            "last-update": 1700000000,
-          },
-    "qom-set": (args) => {
-      this.pollInterval = Number(args?.value);
-      return {};
+    },
+    "qom-set": {
+      fn: (args) => {
+        this.pollInterval = Number(args?.value);
+        return {};
+      },
     },
   };
 
@@ -83,9 +93,11 @@ class FakeVm implements VmMetricsSource {
     }
     const reply = this.replies[command];
     if (reply === undefined) return Promise.reject(new Error(`GenericError: unknown command ${command}`));
-    return Promise.resolve(
-      typeof reply === "function" ? (reply as (a: typeof args) => unknown)(args) : reply,
-    );
+    try {
+      return Promise.resolve("fn" in reply ? reply.fn(args) : reply.value);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
   count(command: string): number {
     return this.calls.filter((c) => c.command === command).length;
@@ -254,8 +266,10 @@ describe("VM metrics from a healthy QEMU", () => {
 
   it("reports no guest memory statistics, and no error, before the guest's first balloon report", async () => {
     const { vm, registry } = setup();
-    vm.replies["qom-get"] = () => {
-      throw new Error("GenericError: guest hasn't updated any stats yet");
+    vm.replies["qom-get"] = {
+      fn: () => {
+        throw new Error("GenericError: guest hasn't updated any stats yet");
+      },
     };
     const m = await scrape(registry);
     expect(series(m, "vireo_vm_memory_usable_bytes")).toEqual({});
@@ -304,7 +318,9 @@ describe("VM metrics while QMP hangs", () => {
     vm.hang = "never";
     host.setStat("/proc/4242/task/101/stat", 400, 10);
     host.setTap("tap0", { rx_bytes: 5000, tx_bytes: 6000 });
-    vm.replies["query-blockstats"] = [blockEntry("/machine/peripheral/disk-root/virtio-backend", 1, 1, 0)];
+    vm.replies["query-blockstats"] = {
+      value: [blockEntry("/machine/peripheral/disk-root/virtio-backend", 1, 1, 0)],
+    };
 
     // QMP never answers, yet the text comes back (the test's own timeout is the bound).
     const text = await registry.metrics();
@@ -351,7 +367,7 @@ describe("VM metrics while QMP hangs", () => {
 
   it("counts a broken reply as an error of its source only", async () => {
     const { vm, registry } = setup();
-    vm.replies["query-blockstats"] = [{ device: "", stats: { rd_bytes: "lots" } }];
+    vm.replies["query-blockstats"] = { value: [{ device: "", stats: { rd_bytes: "lots" } }] };
     const m = await scrape(registry);
     expect(errorsBySource(m)).toMatchObject({ "source=blockstats": 1, "source=status": 0 });
   });
