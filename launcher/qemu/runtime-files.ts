@@ -1,0 +1,26 @@
+import type { PodPaths } from "../../crds/launcher/paths.ts";
+
+/** Sockets and files the launcher and QEMU share, all under the pod's run and state directories. */
+export interface RuntimeFiles {
+  /** QMP control socket (QEMU listens). */
+  qmpSocket: string;
+  /** QEMU's serial port; only the launcher connects here. */
+  serialSocket: string;
+  /** The launcher's console socket: `vireo-launcher console` and tests attach here. */
+  consoleSocket: string;
+  /** The launcher's control socket (pause, unpause, status, logs). */
+  controlSocket: string;
+  /** The per-VM copy of the UEFI variable store. */
+  uefiVars: string;
+}
+
+/** Where the runtime files live for a given pod layout (pure). */
+export function runtimeFiles(paths: Pick<PodPaths, "runDir" | "stateDir">): RuntimeFiles {
+  return {
+    qmpSocket: `${paths.runDir}/qmp.sock`,
+    serialSocket: `${paths.runDir}/serial.sock`,
+    consoleSocket: `${paths.runDir}/console.sock`,
+    controlSocket: `${paths.runDir}/control.sock`,
+    uefiVars: `${paths.stateDir}/uefi-vars.fd`,
+  };
+}
