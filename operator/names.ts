@@ -1,0 +1,46 @@
+/** Names the operator shares with the CLI, the chart and tests: labels, annotations, finalizer, manager. */
+import { API_VERSION, KIND } from "../crds/api/virtual-machine.ts";
+
+/** Field manager for every write the operator makes (server-side apply and creates). */
+export const FIELD_MANAGER = "vireo-operator";
+
+/** Finalizer that makes deletion wait until the launcher pod is gone. */
+export const FINALIZER = "vireo.dev/graceful-stop";
+
+/** Label on launcher pods naming their VM; the pod informer selects on it. */
+export const LABEL_VM = "vireo.dev/vm";
+
+/**
+ * Restart request: `kubectl annotate vm/x vireo.dev/restartedAt=$(date -u +%FT%TZ) --overwrite`, the same
+ * shape as `kubectl rollout restart`. The operator copies it onto the pod it creates; a VM whose value differs
+ * from its pod's gets a new pod.
+ */
+export const ANNOTATION_RESTARTED_AT = "vireo.dev/restartedAt";
+
+/** Pod annotation: hash of the launcher-relevant spec the pod was built from (RestartRequired detection). */
+export const ANNOTATION_SPEC_HASH = "vireo.dev/spec-hash";
+
+/** Pod annotation: consecutive quick failures before this pod was created (crash-loop back-off). */
+export const ANNOTATION_START_FAILURES = "vireo.dev/start-failures";
+
+/** Event `source.component` / `reportingController`. */
+export const COMPONENT = "vireo-operator";
+
+/** Name of the launcher container inside the pod. */
+export const LAUNCHER_CONTAINER = "launcher";
+
+/** Name of the network-plumbing init container. */
+export const NETSETUP_CONTAINER = "netsetup";
+
+/**
+ * The launcher pod's name. Deterministic on purpose: the API server then refuses a second pod for the same
+ * VM (409 AlreadyExists), even from an operator with a stale cache or a second replica after a failover; and a
+ * VM's disks are never opened by two launchers at once, because the next pod can only be created once the
+ * previous one is gone.
+ */
+export function launcherPodName(vmName: string): string {
+  return `vireo-launcher-${vmName}`;
+}
+
+/** `apiVersion` and `kind` of the VM, for owner references and events. */
+export const VM_TYPE = { apiVersion: API_VERSION, kind: KIND } as const;

@@ -1,0 +1,305 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { V1Container, V1Pod } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { parseVirtualMachine } from "../../crds/api/validate.ts";
+import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
+import { LAUNCHER_CONFIG_ENV, launcherConfigSchema, podPaths } from "../../crds/launcher/index.ts";
+import { buildLauncherPod, type PodInputs } from "./build.ts";
+import { memoryOverheadBytes } from "./resources.ts";
+import { launcherSpecHash } from "./spec-hash.ts";
+
+const goldenDir = join(dirname(fileURLToPath(import.meta.url)), "../../test/golden/operator");
+const update = process.env.UPDATE_GOLDEN === "1";
+
+const vm = (spec: Record<string, unknown>, metadata: Record<string, unknown> = {}) =>
+  parseVirtualMachine({
+    apiVersion: "vireo.dev/v1alpha1",
+    kind: "VirtualMachine",
+    metadata: { name: "web", namespace: "prod", uid: "0a1b2c3d-uid", ...metadata },
+    spec: { memory: { guest: "1Gi" }, ...spec },
+  });
+
+const inputs: PodInputs = {
+  launcherImage: "registry.example/vireo-launcher:1.0",
+  imagePullPolicy: "IfNotPresent",
+  emulation: false,
+  defaultBinding: "bridge",
+};
+
+const rootPvc = {
+  disks: [{ name: "root", bootOrder: 1 }],
+  volumes: [{ name: "root", persistentVolumeClaim: { claimName: "web-root" } }],
+};
+
+const cases: Record<string, { vm: VirtualMachine; inputs: PodInputs }> = {
+  "minimal-pvc": {
+    vm: vm(rootPvc),
+    inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem", capacityBytes: 10 * 2 ** 30 } } },
+  },
+  "containerdisk-cloudinit": {
+    vm: vm({
+      cpu: { cores: 2 },
+      disks: [{ name: "root", bootOrder: 1 }, { name: "cloudinit" }],
+      volumes: [
+        { name: "root", containerDisk: { image: "quay.io/containerdisks/debian:12" } },
+        {
+          name: "cloudinit",
+          cloudInitNoCloud: { userDataSecretRef: { name: "web-userdata" }, networkData: "version: 2\n" },
+        },
+      ],
+    }),
+    inputs,
+  },
+  "masquerade-ports": {
+    vm: vm({
+      ...rootPvc,
+      interfaces: [
+        {
+          name: "default",
+          binding: "masquerade",
+          ports: [
+            { name: "http", port: 80 },
+            { port: 53, protocol: "UDP" },
+          ],
+        },
+      ],
+    }),
+    inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem" } } },
+  },
+  "block-pvc": {
+    vm: vm({
+      disks: [{ name: "root", bootOrder: 1 }, { name: "data" }],
+      volumes: [
+        { name: "root", persistentVolumeClaim: { claimName: "web-root" } },
+        { name: "data", persistentVolumeClaim: { claimName: "web-data", readOnly: true } },
+      ],
+    }),
+    inputs: {
+      ...inputs,
+      claims: { "web-root": { volumeMode: "Block" }, "web-data": { volumeMode: "Block" } },
+    },
+  },
+  hugepages: {
+    vm: vm({ ...rootPvc, memory: { guest: "2Gi", hugepages: { pageSize: "2Mi" } } }),
+    inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem" } } },
+  },
+  "emulation-passt": {
+    vm: vm({ ...rootPvc, interfaces: [{ name: "default", binding: "passt", ports: [{ port: 22 }] }] }),
+    inputs: { ...inputs, emulation: true, claims: { "web-root": { volumeMode: "Filesystem" } } },
+  },
+  "probes-scheduling": {
+    vm: vm(
+      {
+        ...rootPvc,
+        terminationGracePeriodSeconds: 30,
+        readinessProbe: { httpGet: { port: 8080, path: "/healthz" }, periodSeconds: 5 },
+        livenessProbe: { tcpSocket: { port: 22 }, initialDelaySeconds: 120, failureThreshold: 5 },
+        nodeSelector: { "vireo.dev/kvm": "true" },
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{ matchExpressions: [{ key: "zone", operator: "In", values: ["a"] }] }],
+            },
+          },
+        },
+        tolerations: [{ key: "dedicated", operator: "Equal", value: "vms", effect: "NoSchedule" }],
+        priorityClassName: "vm-high",
+      },
+      { annotations: { "vireo.dev/restartedAt": "2025-01-02T03:04:05Z" } },
+    ),
+    inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem" } }, startFailures: 2 },
+  },
+  uefi: {
+    vm: vm({ ...rootPvc, firmware: { uefi: { secureBoot: true } }, devices: { vnc: true } }),
+    inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem" } } },
+  },
+  "kernel-boot-microvm": {
+    vm: vm({
+      machine: { type: "microvm" },
+      firmware: {
+        kernelBoot: {
+          image: "registry.example/kernels:6.1",
+          kernelPath: "/boot/vmlinuz",
+          initrdPath: "/boot/initrd.img",
+          cmdline: "console=ttyS0",
+        },
+      },
+      disks: [{ name: "scratch" }, { name: "cfg" }],
+      volumes: [
+        { name: "scratch", emptyDisk: { capacity: "1Gi" } },
+        { name: "cfg", configMap: { name: "web-config" } },
+      ],
+    }),
+    inputs,
+  },
+};
+
+const container = (pod: V1Pod, name: string): V1Container => {
+  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const c = all.find((x) => x.name === name);
+  if (!c) throw new Error(`no container ${name}`);
+  return c;
+};
+
+describe("buildLauncherPod golden files", () => {
+  for (const [name, c] of Object.entries(cases)) {
+    it(name, () => {
+      const text = stringify(buildLauncherPod(c.vm, c.inputs), { lineWidth: 0 });
+      const file = join(goldenDir, `${name}.yaml`);
+      if (update || !existsSync(file)) {
+        if (!update) throw new Error(`missing golden file ${file}; run with UPDATE_GOLDEN=1`);
+        mkdirSync(goldenDir, { recursive: true });
+        writeFileSync(file, text);
+      }
+      expect(text).toBe(readFileSync(file, "utf8"));
+    });
+  }
+});
+
+describe("buildLauncherPod", () => {
+  it("is deterministic and carries a launcher config the launcher's strict schema accepts", () => {
+    for (const c of Object.values(cases)) {
+      const a = buildLauncherPod(c.vm, c.inputs);
+      expect(buildLauncherPod(c.vm, c.inputs)).toEqual(a);
+      for (const name of ["netsetup", "launcher"]) {
+        const env = container(a, name).env?.find((e) => e.name === LAUNCHER_CONFIG_ENV);
+        expect(() => launcherConfigSchema.parse(JSON.parse(env?.value ?? "null"))).not.toThrow();
+      }
+    }
+  });
+
+  it("runs the launcher non-root with no capabilities and netsetup with NET_ADMIN only", () => {
+    const pod = buildLauncherPod(cases["minimal-pvc"]!.vm, cases["minimal-pvc"]!.inputs);
+    expect(pod.spec?.automountServiceAccountToken).toBe(false);
+    expect(pod.spec?.securityContext?.seccompProfile).toEqual({ type: "RuntimeDefault" });
+    expect(container(pod, "launcher").securityContext).toMatchObject({
+      runAsUser: 107,
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(container(pod, "launcher").securityContext?.capabilities?.add).toBeUndefined();
+    expect(container(pod, "netsetup").securityContext?.capabilities).toEqual({
+      drop: ["ALL"],
+      add: ["NET_ADMIN"],
+    });
+    expect(container(pod, "netsetup").command).toEqual(["vireo-launcher", "netsetup"]);
+    const mounts = container(pod, "launcher").volumeMounts?.map((m) => m.mountPath);
+    expect(mounts).toEqual(expect.arrayContaining([podPaths().runDir, podPaths().stateDir]));
+  });
+
+  it("requests guest memory plus the documented overhead, and devices unless emulating", () => {
+    const c = cases["minimal-pvc"]!;
+    const pod = buildLauncherPod(c.vm, c.inputs);
+    const req = container(pod, "launcher").resources?.requests ?? {};
+    // 192 MiB + 8 MiB × 1 vCPU + 1 GiB / 512 (2 MiB), plus the 1 GiB guest.
+    expect(memoryOverheadBytes(c.vm.spec)).toBe(202 * 2 ** 20);
+    expect(req.memory).toBe(`${1024 + 202}Mi`);
+    expect(req["devices.vireo.dev/kvm"]).toBe("1");
+    expect(req["devices.vireo.dev/tun"]).toBe("1");
+    expect(req["devices.vireo.dev/vhost-net"]).toBe("1");
+    const emu = buildLauncherPod(c.vm, { ...c.inputs, emulation: true });
+    expect(container(emu, "launcher").resources?.requests?.["devices.vireo.dev/kvm"]).toBeUndefined();
+    const env = container(emu, "launcher").env?.[0]?.value ?? "{}";
+    expect(JSON.parse(env).accelerator).toEqual({ allowEmulation: true });
+  });
+
+  it("attaches Filesystem claims as mounts and Block claims as devices", () => {
+    const fs = buildLauncherPod(cases["minimal-pvc"]!.vm, cases["minimal-pvc"]!.inputs);
+    expect(container(fs, "launcher").volumeMounts).toContainEqual({
+      name: "pvc-root",
+      mountPath: "/var/run/vireo/volumes/root",
+      readOnly: false,
+    });
+    const blk = buildLauncherPod(cases["block-pvc"]!.vm, cases["block-pvc"]!.inputs);
+    expect(container(blk, "launcher").volumeDevices).toEqual([
+      { name: "pvc-root", devicePath: "/dev/vireo/root" },
+      { name: "pvc-data", devicePath: "/dev/vireo/data" },
+    ]);
+    expect(blk.spec?.volumes).toContainEqual({
+      name: "pvc-data",
+      persistentVolumeClaim: { claimName: "web-data", readOnly: true },
+    });
+  });
+
+  it("mounts cloud-init Secrets where the launcher config says, and copies container disks", () => {
+    const c = cases["containerdisk-cloudinit"]!;
+    const pod = buildLauncherPod(c.vm, c.inputs);
+    const cfg = JSON.parse(container(pod, "launcher").env?.[0]?.value ?? "{}");
+    const ci = cfg.disks.find((d: { name: string }) => d.name === "cloudinit").source;
+    expect(container(pod, "launcher").volumeMounts).toContainEqual({
+      name: "ud-cloudinit",
+      mountPath: ci.userDataDir,
+      readOnly: true,
+    });
+    expect(pod.spec?.volumes).toContainEqual({
+      name: "ud-cloudinit",
+      secret: { secretName: "web-userdata" },
+    });
+    const copy = container(pod, "copy-root");
+    expect(copy.image).toBe("quay.io/containerdisks/debian:12");
+    expect(copy.command?.slice(-1)).toEqual(["/var/run/vireo/container-disks/root"]);
+    expect(pod.spec?.initContainers?.map((x) => x.name)).toEqual(["netsetup", "tools", "copy-root"]);
+  });
+
+  it("maps guest probes behind a launcher startup probe and passes scheduling through", () => {
+    const c = cases["probes-scheduling"]!;
+    const pod = buildLauncherPod(c.vm, c.inputs);
+    const l = container(pod, "launcher");
+    expect(l.startupProbe?.httpGet).toMatchObject({ path: "/readyz", port: 9100 });
+    expect(l.readinessProbe).toEqual({
+      httpGet: { port: 8080, path: "/healthz", scheme: "HTTP" },
+      periodSeconds: 5,
+    });
+    expect(l.livenessProbe).toEqual({
+      tcpSocket: { port: 22 },
+      initialDelaySeconds: 120,
+      failureThreshold: 5,
+    });
+    expect(pod.spec?.nodeSelector).toEqual({ "vireo.dev/kvm": "true" });
+    expect(pod.spec?.priorityClassName).toBe("vm-high");
+    expect(pod.spec?.terminationGracePeriodSeconds).toBe(45);
+    expect(pod.metadata?.annotations?.["vireo.dev/restartedAt"]).toBe("2025-01-02T03:04:05Z");
+    expect(pod.metadata?.ownerReferences).toEqual([
+      {
+        apiVersion: "vireo.dev/v1alpha1",
+        kind: "VirtualMachine",
+        name: "web",
+        uid: "0a1b2c3d-uid",
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+    const minimal = buildLauncherPod(cases["minimal-pvc"]!.vm, cases["minimal-pvc"]!.inputs);
+    expect(container(minimal, "launcher").readinessProbe?.httpGet).toMatchObject({ path: "/readyz" });
+    expect(container(minimal, "launcher").startupProbe).toBeUndefined();
+  });
+
+  it("requests hugepages instead of guest memory", () => {
+    const c = cases.hugepages!;
+    const r = container(buildLauncherPod(c.vm, c.inputs), "launcher").resources;
+    expect(r?.requests?.["hugepages-2Mi"]).toBe("2048Mi");
+    expect(r?.limits?.["hugepages-2Mi"]).toBe("2048Mi");
+    expect(r?.requests?.memory).toBe(`${memoryOverheadBytes(c.vm.spec) / 2 ** 20}Mi`);
+  });
+
+  it("hashes the spec without runStrategy and without regard to key order", () => {
+    const a = vm({ ...rootPvc, nodeSelector: { a: "1", b: "2" } });
+    const b = vm({ ...rootPvc, nodeSelector: { b: "2", a: "1" }, runStrategy: "Halted" });
+    expect(launcherSpecHash(a.spec)).toBe(launcherSpecHash(b.spec));
+    expect(launcherSpecHash(vm({ ...rootPvc, memory: { guest: "2Gi" } }).spec)).not.toBe(
+      launcherSpecHash(a.spec),
+    );
+  });
+
+  it("golden files parse as pods", () => {
+    for (const name of Object.keys(cases)) {
+      const pod = parse(readFileSync(join(goldenDir, `${name}.yaml`), "utf8")) as V1Pod;
+      expect(pod.kind).toBe("Pod");
+    }
+  });
+});
