@@ -25,7 +25,7 @@ const vhost = existsSync("/dev/vhost-net");
 function touch(path: string, bytes = 16 * 2 ** 20): void {
   mkdirSync(dirname(path), { recursive: true });
   if (path.endsWith(".qcow2")) execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", path, String(bytes)]);
-  else (writeFileSync(path, Buffer.alloc(0)), execFileSync("truncate", ["-s", String(bytes), path]));
+  else execFileSync("truncate", ["-s", String(bytes), path]);
 }
 
 /** Creates every file, directory and socket a shape refers to, as preparation would in a pod. */
