@@ -23,6 +23,7 @@ describe("parseDevicePluginConfig", () => {
     expect(cfg.slots).toBe(7);
     expect(cfg.resources).toEqual(["kvm", "tun"]);
     expect(cfg.devDir).toBe("/x/dev");
+    expect(parseDevicePluginConfig(["--host-dev-dir=/dev"], {}).hostDevDir).toBe("/dev");
   });
 
   it.each([

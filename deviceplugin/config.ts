@@ -12,6 +12,7 @@ export const devicePluginConfigSchema = z
   .object({
     devicePluginDir: absPath("--device-plugin-dir").default(DEFAULT_DEVICE_PLUGIN_DIR),
     devDir: absPath("--dev-dir").default("/dev"),
+    hostDevDir: absPath("--host-dev-dir").optional(),
     resources: z
       .array(z.enum(RESOURCE_NAMES))
       .min(1, "--resources must name at least one of kvm, tun, vhost-net")
@@ -33,6 +34,7 @@ export type DevicePluginConfig = z.output<typeof devicePluginConfigSchema>;
 const FLAGS = {
   "device-plugin-dir": { env: "VIREO_DEVICE_PLUGIN_DIR", key: "devicePluginDir", kind: "string" },
   "dev-dir": { env: "VIREO_DEV_DIR", key: "devDir", kind: "string" },
+  "host-dev-dir": { env: "VIREO_HOST_DEV_DIR", key: "hostDevDir", kind: "string" },
   resources: { env: "VIREO_RESOURCES", key: "resources", kind: "list" },
   slots: { env: "VIREO_SLOTS", key: "slots", kind: "int" },
   "poll-interval-ms": { env: "VIREO_POLL_INTERVAL_MS", key: "pollIntervalMs", kind: "int" },
@@ -45,7 +47,8 @@ export const USAGE = `usage: vireo-device-plugin [options]
 
 Advertises devices.vireo.dev/{kvm,tun,vhost-net} to the kubelet. Every flag has an environment variable.
   --device-plugin-dir DIR   kubelet device-plugin directory (VIREO_DEVICE_PLUGIN_DIR; ${DEFAULT_DEVICE_PLUGIN_DIR})
-  --dev-dir DIR             where the device nodes are (VIREO_DEV_DIR; /dev)
+  --dev-dir DIR             where this process sees the device nodes (VIREO_DEV_DIR; /dev)
+  --host-dev-dir DIR        where they are on the host, for the kubelet (VIREO_HOST_DEV_DIR; --dev-dir)
   --resources LIST          comma-separated subset of kvm,tun,vhost-net (VIREO_RESOURCES; all)
   --slots N                 slots advertised per resource (VIREO_SLOTS; 110)
   --poll-interval-ms MS     how often to check devices and the kubelet socket (VIREO_POLL_INTERVAL_MS; 2000)

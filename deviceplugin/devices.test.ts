@@ -3,17 +3,25 @@ import { allocate, deviceList, slotIds } from "./devices.ts";
 import { DevicePluginError } from "./errors.ts";
 import { endpointFor, hostDevices } from "./resources.ts";
 
-const [kvm, tun, vhost] = hostDevices("/host/dev/");
+const [kvm, tun, vhost] = hostDevices({ devDir: "/host/dev/" });
 
 describe("hostDevices", () => {
   it("maps each resource to its node under the dev dir and the real /dev path in the container", () => {
-    expect(hostDevices("/dev").map((d) => [d.resourceName, d.hostPath, d.containerPath])).toEqual([
-      ["devices.vireo.dev/kvm", "/dev/kvm", "/dev/kvm"],
-      ["devices.vireo.dev/tun", "/dev/net/tun", "/dev/net/tun"],
-      ["devices.vireo.dev/vhost-net", "/dev/vhost-net", "/dev/vhost-net"],
-    ]);
+    expect(hostDevices({ devDir: "/dev" }).map((d) => [d.resourceName, d.hostPath, d.containerPath])).toEqual(
+      [
+        ["devices.vireo.dev/kvm", "/dev/kvm", "/dev/kvm"],
+        ["devices.vireo.dev/tun", "/dev/net/tun", "/dev/net/tun"],
+        ["devices.vireo.dev/vhost-net", "/dev/vhost-net", "/dev/vhost-net"],
+      ],
+    );
     expect(tun?.hostPath).toBe("/host/dev/net/tun");
-    expect(hostDevices("/dev", ["tun"]).map((d) => d.name)).toEqual(["tun"]);
+    expect(hostDevices({ devDir: "/dev" }, ["tun"]).map((d) => d.name)).toEqual(["tun"]);
+    const mounted = hostDevices({ devDir: "/host/dev", hostDevDir: "/dev" }, ["kvm"])[0];
+    expect([mounted?.probePath, mounted?.hostPath, mounted?.containerPath]).toEqual([
+      "/host/dev/kvm",
+      "/dev/kvm",
+      "/dev/kvm",
+    ]);
     expect(endpointFor("vhost-net")).toBe("vireo-vhost-net.sock");
   });
 });

@@ -68,7 +68,7 @@ export class DevicePluginManager {
     this.#log = logger;
     this.#deps = options.deps ?? nodeDeps;
     this.#metrics = options.metrics;
-    this.#plugins = hostDevices(config.devDir, config.resources).map(
+    this.#plugins = hostDevices(config, config.resources).map(
       (device) =>
         new ResourcePlugin(device, {
           dir: config.devicePluginDir,
@@ -124,7 +124,7 @@ export class DevicePluginManager {
 
   async #checkHealth(): Promise<void> {
     for (const plugin of this.#plugins)
-      plugin.setHealth(await this.#deps.devicePresent(plugin.device.hostPath));
+      plugin.setHealth(await this.#deps.devicePresent(plugin.device.probePath));
   }
 
   async #round(): Promise<void> {

@@ -22,22 +22,32 @@ export interface HostDevice {
   name: ResourceName;
   /** Full resource name, e.g. `devices.vireo.dev/kvm`. */
   resourceName: string;
-  /** Path of the node on the host, as the plugin sees it (and as the kubelet passes it to the runtime). */
+  /** Path at which this process checks that the node exists (the host's /dev may be mounted elsewhere). */
+  probePath: string;
+  /** Path of the node on the host, which the kubelet passes to the container runtime. */
   hostPath: string;
   /** Path of the node in the container. */
   containerPath: string;
 }
 
 /**
- * The host devices for `names`, found under `devDir` (normally /dev; tests point it at a temporary
- * directory). The container path is always the real /dev path, because that is where QEMU looks.
+ * The host devices for `names`: checked for under `devDir` (where this process sees the host's /dev; in the
+ * DaemonSet a read-only mount, in tests a temporary directory) and handed to the kubelet as paths under
+ * `hostDevDir` (the host's view; default `devDir`). The container path is always the real /dev path,
+ * because that is where QEMU looks.
  */
-export function hostDevices(devDir: string, names: readonly ResourceName[] = RESOURCE_NAMES): HostDevice[] {
-  const dir = devDir.replace(/\/+$/, "");
+export function hostDevices(
+  dirs: { devDir: string; hostDevDir?: string | undefined },
+  names: readonly ResourceName[] = RESOURCE_NAMES,
+): HostDevice[] {
+  const trim = (d: string) => d.replace(/\/+$/, "");
+  const probeDir = trim(dirs.devDir);
+  const hostDir = trim(dirs.hostDevDir ?? dirs.devDir);
   return names.map((name) => ({
     name,
     resourceName: `${RESOURCE_PREFIX}/${name}`,
-    hostPath: `${dir}/${DEV_PATHS[name]}`,
+    probePath: `${probeDir}/${DEV_PATHS[name]}`,
+    hostPath: `${hostDir}/${DEV_PATHS[name]}`,
     containerPath: `/dev/${DEV_PATHS[name]}`,
   }));
 }
