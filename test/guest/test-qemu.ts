@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
+import { QmpClient, type QmpEvent } from "../../launcher/supervisor/qmp-client.ts";
+import { QmpError } from "../../launcher/supervisor/qmp-errors.ts";
 import { guestArtifacts } from "./artifacts.ts";
-import { QmpTestClient } from "./qmp-test-client.ts";
 import { SerialConsole } from "./serial-console.ts";
 
 // A plain QEMU command line for tests of the guest itself and for experiments. The launcher builds
@@ -23,7 +24,12 @@ export interface TestQemuOptions {
 export interface TestQemu {
   pid: number;
   serial: SerialConsole;
-  qmp: QmpTestClient;
+  /** The launcher's QMP client, connected before the guest started running. */
+  qmp: QmpClient;
+  /** Every QMP event since the connection, in order. */
+  events: QmpEvent[];
+  /** The first event named `name` (matching `predicate`), whether it already came or is yet to come. */
+  waitForEvent(name: string, timeoutMs: number, predicate?: (e: QmpEvent) => boolean): Promise<QmpEvent>;
   /** The full argv, for failure messages. */
   argv: string[];
   /** Settles when QEMU exits. */
@@ -72,7 +78,8 @@ export async function startTestQemu(options: TestQemuOptions): Promise<TestQemu>
   });
   const pid = child.pid;
   let serial: SerialConsole | undefined;
-  let qmp: QmpTestClient | undefined;
+  let qmp: QmpClient | undefined;
+  const events: QmpEvent[] = [];
   const kill = async (): Promise<void> => {
     serial?.close();
     qmp?.close();
@@ -90,11 +97,29 @@ export async function startTestQemu(options: TestQemuOptions): Promise<TestQemu>
     serial = await SerialConsole.connect(join(options.dir, "serial.sock"), {
       logFile: join(options.dir, "console.log"),
     });
-    qmp = await QmpTestClient.connect(join(options.dir, "qmp.sock"));
+    qmp = await QmpClient.connect(join(options.dir, "qmp.sock"));
+    qmp.onEvent((event) => events.push(event));
     await qmp.execute("cont");
   } catch (cause) {
     await kill();
     throw new Error(`QEMU did not come up: ${stderr.trim()}\nargv: ${argv.join(" ")}`, { cause });
   }
-  return { pid, serial, qmp, argv, exited, stderr: () => stderr, kill };
+  const client = qmp;
+  const waitForEvent = async (
+    name: string,
+    timeoutMs: number,
+    predicate: (e: QmpEvent) => boolean = () => true,
+  ): Promise<QmpEvent> => {
+    const seen = events.find((e) => e.event === name && predicate(e));
+    if (seen) return seen;
+    try {
+      return await client.waitForEvent(name, timeoutMs, predicate);
+    } catch (error) {
+      // QEMU may exit right after the event: the connection then closes with the event recorded.
+      const late = events.find((e) => e.event === name && predicate(e));
+      if (late && error instanceof QmpError && error.code === "QMP_CLOSED") return late;
+      throw error;
+    }
+  };
+  return { pid, serial, qmp: client, events, waitForEvent, argv, exited, stderr: () => stderr, kill };
 }

@@ -195,7 +195,7 @@ describe("test guest under QEMU (TCG)", () => {
 
     // ACPI power button: acpid -> poweroff -> the shutdown script -> ACPI S5.
     await qemu.qmp.execute("system_powerdown");
-    const shutdown = await qemu.qmp.waitForEvent("SHUTDOWN", BOOT_MS);
+    const shutdown = await qemu.waitForEvent("SHUTDOWN", BOOT_MS);
     expect(shutdown.data).toMatchObject({ guest: true, reason: "guest-shutdown" });
     expect(await qemu.exited).toEqual({ code: 0, signal: null });
     await qemu.serial.waitFor(/^VIREO-GUEST halted/m, COMMAND_MS);
@@ -221,15 +221,15 @@ describe("test guest under QEMU (TCG)", () => {
     }
     expect(presses).toBeGreaterThanOrEqual(1);
     expect(await qemu.serial.run("echo alive", COMMAND_MS)).toEqual({ exitCode: 0, output: "alive\n" });
-    expect(qemu.qmp.events.map((e) => e.event)).not.toContain("SHUTDOWN");
+    expect(qemu.events.map((e) => e.event)).not.toContain("SHUTDOWN");
   });
 
   it("panics on vireo.panic=1 and QEMU reports GUEST_PANICKED through pvpanic", async () => {
     const qemu = await boot({ dir: workDir(), append: ["vireo.panic=1"], args: ["-device", "pvpanic"] });
-    const panicked = await qemu.qmp.waitForEvent("GUEST_PANICKED", BOOT_MS);
+    const panicked = await qemu.waitForEvent("GUEST_PANICKED", BOOT_MS);
     // QEMU's default panic action (7.2) is to shut the machine down after the event.
     expect(panicked.data).toMatchObject({ action: "poweroff" });
-    const shutdown = await qemu.qmp.waitForEvent("SHUTDOWN", BOOT_MS);
+    const shutdown = await qemu.waitForEvent("SHUTDOWN", BOOT_MS);
     expect(shutdown.data).toMatchObject({ guest: true, reason: "guest-panic" });
     expect((await qemu.exited).code).toBe(0);
     await qemu.serial.waitFor(/Kernel panic - not syncing: sysrq triggered crash/, COMMAND_MS);
@@ -240,10 +240,10 @@ describe("test guest under QEMU (TCG)", () => {
 
   it("without pvpanic, a panic shows on the console and panic=-1 with -no-reboot ends QEMU", async () => {
     const qemu = await boot({ dir: workDir(), append: ["vireo.panic=1"] });
-    const shutdown = await qemu.qmp.waitForEvent("SHUTDOWN", BOOT_MS);
+    const shutdown = await qemu.waitForEvent("SHUTDOWN", BOOT_MS);
     expect(shutdown.data).toMatchObject({ guest: true, reason: "guest-reset" });
     expect((await qemu.exited).code).toBe(0);
-    expect(qemu.qmp.events.map((e) => e.event)).not.toContain("GUEST_PANICKED");
+    expect(qemu.events.map((e) => e.event)).not.toContain("GUEST_PANICKED");
     await qemu.serial.waitFor(/Kernel panic - not syncing: sysrq triggered crash/, COMMAND_MS);
     const report = parseGuestReport(qemu.serial.lines());
     expect(report.pvpanic).toEqual([]);
