@@ -56,7 +56,8 @@ export function planEmptyDisk(
   const path = pathOf(layout, disk.name);
   const sizeBytes = alignUp(source.capacityBytes);
   const free = facts.space.availableBytes + (facts.previous?.allocatedBytes ?? 0);
-  if (sizeBytes > free)
+  // A filesystem that reports no size (statfs: 0 blocks, e.g. ramfs) sets no limit we could check.
+  if (facts.space.totalBytes > 0 && sizeBytes > free)
     throw new DiskError(
       "InsufficientSpace",
       disk.name,

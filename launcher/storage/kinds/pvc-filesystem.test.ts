@@ -86,6 +86,19 @@ describe("planPvcFilesystem: a claim without an image", () => {
     expectRefused(() => planPvcFilesystem(disk, noCapacity, absent(MiB / 2)), "InsufficientSpace");
   });
 
+  it("creates at the claim's size on a filesystem that reports no size (ramfs), and says so", () => {
+    const facts: PvcFilesystemFacts = {
+      mount: dir,
+      space: { totalBytes: 0, availableBytes: 0 },
+      directIo: direct,
+    };
+    const plan = planPvcFilesystem(disk, source, facts);
+    expect(plan).toMatchObject({ action: "create", sizeBytes: 9676 * MiB });
+    expect(plan.note).toContain("reports no size");
+    const { capacityBytes: _, ...noCapacity } = source;
+    expectRefused(() => planPvcFilesystem(disk, noCapacity, facts), "InsufficientSpace", "reports no size");
+  });
+
   it("refuses a read-only claim without an image (it cannot be created)", () => {
     expectRefused(
       () => planPvcFilesystem({ ...disk, readOnly: true }, source, { mount: dir, space: absent(GiB).space! }),

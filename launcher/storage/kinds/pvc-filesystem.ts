@@ -30,11 +30,15 @@ export interface PvcFilesystemFacts {
 }
 
 /** What to do with a Filesystem-mode claim's image. */
-export type PvcFilesystemPlan = { path: string; options: DiskOptions } & (
+export type PvcFilesystemPlan = { path: string; options: DiskOptions; note?: string } & (
   | { action: "create"; format: "raw"; sizeBytes: number }
   | { action: "grow"; format: "raw" | "qcow2"; fromBytes: number; toBytes: number }
-  | { action: "use"; format: "raw" | "qcow2"; sizeBytes: number; note?: string }
+  | { action: "use"; format: "raw" | "qcow2"; sizeBytes: number }
 );
+
+/** Logged when the space checks are skipped. */
+const UNREPORTED =
+  "the filesystem reports no size (ramfs, some FUSE filesystems), so the space for the image was not checked";
 
 /** Reads the claim's mount, image and free space. Changes nothing (the O_DIRECT probe file is removed). */
 async function inspect(disk: LauncherDisk, source: Source, env: DiskEnv): Promise<PvcFilesystemFacts> {
@@ -76,6 +80,8 @@ export function planPvcFilesystem(
       { path: source.mountPath },
     );
   const space = facts.space!;
+  // statfs says 0 blocks for filesystems without a fixed size; their free space is no limit we can check.
+  const unreported = space.totalBytes === 0;
 
   if (!facts.image) {
     if (disk.readOnly)
@@ -85,13 +91,20 @@ export function planPvcFilesystem(
         `claim "${source.claimName}" holds no ${PVC_IMAGE_NAME} and the disk is read-only, so none can be created`,
         { path },
       );
+    if (unreported && source.capacityBytes === undefined)
+      throw new DiskError(
+        "InsufficientSpace",
+        name,
+        `cannot size a new ${PVC_IMAGE_NAME}: the claim's capacity is unknown and ${source.mountPath} reports no size`,
+        { path },
+      );
     const basis = source.capacityBytes ?? space.availableBytes;
     const sizeBytes = usableImageBytes(basis);
     const what =
       source.capacityBytes !== undefined
         ? `claim capacity ${formatBytes(source.capacityBytes)}`
         : `free space ${formatBytes(space.availableBytes)} (claim capacity unknown)`;
-    if (sizeBytes < MIN_IMAGE_BYTES || sizeBytes > space.availableBytes)
+    if (sizeBytes < MIN_IMAGE_BYTES || (!unreported && sizeBytes > space.availableBytes))
       throw new DiskError(
         "InsufficientSpace",
         name,
@@ -99,7 +112,14 @@ export function planPvcFilesystem(
           `but ${source.mountPath} has ${formatBytes(space.availableBytes)} free`,
         { path },
       );
-    return { action: "create", path, format: "raw", sizeBytes, options: optionsFor(disk, facts.directIo!) };
+    return {
+      action: "create",
+      path,
+      format: "raw",
+      sizeBytes,
+      options: optionsFor(disk, facts.directIo!),
+      ...(unreported ? { note: UNREPORTED } : {}),
+    };
   }
 
   if (facts.image.kind !== "file")
@@ -111,7 +131,7 @@ export function planPvcFilesystem(
   const current = image.virtualSizeBytes;
   // Everything the image may ever occupy must fit in what it occupies now plus what is free, or the guest
   // eventually meets ENOSPC and QEMU pauses it.
-  const holdable = facts.image.allocatedBytes + space.availableBytes;
+  const holdable = unreported ? Infinity : facts.image.allocatedBytes + space.availableBytes;
   if (current > holdable)
     throw new DiskError(
       "ImageTooLarge",
@@ -126,7 +146,15 @@ export function planPvcFilesystem(
     source.capacityBytes !== undefined && !disk.readOnly ? usableImageBytes(source.capacityBytes) : undefined;
   if (target !== undefined && target > current) {
     if (target <= holdable)
-      return { action: "grow", path, format: image.format, fromBytes: current, toBytes: target, options };
+      return {
+        action: "grow",
+        path,
+        format: image.format,
+        fromBytes: current,
+        toBytes: target,
+        options,
+        ...(unreported ? { note: UNREPORTED } : {}),
+      };
     return {
       action: "use",
       path,
@@ -167,9 +195,8 @@ export const pvcFilesystem: DiskKind<Source, PvcFilesystemFacts, PvcFilesystemPl
         },
         "grew the disk image to the claim's new capacity",
       );
-    } else if (plan.note) {
-      log.warn({ disk: disk.name, path: plan.path }, plan.note);
     }
+    if (plan.note) log.warn({ disk: disk.name, path: plan.path }, plan.note);
     return preparedDisk(disk, { path: plan.path, format: plan.format }, plan.options);
   },
 };

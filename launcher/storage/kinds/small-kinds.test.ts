@@ -49,7 +49,7 @@ describe("planEmptyDisk", () => {
     const plan = planEmptyDisk(
       { name: "scratch" },
       source,
-      { space: { totalBytes: 0, availableBytes: 100 * MiB }, directIo: direct },
+      { space: { totalBytes: 200 * MiB, availableBytes: 100 * MiB }, directIo: direct },
       layout,
     );
     expect(plan).toEqual(
@@ -59,7 +59,7 @@ describe("planEmptyDisk", () => {
 
   it("counts the space the previous run's disk gives back, and refuses what does not fit", () => {
     const previous = { kind: "file" as const, sizeBytes: 11 * MiB, allocatedBytes: 6 * MiB };
-    const space = { totalBytes: 0, availableBytes: 5 * MiB };
+    const space = { totalBytes: 100 * MiB, availableBytes: 5 * MiB };
     expect(
       planEmptyDisk({ name: "s" }, source, { space, previous, directIo: direct }, layout).sizeBytes,
     ).toBe(11 * MiB);
