@@ -1,0 +1,124 @@
+/**
+ * The narrow adapter through which the executor touches the network namespace: read the live state,
+ * run `ip` batches, sysctls and nftables transactions. The real one runs iproute2, procps' sysctl and
+ * nft as child processes; unit tests use a fake.
+ */
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { NetworkError } from "./errors.ts";
+import { IP_READ_BATCH, parseIpBatch, parseNftDigest, type IpState, type LiveState } from "./live-state.ts";
+
+/** Operations on one network namespace. */
+export interface NetHost {
+  /** Reads links, addresses, IPv4 routes and neighbours. */
+  readIp(): Promise<IpState>;
+  /** Reads sysctls (undefined: no such key, e.g. a link's that does not exist yet). */
+  readSysctls(keys: readonly string[]): Promise<LiveState["sysctls"]>;
+  /** Reads the digests of nftables tables given as `family name` (undefined: no such table). */
+  readNftDigests(tables: readonly string[]): Promise<LiveState["nftDigests"]>;
+  /** Runs `ip` batch lines in one process; stops at the first failing line. */
+  ipBatch(lines: readonly string[]): Promise<void>;
+  /** Writes sysctls. */
+  writeSysctls(values: ReadonlyArray<{ key: string; value: number }>): Promise<void>;
+  /** Runs one `nft -f -` transaction. */
+  nft(script: string): Promise<void>;
+}
+
+/** Options of {@link commandHost}. */
+export interface CommandHostOptions {
+  /**
+   * Words put before every command, e.g. `["ip", "netns", "exec", "pod1"]` to act on a named namespace
+   * (standalone mode, tests). Empty inside the pod.
+   */
+  prefix?: readonly string[];
+  /** Where group names are resolved (ip prints a tap's group by name). */
+  groupFile?: string;
+}
+
+interface Run {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+function run(argv: readonly string[], input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(argv[0]!, argv.slice(1), { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+      if (err && typeof err.code !== "number") reject(err);
+      else resolve({ stdout, stderr, code });
+    });
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(input ?? "");
+  });
+}
+
+async function gidResolver(groupFile: string): Promise<(group: string) => number | undefined> {
+  const text = await readFile(groupFile, "utf8").catch(() => "");
+  const byName = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const [name, , gid] = line.split(":");
+    if (name && gid && /^\d+$/.test(gid)) byName.set(name, Number(gid));
+  }
+  return (group) => byName.get(group);
+}
+
+/** The real adapter: iproute2, sysctl and nft as child processes (optionally inside a named netns). */
+export function commandHost(options: CommandHostOptions = {}): NetHost {
+  const prefix = options.prefix ?? [];
+  const exec = async (argv: readonly string[], input?: string, what = argv[0]!): Promise<string> => {
+    let r: Run;
+    try {
+      r = await run([...prefix, ...argv], input);
+    } catch (cause) {
+      throw new NetworkError("APPLY_FAILED", `cannot run ${argv[0]}: ${(cause as Error).message}`, { cause });
+    }
+    if (r.code !== 0)
+      throw new NetworkError(
+        "APPLY_FAILED",
+        `${what} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`,
+        {
+          cause: { argv, input, stderr: r.stderr },
+        },
+      );
+    return r.stdout;
+  };
+  return {
+    async readIp() {
+      const gidOf = await gidResolver(options.groupFile ?? "/etc/group");
+      const out = await exec(["ip", "-json", "-details", "-batch", "-"], IP_READ_BATCH.join("\n") + "\n");
+      return parseIpBatch(out, gidOf);
+    },
+    async readSysctls(keys) {
+      const values: Record<string, number | undefined> = {};
+      if (!keys.length) return values;
+      // -e: a missing key is not an error; it just has no line in the output.
+      const r = await run([...prefix, "sysctl", "-e", ...keys]);
+      for (const key of keys) values[key] = undefined;
+      for (const line of r.stdout.split("\n")) {
+        const m = /^(\S+) = (-?\d+)/.exec(line);
+        if (m) values[m[1]!.replaceAll("/", ".")] = Number(m[2]);
+      }
+      return values;
+    },
+    async readNftDigests(tables) {
+      const listings = await Promise.all(
+        tables.map((t) => run([...prefix, "nft", "list", "table", ...t.split(" ")])),
+      );
+      const digests: Record<string, string | undefined> = {};
+      tables.forEach(
+        (t, i) => (digests[t] = listings[i]!.code === 0 ? parseNftDigest(listings[i]!.stdout) : undefined),
+      );
+      return digests;
+    },
+    async ipBatch(lines) {
+      if (lines.length) await exec(["ip", "-batch", "-"], lines.join("\n") + "\n", "ip -batch");
+    },
+    async writeSysctls(values) {
+      if (values.length) await exec(["sysctl", "-q", "-w", ...values.map((v) => `${v.key}=${v.value}`)]);
+    },
+    async nft(script) {
+      await exec(["nft", "-f", "-"], script);
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The nftables ruleset of the masquerade binding, as text for `nft -f`. One table, `ip vireo`, holds
+ * everything so a restart replaces it atomically and nothing else in the pod is touched.
+ */
+import { createHash } from "node:crypto";
+
+/** Name of the launcher's nftables table (family `ip`). */
+export const NFT_TABLE = "vireo";
+
+/** Ports a sidecar proxy of a service mesh (Istio) listens on; never forwarded in all-ports mode. */
+export const MESH_PORTS = [15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090] as const;
+
+/** A forwarded port. */
+export interface ForwardedPort {
+  port: number;
+  protocol: "TCP" | "UDP";
+}
+
+/** Inputs of {@link masqueradeRuleset}. */
+export interface MasqueradeRules {
+  /** The pod interface traffic enters and leaves by (eth0). */
+  podInterface: string;
+  /** The bridge the guest's tap is on. */
+  bridge: string;
+  podIp: string;
+  /** The bridge's address: the guest's gateway. */
+  gatewayIp: string;
+  guestIp: string;
+  /** Declared ports, or `all` with the ports to leave to the pod. */
+  ports: { declared: ForwardedPort[] } | { allExcept: number[] };
+}
+
+const set = (values: readonly (string | number)[]) => `{ ${values.join(", ")} }`;
+
+/** Destination-port matches per protocol: one rule per protocol that has ports. */
+function portMatches(ports: MasqueradeRules["ports"]): string[] {
+  if ("allExcept" in ports) {
+    const except = [...new Set(ports.allExcept)].sort((a, b) => a - b);
+    return ["tcp", "udp"].map((p) => (except.length ? `${p} dport != ${set(except)}` : `meta l4proto ${p}`));
+  }
+  const out: string[] = [];
+  for (const proto of ["TCP", "UDP"] as const) {
+    const list = ports.declared
+      .filter((p) => p.protocol === proto)
+      .map((p) => p.port)
+      .sort((a, b) => a - b);
+    if (list.length) out.push(`${proto.toLowerCase()} dport ${set(list)}`);
+  }
+  return out;
+}
+
+/**
+ * The table body (without the `table` wrapper). Why each rule:
+ * - prerouting: DNAT only what arrives on the pod interface for the pod IP; priority -90 (dstnat + 10) so a
+ *   mesh's own REDIRECT (iptables-nft at dstnat) claims a connection first, and its proxy then reaches
+ *   the guest through the output chain.
+ * - output: connections made inside the pod (a sidecar proxy, probes run in the pod) to the pod IP or
+ *   127.0.0.1 reach the guest too.
+ * - postrouting: guest egress leaves as the pod IP; connections from 127.0.0.1 are rewritten to the
+ *   gateway so the guest can answer them (needs route_localnet on the bridge).
+ */
+function body(r: MasqueradeRules): string {
+  const matches = portMatches(r.ports);
+  const lines = [
+    "\tchain prerouting {",
+    "\t\ttype nat hook prerouting priority -90; policy accept;",
+    ...matches.map((m) => `\t\tiifname "${r.podInterface}" ip daddr ${r.podIp} ${m} dnat to ${r.guestIp}`),
+    "\t}",
+    "\tchain output {",
+    "\t\ttype nat hook output priority -90; policy accept;",
+    ...matches.map((m) => `\t\tip daddr ${set(["127.0.0.1", r.podIp])} ${m} dnat to ${r.guestIp}`),
+    "\t}",
+    "\tchain postrouting {",
+    "\t\ttype nat hook postrouting priority 110; policy accept;",
+    `\t\tip saddr ${r.guestIp} oifname "${r.podInterface}" masquerade`,
+    `\t\tip saddr 127.0.0.1 oifname "${r.bridge}" snat to ${r.gatewayIp}`,
+    "\t}",
+  ];
+  return lines.join("\n");
+}
+
+/** The ruleset and its digest (the executor compares digests to skip an unchanged table). */
+export function masqueradeRuleset(r: MasqueradeRules): { ruleset: string; digest: string } {
+  const inner = body(r);
+  const digest = createHash("sha256").update(inner).digest("hex").slice(0, 16);
+  const ruleset = `table ip ${NFT_TABLE} {\n\tcomment "vireo ${digest}"\n${inner}\n}\n`;
+  return { ruleset, digest };
+}

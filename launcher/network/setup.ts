@@ -1,0 +1,141 @@
+/**
+ * `setupPodNetwork`: the privileged half, run by the `netsetup` init container (NET_ADMIN) or as root in
+ * standalone mode. Reads the pod's facts, plans, applies idempotently and records the result in
+ * `${runDir}/network.json` for the unprivileged launcher.
+ */
+import { readFile } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
+import type { Logger } from "pino";
+import type { LauncherConfig } from "../../crds/launcher/config.ts";
+import { applyPlan } from "./apply.ts";
+import type { HostCommand } from "./diff.ts";
+import { NetworkError } from "./errors.ts";
+import { parseNetworkStatus, parseResolvConf, podFactsSchema, type PodFacts } from "./facts.ts";
+import type { NetHost } from "./host.ts";
+import { factsFromState, type IpState } from "./live-state.ts";
+import { LAUNCHER_GID, LAUNCHER_UID, planNetwork } from "./plan.ts";
+import type { NetPlan } from "./plan-types.ts";
+import { readNetworkState, writeNetworkState, type NetworkState } from "./state-file.ts";
+
+/** Where the operator's downward API volume puts Multus' network-status annotation (raw JSON). */
+export const NETWORK_STATUS_PATH = "/etc/podinfo/network-status";
+
+/** What setup and start need from the pod besides the namespace itself. */
+export interface PodFactSources {
+  host: NetHost;
+  /** Default /etc/resolv.conf. */
+  resolvConfPath?: string;
+  /** Default {@link NETWORK_STATUS_PATH}; a missing or empty file means no Multus networks. */
+  networkStatusPath?: string;
+}
+
+/** Dependencies of {@link setupPodNetwork}. */
+export interface SetupDeps extends PodFactSources {
+  /** Owner of the taps (the launcher container's user); default 107:107. */
+  uid?: number;
+  gid?: number;
+  logger?: Logger;
+}
+
+/** What setup did, with the figures for logs and metrics. */
+export interface SetupResult {
+  plan: NetPlan;
+  facts: PodFacts;
+  /** `stored` when a previous run in this namespace had already moved the pod's addresses. */
+  factsSource: "live" | "stored";
+  /** Commands run; empty when the namespace already matched the plan. */
+  commands: HostCommand[];
+  /** Reading facts plus planning, and applying, in milliseconds. */
+  planMs: number;
+  applyMs: number;
+}
+
+async function optionalFile(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new NetworkError("FACTS_INVALID", `cannot read ${path}`, { cause: err });
+  }
+}
+
+/** Reads the pod's facts as the namespace shows them now. */
+export async function readLiveFacts(
+  src: PodFactSources,
+  ip?: IpState,
+): Promise<{ ip: IpState; facts: PodFacts }> {
+  const statusPath = src.networkStatusPath ?? NETWORK_STATUS_PATH;
+  const [state, resolv, status] = await Promise.all([
+    ip ?? src.host.readIp(),
+    optionalFile(src.resolvConfPath ?? "/etc/resolv.conf"),
+    optionalFile(statusPath),
+  ]);
+  let networkStatus: PodFacts["networkStatus"];
+  if (status?.trim()) {
+    try {
+      networkStatus = parseNetworkStatus(status);
+    } catch (cause) {
+      throw new NetworkError("FACTS_INVALID", `${statusPath} is not a Multus network-status list`, { cause });
+    }
+  }
+  const facts = podFactsSchema.parse({
+    ...factsFromState(state),
+    dns: parseResolvConf(resolv ?? ""),
+    ...(networkStatus ? { networkStatus } : {}),
+  });
+  return { ip: state, facts };
+}
+
+/**
+ * Which facts to plan from. A bridge of the recorded plan in the namespace means an earlier run has
+ * already applied it here (the pod IP may be gone from eth0), so the recorded facts hold; otherwise the
+ * namespace is fresh (a new pod sandbox brings a new namespace) and the live facts hold.
+ */
+export function chooseFacts(
+  stored: NetworkState | undefined,
+  live: PodFacts,
+  ip: IpState,
+): { facts: PodFacts; source: "live" | "stored" } {
+  const ours = (name: string) => ip.links.some((l) => l.name === name);
+  const storedBridges = stored?.plan.steps.flatMap((s) => (s.op === "bridge" ? [s.name] : [])) ?? [];
+  if (stored && storedBridges.some(ours)) return { facts: stored.facts, source: "stored" };
+  const foreign = ip.links.find((l) => l.name.startsWith("k6t-"));
+  if (foreign)
+    throw new NetworkError(
+      "FACTS_INVALID",
+      `the namespace already has ${foreign.name} but no record of the setup that made it; the pod's original ` +
+        `addresses are unknown (delete the pod to start over)`,
+    );
+  return { facts: live, source: "live" };
+}
+
+/**
+ * Sets the pod's network up for `config` and records plan and facts in `${runDir}/network.json`.
+ * Idempotent: a second run in the same namespace runs no command. Errors before the first change leave
+ * the namespace untouched.
+ */
+export async function setupPodNetwork(config: LauncherConfig, deps: SetupDeps): Promise<SetupResult> {
+  const t0 = performance.now();
+  const runDir = config.paths.runDir;
+  const [live, stored] = await Promise.all([readLiveFacts(deps), readNetworkState(runDir)]);
+  const { facts, source } = chooseFacts(stored, live.facts, live.ip);
+  const plan = planNetwork(config, facts, { uid: deps.uid ?? LAUNCHER_UID, gid: deps.gid ?? LAUNCHER_GID });
+  const t1 = performance.now();
+  // Recorded before the first change, so a crash mid-way still knows the pod's original addresses.
+  await writeNetworkState(runDir, { version: 1, applied: false, facts, plan });
+  const commands = await applyPlan(plan, deps.host, live.ip);
+  await writeNetworkState(runDir, { version: 1, applied: true, facts, plan });
+  const t2 = performance.now();
+  const result = { plan, facts, factsSource: source, commands, planMs: t1 - t0, applyMs: t2 - t1 };
+  deps.logger?.info(
+    {
+      factsSource: source,
+      commands: commands.length,
+      planMs: Math.round(result.planMs),
+      applyMs: Math.round(result.applyMs),
+      warnings: plan.warnings,
+    },
+    "pod network set up",
+  );
+  return result;
+}
