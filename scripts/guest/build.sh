@@ -34,7 +34,7 @@ case "${1:-}" in
 --print) mode=print ;;
 --force) mode=force ;;
 -h | --help)
-	sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 0
 	;;
 *) die "unknown argument: $1 (try --help)" ;;
