@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import type { Readable, Writable } from "node:stream";
 
 /** How QEMU ended. */
 export interface QemuExit {
@@ -19,6 +20,9 @@ export interface QemuProcess {
   stderrTail(): string[];
   /** Sends a signal by pid; a no-op once it has exited. */
   kill(signal: NodeJS.Signals): void;
+  /** QEMU's stdin and stdout, only with `stdio: "qmp"` (for `-qmp stdio`). */
+  readonly stdin: Writable | undefined;
+  readonly stdout: Readable | undefined;
 }
 
 /** Options for starting QEMU. */
@@ -31,6 +35,8 @@ export interface SpawnQemuOptions {
   keepLines?: number;
   /** A command QEMU runs under that execs it in place (e.g. `ip netns exec NS`), so the pid stays QEMU's. */
   wrapper?: readonly string[];
+  /** `qmp`: keep stdin and stdout as pipes for `-qmp stdio` (the KVM probe); default: closed. */
+  stdio?: "quiet" | "qmp";
 }
 
 /** Thrown when QEMU could not be started at all (binary missing, not executable). */
@@ -50,7 +56,7 @@ export const QEMU_BINARY = process.env.VIREO_QEMU ?? "qemu-system-x86_64";
 // SIGKILL): a guest must never outlive the process that supervises it and owns its sockets.
 const PDEATHSIG = existsSync("/usr/bin/setpriv") ? ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"] : [];
 
-/** Starts QEMU as a child process (stdin closed, stdout discarded, stderr captured). */
+/** Starts QEMU as a child process (stderr captured; stdin and stdout closed unless `stdio: "qmp"`). */
 export async function spawnQemu(
   args: readonly string[],
   options: SpawnQemuOptions = {},
@@ -58,7 +64,10 @@ export async function spawnQemu(
   const binary = options.binary ?? QEMU_BINARY;
   const argv = [...PDEATHSIG, ...(options.wrapper ?? []), binary, ...args];
   const keep = options.keepLines ?? 40;
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
+  const pipes = options.stdio === "qmp";
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: [pipes ? "pipe" : "ignore", pipes ? "pipe" : "ignore", "pipe"],
+  });
   const tail: string[] = [];
   let partial = "";
   const push = (line: string) => {
@@ -98,6 +107,8 @@ export async function spawnQemu(
       return exit;
     },
     stderrTail: () => [...tail],
+    stdin: child.stdin ?? undefined,
+    stdout: child.stdout ?? undefined,
     kill(signal) {
       if (exit) return;
       try {

@@ -1,0 +1,247 @@
+/**
+ * The supervisor's decisions as a pure reducer: QMP events, stop requests, deadlines and QEMU's exit go in;
+ * a new status and the actions to take come out. The shell (supervisor.ts) only carries actions out, so
+ * every shutdown path is unit-tested here.
+ */
+import type { AcceleratorChoice } from "../preflight/accel.ts";
+import { EXIT, type ExitCode } from "./exit-codes.ts";
+import type { QmpEvent } from "./qmp-client.ts";
+import type { QemuExit } from "./qemu-process.ts";
+
+/** Where the VM is in its life. */
+export type Phase = "starting" | "running" | "paused" | "stopping" | "exited";
+
+/** How the VM ended. */
+export type Outcome =
+  | { kind: "poweroff" } // the guest powered itself off
+  | { kind: "powerdown"; afterMs: number } // stop requested: the guest obeyed the ACPI power button
+  | { kind: "quit"; afterMs: number; killed: boolean } // stop requested: the guest did not, QEMU was stopped
+  | { kind: "panic"; info: string } // GUEST_PANICKED
+  | { kind: "crash"; reason: string }; // QEMU died on its own
+
+/** A block I/O error QEMU reported. */
+export interface IoError {
+  device: string;
+  operation: string;
+  action: string;
+  reason: string;
+  nospace: boolean;
+  timestampMs: number;
+}
+
+/** What the launcher knows about its VM; served on /status and the control socket. */
+export interface VmStatus {
+  phase: Phase;
+  accel?: AcceleratorChoice;
+  qemuPid?: number;
+  qemuVersion?: string;
+  /** Why the guest is paused: `user` (pause command), `io-error`, `panic` or `qemu`. */
+  pausedReason?: string;
+  resets: number;
+  ioErrors: IoError[];
+  /** The most recent QMP events, oldest first. */
+  events: { event: string; timestampMs: number; data: Record<string, unknown> }[];
+  stop?: { requestedAtMs: number; deadlineAtMs: number; method: "powerdown" | "quit"; quitAtMs?: number };
+  outcome?: Outcome;
+}
+
+/** Something that happened. */
+export type Input =
+  | { type: "qemu-started"; pid: number; qemuVersion: string; accel: AcceleratorChoice }
+  | { type: "running" }
+  | { type: "pause-requested" }
+  | { type: "event"; event: QmpEvent }
+  | { type: "stop-requested"; nowMs: number; graceMs: number; force?: boolean }
+  | { type: "deadline"; nowMs: number }
+  | { type: "kill-deadline" }
+  | { type: "qemu-exited"; exit: QemuExit; stderrTail: string[] };
+
+/** Something the shell must do. */
+export type Action =
+  | { type: "qmp"; command: "system_powerdown" | "cont" | "quit" }
+  | { type: "arm-deadline"; inMs: number }
+  | { type: "arm-kill"; inMs: number }
+  | { type: "kill" }
+  | { type: "log"; level: "info" | "warn" | "error"; msg: string; data?: Record<string, unknown> };
+
+const KEEP_EVENTS = 32;
+const KEEP_IO_ERRORS = 16;
+/** After `quit`, QEMU gets this long to exit before SIGKILL. */
+export const QUIT_TIMEOUT_MS = 10_000;
+
+/** The status before QEMU starts. */
+export function initialStatus(): VmStatus {
+  return { phase: "starting", resets: 0, ioErrors: [], events: [] };
+}
+
+const str = (v: unknown, fallback = "") => (typeof v === "string" ? v : fallback);
+
+/** Applies one input; returns the new status (the old one is not modified) and the actions to take. */
+export function reduce(prev: VmStatus, input: Input): { status: VmStatus; actions: Action[] } {
+  const s: VmStatus = { ...prev, events: [...prev.events], ioErrors: [...prev.ioErrors] };
+  const actions: Action[] = [];
+  const log = (level: "info" | "warn" | "error", msg: string, data?: Record<string, unknown>) =>
+    actions.push({ type: "log", level, msg, ...(data ? { data } : {}) });
+  const settle = (outcome: Outcome) => {
+    s.outcome ??= outcome;
+  };
+
+  switch (input.type) {
+    case "qemu-started":
+      s.qemuPid = input.pid;
+      s.qemuVersion = input.qemuVersion;
+      s.accel = input.accel;
+      break;
+    case "running":
+      if (s.phase === "starting") s.phase = "running";
+      break;
+    case "pause-requested":
+      s.pausedReason = "user";
+      break;
+    case "event":
+      onEvent(s, input.event, actions, log, settle);
+      break;
+    case "stop-requested": {
+      if (s.phase === "exited" || s.outcome) break;
+      if (s.stop) {
+        if (input.force && s.stop.method !== "quit") {
+          s.stop = { ...s.stop, method: "quit", quitAtMs: input.nowMs };
+          log("warn", "second stop request: quitting QEMU now");
+          actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
+        } else log("info", "stop already in progress", { method: s.stop.method });
+        break;
+      }
+      const graceMs = Math.max(0, input.graceMs);
+      s.stop = { requestedAtMs: input.nowMs, deadlineAtMs: input.nowMs + graceMs, method: "powerdown" };
+      if (graceMs === 0 || s.phase === "starting") {
+        s.stop.method = "quit";
+        s.stop.quitAtMs = input.nowMs;
+        log(
+          "info",
+          s.phase === "starting"
+            ? "stop before the guest ran: quitting QEMU"
+            : "no grace period: quitting QEMU",
+        );
+        actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
+        break;
+      }
+      s.phase = "stopping";
+      // A paused guest cannot see the power button.
+      if (prev.phase === "paused") {
+        log("info", "resuming the paused guest so it can power off");
+        actions.push({ type: "qmp", command: "cont" });
+      }
+      log("info", "pressing the ACPI power button", { graceMs });
+      actions.push({ type: "qmp", command: "system_powerdown" }, { type: "arm-deadline", inMs: graceMs });
+      break;
+    }
+    case "deadline":
+      if (s.phase === "exited" || s.outcome || !s.stop || s.stop.method === "quit") break;
+      s.stop = { ...s.stop, method: "quit", quitAtMs: input.nowMs };
+      log("warn", "the guest did not power off within the grace period: quitting QEMU", {
+        graceMs: s.stop.deadlineAtMs - s.stop.requestedAtMs,
+      });
+      actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
+      break;
+    case "kill-deadline":
+      if (s.phase === "exited") break;
+      log("error", "QEMU did not exit after quit: killing it");
+      actions.push({ type: "kill" });
+      break;
+    case "qemu-exited": {
+      s.phase = "exited";
+      if (s.stop?.method === "quit" && !s.outcome) {
+        settle({
+          kind: "quit",
+          afterMs: (s.stop.quitAtMs ?? s.stop.deadlineAtMs) - s.stop.requestedAtMs,
+          killed: input.exit.signal === "SIGKILL",
+        });
+      }
+      const how = input.exit.signal ? `signal ${input.exit.signal}` : `exit code ${input.exit.code}`;
+      const stderr = input.stderrTail.slice(-8).join("\n");
+      settle({ kind: "crash", reason: `QEMU exited unexpectedly (${how})${stderr ? `: ${stderr}` : ""}` });
+      break;
+    }
+  }
+  return { status: s, actions };
+}
+
+function onEvent(
+  s: VmStatus,
+  e: QmpEvent,
+  actions: Action[],
+  log: (level: "info" | "warn" | "error", msg: string, data?: Record<string, unknown>) => void,
+  settle: (o: Outcome) => void,
+): void {
+  s.events.push({ event: e.event, timestampMs: e.timestampMs, data: e.data });
+  if (s.events.length > KEEP_EVENTS) s.events.shift();
+  switch (e.event) {
+    case "STOP":
+      if (s.phase === "running") s.phase = "paused";
+      s.pausedReason ??= "qemu";
+      break;
+    case "RESUME":
+      if (s.phase === "paused") s.phase = "running";
+      delete s.pausedReason;
+      break;
+    case "RESET":
+      s.resets++;
+      log("info", "guest reset", { reason: str(e.data.reason) });
+      break;
+    case "SHUTDOWN":
+      if (e.data.guest === true) {
+        if (s.stop) settle({ kind: "powerdown", afterMs: e.timestampMs - s.stop.requestedAtMs });
+        else settle({ kind: "poweroff" });
+        log("info", "guest powered off", { reason: str(e.data.reason) });
+      }
+      if (s.phase !== "exited") s.phase = "stopping";
+      break;
+    case "GUEST_PANICKED": {
+      const info = JSON.stringify(e.data.info ?? {});
+      settle({ kind: "panic", info });
+      s.pausedReason = "panic";
+      log("error", "guest panicked: stopping QEMU", { info: e.data.info, action: e.data.action });
+      actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
+      break;
+    }
+    case "BLOCK_IO_ERROR": {
+      const err: IoError = {
+        device: str(e.data.device) || str(e.data["node-name"]),
+        operation: str(e.data.operation),
+        action: str(e.data.action),
+        reason: str(e.data.reason),
+        nospace: e.data.nospace === true,
+        timestampMs: e.timestampMs,
+      };
+      s.ioErrors.push(err);
+      if (s.ioErrors.length > KEEP_IO_ERRORS) s.ioErrors.shift();
+      if (err.action === "stop") s.pausedReason = "io-error";
+      log("error", "block I/O error", { ...err });
+      break;
+    }
+  }
+}
+
+/** The exit code and termination message for how the VM ended. */
+export function finalResult(status: VmStatus): { code: ExitCode; message: string } {
+  const o = status.outcome ?? { kind: "crash", reason: "QEMU exited without a recorded reason" };
+  const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  switch (o.kind) {
+    case "poweroff":
+      return { code: EXIT.OK, message: "poweroff: the guest powered off" };
+    case "powerdown":
+      return {
+        code: EXIT.OK,
+        message: `powerdown: the guest powered off ${secs(o.afterMs)} after the ACPI power button`,
+      };
+    case "quit":
+      return {
+        code: EXIT.OK,
+        message: `quit: the guest did not power off within ${secs(o.afterMs)} of the stop request; QEMU was ${o.killed ? "killed" : "quit"}`,
+      };
+    case "panic":
+      return { code: EXIT.GUEST_PANICKED, message: `guest panicked: ${o.info}` };
+    case "crash":
+      return { code: EXIT.QEMU_DIED, message: o.reason };
+  }
+}
