@@ -16,3 +16,9 @@ export type {
   VmIdentity,
   VmMetricsSource,
 } from "./source.ts";
+export {
+  BALLOON_QOM_PATH,
+  firmwareLabel,
+  launcherMetricsSource,
+  type LauncherView,
+} from "./launcher-source.ts";
