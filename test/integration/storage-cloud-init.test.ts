@@ -48,7 +48,7 @@ describe("storage: cloud-init NoCloud and config volumes as guest disks", () => 
     const disks = await prepareDisks(config, deps);
     const vmDir = join(root, "vm");
     mkdirSync(vmDir);
-    return bootWithDisks(vmDir, disks, (q) => {
+    return bootWithDisks(vmDir, config, disks, (q) => {
       fx.defer(`kill qemu ${q.pid}`, () => q.kill());
       onTestFailed(() => console.error(`--- console ---\n${q.serial.transcript.slice(-5000)}`));
     });

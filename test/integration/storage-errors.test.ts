@@ -75,7 +75,7 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
     let qemuStarted = false;
     const err = await prepareDisks(config, deps).then(
       (disks) => {
-        qemuStarted = diskArgs(disks).length > 0; // the argv would be built and QEMU started here
+        qemuStarted = diskArgs(config, disks).length > 0; // the argv would be built and QEMU started here
         return undefined;
       },
       (e: unknown) => e,

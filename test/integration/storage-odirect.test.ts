@@ -114,7 +114,7 @@ describe("storage: O_DIRECT probe and the cache fallback", () => {
 
     const vmDir = join(root, "vm");
     mkdirSync(vmDir);
-    const vm = await bootWithDisks(vmDir, disks, (q) => {
+    const vm = await bootWithDisks(vmDir, config, disks, (q) => {
       fx.defer(`kill qemu ${q.pid}`, () => q.kill());
       onTestFailed(() =>
         console.error(`--- console ---\n${q.serial.transcript.slice(-5000)}\n${q.stderr()}`),

@@ -31,7 +31,7 @@ describe("storage: data survives a killed VM", () => {
     const disks = await prepareDisks(config, deps);
     const vmDir = join(dir, `vm-${randomBytes(3).toString("hex")}`);
     mkdirSync(vmDir);
-    const vm = await bootWithDisks(vmDir, disks, (q) => {
+    const vm = await bootWithDisks(vmDir, config, disks, (q) => {
       fx.defer(`kill qemu ${q.pid}`, () => q.kill());
       onTestFailed(() => {
         console.error(

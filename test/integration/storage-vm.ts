@@ -12,51 +12,34 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import type { PreparedDisk } from "../../launcher/prepared.ts";
+import { diskArgs as coreDiskArgs } from "../../launcher/qemu/devices/disk.ts";
+import { firmwareFiles } from "../../launcher/qemu/firmware-files.ts";
+import type { QemuInputs } from "../../launcher/qemu/inputs.ts";
+import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
 import { startTestQemu, type TestQemu } from "../guest/test-qemu.ts";
 import type { GuestReport } from "../guest/report.ts";
 
-// Helpers for the storage integration tests: a stand-in rendering of PreparedDisk into QEMU arguments
-// (until the launcher core's buildQemuArgs exists) and a boot-to-shell of the test guest.
+// Helpers for the storage integration tests: the test guest booted with the disks rendered by the launcher
+// core's disk device module (launcher/qemu/devices/disk.ts), and host fixtures with reliable teardown.
 
 /** Boot to the console shell under TCG on a busy two-core machine. */
 export const BOOT_MS = 240_000;
 /** One guest shell command. */
 export const COMMAND_MS = 60_000;
 
-/**
- * `-blockdev`/`-device` arguments for the disks, in the shape the launcher core renders them: a protocol node
- * (file or host_device) with the cache and AIO chosen by preparation, a format node, and a virtio-blk-pci,
- * scsi-hd/scsi-cd (virtio-scsi) or ide-hd/ide-cd (AHCI) device with the disk's serial and boot index.
- */
-export function diskArgs(disks: readonly PreparedDisk[]): string[] {
-  const args: string[] = [];
-  if (disks.some((d) => d.bus === "scsi")) args.push("-device", "virtio-scsi-pci,id=scsi0");
-  disks.forEach((d, i) => {
-    const ro = d.readOnly ? "on" : "off";
-    const direct = d.cache === "none" ? "on" : "off";
-    const discard = d.discard ? "unmap" : "ignore";
-    args.push(
-      "-blockdev",
-      `driver=${d.driver},filename=${d.path},node-name=proto${i},aio=${d.aio},cache.direct=${direct},` +
-        `discard=${discard},read-only=${ro}`,
-      "-blockdev",
-      `driver=${d.format},file=proto${i},node-name=disk${i},cache.direct=${direct},discard=${discard},read-only=${ro}`,
-    );
-    // writethrough: the device's write cache is off, so every write completes only once on storage.
-    const wce = d.cache === "writeback" || d.cache === "none" ? "on" : "off";
-    const boot = d.bootOrder !== undefined ? `,bootindex=${d.bootOrder}` : "";
-    const cd = d.media === "cdrom";
-    if (d.bus === "virtio")
-      args.push("-device", `virtio-blk-pci,drive=disk${i},serial=${d.serial},write-cache=${wce}${boot}`);
-    else if (d.bus === "scsi")
-      args.push(
-        "-device",
-        `${cd ? "scsi-cd" : "scsi-hd"},bus=scsi0.0,drive=disk${i},serial=${d.serial}${boot}`,
-      );
-    else args.push("-device", `${cd ? "ide-cd" : "ide-hd"},drive=disk${i},serial=${d.serial}${boot}`);
-  });
-  return args;
+/** The launcher core's `-blockdev`/`-device` arguments for prepared disks. */
+export function diskArgs(config: LauncherConfig, disks: PreparedDisk[]): string[] {
+  const inputs: QemuInputs = {
+    accel: "tcg",
+    hostCpuQuirks: [],
+    disks,
+    nics: [],
+    files: runtimeFiles(config.paths),
+    firmware: firmwareFiles(false),
+  };
+  return coreDiskArgs({ config, inputs });
 }
 
 /** A booted guest with its console shell ready. */
@@ -70,10 +53,11 @@ export interface StorageVm {
 /** Boots the test guest with these disks and waits for its shell. The caller kills `qemu`. */
 export async function bootWithDisks(
   dir: string,
-  disks: readonly PreparedDisk[],
+  config: LauncherConfig,
+  disks: PreparedDisk[],
   onStart?: (q: TestQemu) => void,
 ): Promise<StorageVm> {
-  const qemu = await startTestQemu({ dir, args: diskArgs(disks) });
+  const qemu = await startTestQemu({ dir, args: diskArgs(config, disks) });
   onStart?.(qemu);
   const report = await qemu.serial.waitForReady(BOOT_MS);
   await qemu.serial.waitForShell(BOOT_MS);
