@@ -98,23 +98,26 @@ release_commit() { jq -r '.Origin.Hash // ""' "$(module_json "$1" | jq -r .Info)
 # published module of the same release (v1.X.Y -> v0.X.Y), generated from k/k's own go.mod.
 write_k8s_wrapper() {
   local dir=$1 gomod staging replaces old new
-  gomod=$(module_json "k8s.io/kubernetes@$K8S_VERSION" | jq -r .GoMod)
+  # Every step checks its status: this runs inside `$(...) || ...`, where bash ignores `set -e`.
+  gomod=$(module_json "k8s.io/kubernetes@$K8S_VERSION" | jq -r .GoMod) && [[ -f $gomod ]] ||
+    die "cannot download k8s.io/kubernetes@$K8S_VERSION from the Go module proxy"
   staging="v0.${K8S_VERSION#v1.}"
-  (cd "$dir" && go mod init vireo.local/k8s-wrapper >/dev/null 2>&1)
-  (cd "$dir" && go mod edit -require="k8s.io/kubernetes@$K8S_VERSION")
-  replaces=$(go mod edit -json "$gomod" | jq -r '.Replace[]? | "\(.Old.Path) \(.New.Path)@\(.New.Version // "")"')
-  [[ -n $replaces ]] || die "k8s.io/kubernetes@$K8S_VERSION go.mod ($gomod) has no replace block"
+  (cd "$dir" && go mod init vireo.local/k8s-wrapper >/dev/null 2>&1 &&
+    go mod edit -require="k8s.io/kubernetes@$K8S_VERSION") || die "cannot create the wrapper go.mod in $dir"
+  replaces=$(go mod edit -json "$gomod" | jq -r '.Replace[]? | "\(.Old.Path) \(.New.Path)@\(.New.Version // "")"') &&
+    [[ -n $replaces ]] || die "k8s.io/kubernetes@$K8S_VERSION go.mod ($gomod) has no replace block"
   while read -r old new; do
     case $new in
       ./staging/src/*@) (cd "$dir" && go mod edit -replace="$old=$old@$staging") ;;
       ./* | ../*) die "k8s.io/kubernetes go.mod replaces $old with local path ${new%@} outside staging" ;;
       *) (cd "$dir" && go mod edit -replace="$old=$new") ;;
-    esac
+    esac || die "cannot add the replace for $old"
   done <<<"$replaces"
   # k/k's godebug settings only take effect from the main module, so carry them over. Parsed from the
   # text because `go mod edit -json` leaves godebug lines out.
   awk '/^godebug \(/ {b=1; next} b && /^\)/ {b=0} b {print $1} /^godebug [^(]/ {print $2}' "$gomod" |
-    while read -r kv; do (cd "$dir" && go mod edit -godebug="$kv"); done
+    while read -r kv; do (cd "$dir" && go mod edit -godebug="$kv") || exit 1; done ||
+    die "cannot copy k/k's godebug settings"
   say "kubernetes $K8S_VERSION wrapper: $(grep -c "=> k8s.io/.* $staging" "$dir/go.mod") staging modules replaced by $staging"
 }
 
@@ -123,7 +126,7 @@ write_k8s_wrapper() {
 # published sibling versions, so a wrapper that simply requires the module is enough.
 write_etcd_wrapper() {
   local dir=$1
-  (cd "$dir" && go mod init vireo.local/etcd-wrapper >/dev/null 2>&1)
+  (cd "$dir" && go mod init vireo.local/etcd-wrapper >/dev/null 2>&1) || die "cannot create the wrapper go.mod in $dir"
 }
 
 # ensure_wrapper <kind> prints the wrapper module directory for kind, creating it once (atomically, so an
@@ -135,10 +138,10 @@ ensure_wrapper() {
   if [[ ! -f $dir/go.mod ]]; then
     say "$kind $version: creating wrapper module in $dir"
     mkdir -p "$src_root"
-    tmp=$(mktemp -d "$dir.tmp.XXXXXX")
-    "write_${kind}_wrapper" "$tmp"
-    rm -rf "$dir"
-    mv -T "$tmp" "$dir"
+    rm -rf "$dir".tmp.* # left by an interrupted run; we hold the build lock
+    tmp=$(mktemp -d "$dir.tmp.XXXXXX") || die "cannot create a directory under $src_root"
+    "write_${kind}_wrapper" "$tmp" || die "cannot create the $kind wrapper module"
+    rm -rf "$dir" && mv -T "$tmp" "$dir" || die "cannot move the wrapper module into $dir"
   fi
   echo "$dir"
 }
@@ -178,11 +181,11 @@ k8s_ldflags() {
 build_from_wrapper() {
   local c=$1 out=$2 log=$3 kind dir pkg ldflags="-s -w" cgo=0
   kind=$(kind_of "$c")
-  dir=$(ensure_wrapper "$kind")
+  dir=$(ensure_wrapper "$kind") || return 1
   case $kind in
     k8s)
       pkg=k8s.io/kubernetes/cmd/$c
-      ldflags=$(k8s_ldflags)
+      ldflags=$(k8s_ldflags) || return 1
       # Upstream links every binary statically except the kubelet (hack/lib/golang.sh).
       [[ $c == kubelet ]] && cgo=1
       ;;
@@ -201,7 +204,7 @@ build_from_wrapper() {
 
 build_helm() {
   local out=$1 log=$2 gomod client_go major minor gobin
-  gomod=$(module_json "helm.sh/helm/v3@$HELM_VERSION" | jq -r .GoMod)
+  gomod=$(module_json "helm.sh/helm/v3@$HELM_VERSION" | jq -r .GoMod) || return 1
   # Helm's Makefile derives the Kubernetes version it assumes for `helm template`/`helm lint` from the
   # client-go it is built with (v0.X.Y -> 1.X); without it Helm falls back to v1.20.
   client_go=$(go mod edit -json "$gomod" | jq -r '.Require[] | select(.Path == "k8s.io/client-go") | .Version')
@@ -321,4 +324,5 @@ main() {
   say "done in $((SECONDS - start))s; binaries in $bin_root/current (export VIREO_K8S_BIN=$bin_root/current)"
 }
 
-main "$@"
+# On one line so bash has read the whole script before it runs: editing it during a build is harmless.
+main "$@"; exit $?

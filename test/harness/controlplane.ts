@@ -1,6 +1,6 @@
 import { readFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { z } from "zod";
 import { binDir as defaultBinDir, resolveBinary } from "./binaries.ts";
@@ -104,6 +104,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       return await startOnce(opts, bins);
     } catch (err) {
       if (!(err instanceof PortInUseError) || fixedPorts || attempt >= 3) throw err;
+      // This attempt's logs explain nothing the next attempt needs.
+      if (err.logPath !== undefined) {
+        await rm(dirname(dirname(err.logPath)), { recursive: true, force: true });
+      }
     }
   }
 }
@@ -196,10 +200,22 @@ async function startOnce(
   await mkdir(logsDir);
   const running: Running[] = [];
   const stopAll = async (): Promise<void> => {
-    for (const { proc } of [...running].reverse()) await proc.stop();
+    // kube-apiserver's graceful shutdown waits on etcd; when a component already died, don't wait long.
+    const graceMs = running.some(({ proc }) => proc.exit !== undefined) ? 3_000 : 10_000;
+    for (const { proc } of [...running].reverse()) await proc.stop(graceMs);
   };
   try {
-    const pki = await createPki(join(dir, "pki"));
+    const pki = await createPki(join(dir, "pki")).catch((cause: unknown) => {
+      const why = cause instanceof Error ? cause.message : String(cause);
+      throw new HarnessError(
+        "PKI_FAILED",
+        `openssl could not create the certificates in ${dir}/pki: ${why}`,
+        {
+          component: "openssl",
+          cause,
+        },
+      );
+    });
     const ports = await choosePorts(opts.ports);
     const etcdLog = join(logsDir, "etcd.log");
     const etcd = startComponent(
@@ -267,12 +283,16 @@ async function startOnce(
     });
   } catch (err) {
     await stopAll();
-    // Keep the logs the error points at; drop the data and the keys.
-    await Promise.all(
-      ["etcd-data", "pki", "apiserver-certs"].map((sub) =>
-        rm(join(dir, sub), { recursive: true, force: true }),
-      ),
-    );
+    if (running.length === 0) {
+      await rm(dir, { recursive: true, force: true });
+    } else {
+      // Keep the logs the error points at; drop the data and the keys.
+      await Promise.all(
+        ["etcd-data", "pki", "apiserver-certs"].map((sub) =>
+          rm(join(dir, sub), { recursive: true, force: true }),
+        ),
+      );
+    }
     throw err;
   }
 }

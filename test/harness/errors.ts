@@ -7,6 +7,7 @@ export type HarnessErrorCode =
   | "COMMAND_FAILED"
   | "COMMAND_TIMEOUT"
   | "EXTERNAL_CLUSTER"
+  | "PKI_FAILED"
   | "INVALID_OPTIONS";
 
 /** Fields a harness error may carry besides its message. */

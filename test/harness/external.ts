@@ -17,8 +17,8 @@ export function externalClusterRequested(env: NodeJS.ProcessEnv = process.env): 
 /** Connects to the cluster in KUBECONFIG and checks it answers /version within 30 s. */
 export async function connectExternalCluster(
   bind: (core: ControlPlaneCore) => ControlPlane,
-  env: NodeJS.ProcessEnv = process.env,
 ): Promise<ControlPlane> {
+  const env = process.env;
   const paths = (env.KUBECONFIG ?? "").split(delimiter).filter((p) => p !== "");
   if (paths.length === 0) {
     throw new HarnessError(
@@ -29,7 +29,7 @@ export async function connectExternalCluster(
   const started = Date.now();
   const kubeConfig = new KubeConfig();
   try {
-    kubeConfig.loadFromDefault();
+    kubeConfig.loadFromDefault(); // reads and merges KUBECONFIG like kubectl does
   } catch (cause) {
     throw new HarnessError("EXTERNAL_CLUSTER", `cannot load KUBECONFIG=${env.KUBECONFIG}`, { cause });
   }

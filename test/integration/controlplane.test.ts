@@ -483,6 +483,38 @@ describe.skipIf(external)("bad input fails clearly and never hangs", () => {
     expect(existsSync(cp.dir)).toBe(false);
   });
 
+  it("an external cluster that is not configured or not reachable is reported, not waited for", async () => {
+    const saved = process.env.KUBECONFIG;
+    const dir = await mkdtemp(join(tmpdir(), "vireo-ext-test-"));
+    try {
+      delete process.env.KUBECONFIG;
+      const unset = await rejection(startControlPlane({ external: true }));
+      expect(unset.code).toBe("EXTERNAL_CLUSTER");
+      expect(unset.message).toContain("needs KUBECONFIG");
+
+      const server = `https://127.0.0.1:${await freePort()}`; // nothing listens there
+      process.env.KUBECONFIG = join(dir, "kubeconfig");
+      await writeFile(
+        process.env.KUBECONFIG,
+        stringify({
+          apiVersion: "v1",
+          kind: "Config",
+          clusters: [{ name: "c", cluster: { server } }],
+          users: [{ name: "u", user: { token: "x" } }],
+          contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+          "current-context": "c",
+        }),
+      );
+      const unreachable = await rejection(startControlPlane({ external: true }));
+      expect(unreachable.code).toBe("EXTERNAL_CLUSTER");
+      expect(unreachable.message).toContain(`(${server}) does not answer /version`);
+    } finally {
+      if (saved === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = saved;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a command against a server that never answers is killed at its deadline", async () => {
     const sockets: Socket[] = [];
     const blackhole = await listen();
