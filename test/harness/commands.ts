@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BinaryName, resolveBinary } from "./binaries.ts";
@@ -29,8 +30,8 @@ export interface CommandOptions {
   /** Directory holding the binaries; default: see binDir(). */
   binDir?: string;
   /**
-   * Scratch directory for caches (kubectl's discovery cache, Helm's home); default a shared directory in
-   * the OS temp dir. A control plane passes its own so its caches go away with it.
+   * Scratch directory for caches (kubectl's discovery cache, Helm's home); default a per-process directory
+   * in the OS temp dir, removed at exit. A control plane passes its own so its caches go away with it.
    */
   scratchDir?: string;
 }
@@ -69,8 +70,17 @@ export async function runBinary(
   return { exitCode, stdout, stderr };
 }
 
+let processScratch: string | undefined;
+
+// Without a control plane's directory, caches go to a per-process directory removed when the process exits.
 function scratch(options: CommandOptions): string {
-  return options.scratchDir ?? join(tmpdir(), "vireo-test-scratch");
+  if (options.scratchDir !== undefined) return options.scratchDir;
+  if (processScratch === undefined) {
+    const dir = join(tmpdir(), `vireo-test-scratch-${process.pid}`);
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    processScratch = dir;
+  }
+  return processScratch;
 }
 
 function kubeconfigFlag(kubeconfigPath: string | undefined): string[] {
