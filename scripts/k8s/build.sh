@@ -97,10 +97,11 @@ release_commit() { jq -r '.Origin.Hash // ""' "$(module_json "$1" | jq -r .Info)
 # `replace`, which only the main module may do. The wrapper turns each of those replaces into the
 # published module of the same release (v1.X.Y -> v0.X.Y), generated from k/k's own go.mod.
 write_k8s_wrapper() {
-  local dir=$1 gomod staging replaces old new
+  local dir=$1 info gomod staging replaces old new
   # Every step checks its status: this runs inside `$(...) || ...`, where bash ignores `set -e`.
-  gomod=$(module_json "k8s.io/kubernetes@$K8S_VERSION" | jq -r .GoMod) && [[ -f $gomod ]] ||
-    die "cannot download k8s.io/kubernetes@$K8S_VERSION from the Go module proxy"
+  info=$(module_json "k8s.io/kubernetes@$K8S_VERSION")
+  gomod=$(jq -r '.GoMod // ""' <<<"$info")
+  [[ -f $gomod ]] || die "cannot download k8s.io/kubernetes@$K8S_VERSION: $(jq -r '.Error // "no go.mod"' <<<"$info")"
   staging="v0.${K8S_VERSION#v1.}"
   (cd "$dir" && go mod init vireo.local/k8s-wrapper >/dev/null 2>&1 &&
     go mod edit -require="k8s.io/kubernetes@$K8S_VERSION") || die "cannot create the wrapper go.mod in $dir"
