@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { masqueradeRuleset } from "./nftables.ts";
+
+const base = {
+  podInterface: "eth0",
+  bridge: "k6t-eth0",
+  podIp: "10.244.1.5",
+  gatewayIp: "10.0.2.1",
+  guestIp: "10.0.2.2",
+};
+
+describe("masqueradeRuleset", () => {
+  it("DNATs declared ports from outside and from inside the pod, SNATs egress and loopback hairpin", () => {
+    const { ruleset } = masqueradeRuleset({
+      ...base,
+      ports: {
+        declared: [
+          { port: 443, protocol: "TCP" },
+          { port: 80, protocol: "TCP" },
+        ],
+      },
+    });
+    const lines = ruleset.split("\n").map((l) => l.trim());
+    expect(lines).toContain("type nat hook prerouting priority -90; policy accept;");
+    expect(lines).toContain('iifname "eth0" ip daddr 10.244.1.5 tcp dport { 80, 443 } dnat to 10.0.2.2');
+    expect(lines).toContain("ip daddr { 127.0.0.1, 10.244.1.5 } tcp dport { 80, 443 } dnat to 10.0.2.2");
+    expect(lines).toContain('ip saddr 10.0.2.2 oifname "eth0" masquerade');
+    expect(lines).toContain('ip saddr 127.0.0.1 oifname "k6t-eth0" snat to 10.0.2.1');
+    expect(ruleset).not.toMatch(/udp dport/);
+    expect(ruleset.startsWith("table ip vireo {\n")).toBe(true);
+  });
+
+  it("excludes ports in all-ports mode, for both protocols", () => {
+    const { ruleset } = masqueradeRuleset({ ...base, ports: { allExcept: [9100, 15021, 9100] } });
+    expect(ruleset).toContain(
+      'iifname "eth0" ip daddr 10.244.1.5 tcp dport != { 9100, 15021 } dnat to 10.0.2.2',
+    );
+    expect(ruleset).toContain(
+      'iifname "eth0" ip daddr 10.244.1.5 udp dport != { 9100, 15021 } dnat to 10.0.2.2',
+    );
+  });
+
+  it("has a digest that follows the rules and is recorded in the table comment", () => {
+    const a = masqueradeRuleset({ ...base, ports: { declared: [{ port: 80, protocol: "TCP" }] } });
+    const again = masqueradeRuleset({ ...base, ports: { declared: [{ port: 80, protocol: "TCP" }] } });
+    const b = masqueradeRuleset({ ...base, ports: { declared: [{ port: 81, protocol: "TCP" }] } });
+    expect(a.digest).toBe(again.digest);
+    expect(a.digest).not.toBe(b.digest);
+    expect(a.ruleset).toContain(`comment "vireo ${a.digest}"`);
+  });
+});
