@@ -67,3 +67,12 @@ describe("structural checks catch what a careless generator would emit", () => {
     expect(() => toStructural({ anyOf: [{ type: "string" }] })).toThrow(/not allowed in a structural schema/);
   });
 });
+
+describe("object defaults", () => {
+  it("are expanded with nested defaults, because the API server checks CEL rules against the default as written", () => {
+    const crd = buildVirtualMachineCrd() as Json;
+    const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+    expect(spec.cpu.default).toEqual({ sockets: 1, cores: 1, threads: 1, model: "host-model" });
+    expect(spec.devices.default).toEqual({ serialConsole: true, vnc: false, rng: true, memoryBalloon: true });
+  });
+});

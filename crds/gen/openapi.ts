@@ -43,6 +43,7 @@ export function toStructural(schema: unknown, path = "$"): Json {
     }
     out[key] = value;
   }
+  if (out.default !== undefined) out.default = expandDefault(out.default, out);
   if (
     out.type === undefined &&
     !out["x-kubernetes-preserve-unknown-fields"] &&
@@ -56,6 +57,23 @@ export function toStructural(schema: unknown, path = "$"): Json {
     !out["x-kubernetes-preserve-unknown-fields"]
   )
     out.properties = {};
+  return out;
+}
+
+/**
+ * Fills an object default with its properties' own defaults. The API server validates a default (CEL rules
+ * included) as written, without applying nested defaults first, so `cpu: {default: {}}` would fail a rule
+ * that reads `self.sockets`.
+ */
+function expandDefault(value: unknown, schema: Json): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || schema.type !== "object")
+    return value;
+  const props = (schema.properties ?? {}) as Record<string, Json>;
+  const out: Json = { ...(value as Json) };
+  for (const [k, p] of Object.entries(props)) {
+    if (out[k] === undefined && p.default !== undefined) out[k] = p.default;
+    else if (out[k] !== undefined) out[k] = expandDefault(out[k], p);
+  }
   return out;
 }
 
