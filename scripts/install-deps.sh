@@ -10,7 +10,7 @@ PACKAGES=(
   openssl                                # test control plane certificates
   prometheus                             # promtool and a real Prometheus for metrics tests
   podman runc debootstrap                # container images without a registry
-  util-linux e2fsprogs psmisc procps     # losetup, mkfs, fuser, ps for tests
+  util-linux e2fsprogs psmisc procps jq  # losetup, mkfs, fuser, ps, jq for scripts and tests
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
