@@ -1,0 +1,168 @@
+/**
+ * An informer: client-node's ListWatch (what `makeInformer` builds) plus what it leaves to the caller.
+ *
+ * How client-node 1.3's ListWatch behaves (read from its source and covered by informer.test.ts):
+ * - a watch that ends cleanly (server timeout) is re-opened from the last resourceVersion;
+ * - 410 Gone, as an HTTP status or as an ERROR event, clears the resourceVersion so the next round relists,
+ *   and the relist emits `delete` for objects that vanished meanwhile;
+ * - any other error (connection reset, API server down, list failure) emits `error` and stops for good.
+ * So this wrapper restarts after errors with a capped back-off, asks for bookmarks (fewer 410s after quiet
+ * periods), strips managedFields before caching (memory at thousands of VMs), and tells when it has synced.
+ */
+import { ListWatch, Watch, type KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { Clock } from "../runtime/clock.ts";
+import type { KubeClient } from "./client.ts";
+
+/** Event handlers; each gets the cached object. */
+export interface InformerHandlers<T> {
+  add?(obj: T): void;
+  update?(obj: T): void;
+  delete?(obj: T): void;
+}
+
+/** What {@link Informer} needs. */
+export interface InformerOptions {
+  /** Collection path, e.g. `/api/v1/pods` or `/api/v1/namespaces/x/pods`. */
+  path: string;
+  labelSelector?: string;
+  client: KubeClient;
+  clock: Clock;
+  log: Logger;
+  /** The watch to use; tests pass a fake. Default: client-node's Watch. */
+  watch?: WatchLike;
+}
+
+/** Drops what the operator never reads and what costs the most memory. */
+export function slim<T extends KubernetesObject>(obj: T): T {
+  if (obj?.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
+}
+
+/** The part of client-node's Watch that ListWatch uses. */
+export type WatchLike = Pick<Watch, "watch">;
+
+/** Wraps a watch: asks for bookmarks, slims objects on the way into the cache, refuses to start once closed. */
+export class SlimWatch implements WatchLike {
+  #closed = false;
+
+  constructor(private readonly inner: WatchLike) {}
+
+  /** Stops new watches from starting (ListWatch may open one after stop() during a slow list). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: KubernetesObject, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    if (this.#closed) return new AbortController();
+    return this.inner.watch(
+      path,
+      { ...queryParams, allowWatchBookmarks: true },
+      (phase, obj, w) => callback(phase, slim(obj as KubernetesObject), w),
+      done,
+    );
+  }
+}
+
+const RESTART_MIN_MS = 500;
+const RESTART_MAX_MS = 30_000;
+
+/** A cache of one resource kind kept current by list+watch. */
+export class Informer<T extends KubernetesObject> {
+  readonly #lw: ListWatch<T>;
+  readonly #opts: InformerOptions;
+  readonly #watch: SlimWatch;
+  #stopped = false;
+  #synced = false;
+  #syncWaiters: (() => void)[] = [];
+  #restartDelay = RESTART_MIN_MS;
+  #restartTimer: { cancel(): void } | undefined;
+  #relists = 0;
+
+  constructor(options: InformerOptions) {
+    this.#opts = options;
+    this.#watch = new SlimWatch(options.watch ?? new Watch(options.client.kubeConfig));
+    // ListWatch only calls watch(); SlimWatch has exactly that.
+    const watch = this.#watch as unknown as Watch;
+    this.#lw = new ListWatch<T>(options.path, watch, () => this.#list(), false, options.labelSelector);
+    this.#lw.on("error", (err: unknown) => this.#onError(err));
+  }
+
+  async #list() {
+    const list = await this.#opts.client.request<{ items: T[]; metadata?: { resourceVersion?: string } }>(
+      "GET",
+      this.#opts.path,
+      { query: { labelSelector: this.#opts.labelSelector }, timeoutMs: 120_000 },
+    );
+    list.items = (list.items ?? []).map(slim);
+    this.#relists++;
+    this.#restartDelay = RESTART_MIN_MS;
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const f of this.#syncWaiters.splice(0)) f();
+    }
+    return list;
+  }
+
+  #onError(err: unknown): void {
+    if (this.#stopped) return;
+    const delay = this.#restartDelay;
+    this.#restartDelay = Math.min(this.#restartDelay * 2, RESTART_MAX_MS);
+    this.#opts.log.warn(
+      { err, path: this.#opts.path, retryInMs: delay },
+      "watch failed; restarting from the last resourceVersion",
+    );
+    this.#restartTimer = this.#opts.clock.setTimer(() => {
+      if (!this.#stopped) this.#lw.start().catch((e: unknown) => this.#onError(e));
+    }, delay);
+  }
+
+  /** Registers handlers. */
+  on(handlers: InformerHandlers<T>): void {
+    if (handlers.add) this.#lw.on("add", handlers.add);
+    if (handlers.update) this.#lw.on("update", handlers.update);
+    if (handlers.delete) this.#lw.on("delete", handlers.delete);
+  }
+
+  /** Starts listing and watching; resolves once the first list has filled the cache. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    const synced = this.#synced ? Promise.resolve() : new Promise<void>((r) => this.#syncWaiters.push(r));
+    this.#lw.start().catch((e: unknown) => this.#onError(e));
+    await synced;
+  }
+
+  /** Stops watching; the cache keeps its last contents. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#restartTimer?.cancel();
+    this.#watch.close();
+    await this.#lw.stop();
+    for (const f of this.#syncWaiters.splice(0)) f();
+  }
+
+  /** True once the first list completed. */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Completed lists (the first one plus every relist after 410 Gone or a restart). */
+  get lists(): number {
+    return this.#relists;
+  }
+
+  /** A cached object. */
+  get(name: string, namespace?: string): T | undefined {
+    return this.#lw.get(name, namespace);
+  }
+
+  /** Cached objects, optionally in one namespace. */
+  list(namespace?: string): readonly T[] {
+    return this.#lw.list(namespace);
+  }
+}

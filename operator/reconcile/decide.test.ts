@@ -1,0 +1,343 @@
+import { describe, expect, it } from "vitest";
+import type { VmStatus } from "../../crds/api/status.ts";
+import { FINALIZER } from "../names.ts";
+import { crashLoopDelayMs, failuresAfter } from "./backoff.ts";
+import { decide, type Decision, type Observed, type RawVm } from "./decide.ts";
+import type { PodView } from "./pod-view.ts";
+import { launcherSpecHash } from "../pod/spec-hash.ts";
+import { parseVirtualMachine } from "../../crds/api/validate.ts";
+
+const NOW = Date.parse("2025-06-01T12:00:00Z");
+const rootDisk = {
+  disks: [{ name: "root", bootOrder: 1 }],
+  volumes: [{ name: "root", persistentVolumeClaim: { claimName: "web-root" } }],
+};
+
+function rawVm(
+  spec: Record<string, unknown> = {},
+  opts: {
+    annotations?: Record<string, string>;
+    status?: VmStatus;
+    finalizers?: string[];
+    deleting?: boolean;
+  } = {},
+): RawVm {
+  return {
+    apiVersion: "vireo.dev/v1alpha1",
+    kind: "VirtualMachine",
+    metadata: {
+      name: "web",
+      namespace: "prod",
+      uid: "vm-uid",
+      generation: 3,
+      creationTimestamp: "2025-06-01T11:59:00Z",
+      finalizers: opts.finalizers ?? [FINALIZER],
+      ...(opts.annotations ? { annotations: opts.annotations } : {}),
+      ...(opts.deleting ? { deletionTimestamp: "2025-06-01T11:59:30Z" } : {}),
+    },
+    spec: { memory: { guest: "1Gi" }, ...rootDisk, ...spec },
+    ...(opts.status ? { status: opts.status } : {}),
+  };
+}
+
+const hashOf = (spec: Record<string, unknown> = {}) =>
+  launcherSpecHash(parseVirtualMachine({ ...rawVm(spec), status: undefined }).spec);
+
+function pod(over: Partial<PodView> = {}): PodView {
+  return {
+    name: "vireo-launcher-web",
+    uid: "pod-uid",
+    phase: "Running",
+    terminating: false,
+    ready: true,
+    launcherStarted: true,
+    initialized: true,
+    nodeName: "node-a",
+    podIPs: ["10.1.2.3"],
+    specHash: hashOf(),
+    startFailures: 0,
+    createdAt: NOW - 600_000,
+    startedAt: NOW - 590_000,
+    ...over,
+  };
+}
+
+const ended = (phase: "Succeeded" | "Failed", ranMs: number, over: Partial<PodView> = {}) =>
+  pod({
+    phase,
+    ready: false,
+    startedAt: NOW - 5_000 - ranMs,
+    finishedAt: NOW - 5_000,
+    termination: { exitCode: phase === "Failed" ? 1 : 0, message: phase === "Failed" ? "qemu died" : "" },
+    ...over,
+  });
+
+function observed(over: Partial<Observed> = {}): Observed {
+  return {
+    now: NOW,
+    pods: [],
+    claims: { "web-root": { found: true, volumeMode: "Filesystem", phase: "Bound" } },
+    pod: {
+      launcherImage: "launcher:1",
+      imagePullPolicy: "IfNotPresent",
+      emulation: true,
+      defaultBinding: "bridge",
+    },
+    crashLoop: { baseSeconds: 10, maxSeconds: 300, minRunSeconds: 60 },
+    ...over,
+  };
+}
+
+const kinds = (d: Decision) => d.actions.map((a) => a.kind);
+const cond = (d: Decision, type: string) => d.status?.conditions?.find((c) => c.type === type);
+
+describe("decide: runStrategy (KubeVirt semantics)", () => {
+  const LONG = 10 * 60_000;
+  const table: [string, string, PodView | undefined, string[], string, string][] = [
+    // strategy, what the pod did, pod, actions, printableStatus, phase
+    ["Always", "no pod", undefined, ["createPod"], "Starting", "Pending"],
+    ["RerunOnFailure", "no pod", undefined, ["createPod"], "Starting", "Pending"],
+    ["Once", "no pod", undefined, ["createPod"], "Starting", "Pending"],
+    ["Manual", "no pod", undefined, [], "Stopped", "Stopped"],
+    ["Halted", "no pod", undefined, [], "Stopped", "Stopped"],
+    ["Always", "running", pod(), [], "Running", "Running"],
+    ["Manual", "running", pod(), [], "Running", "Running"],
+    ["Halted", "running", pod(), ["deletePod"], "Stopping", "Running"],
+    ["Always", "guest shut down", ended("Succeeded", LONG), ["deletePod"], "Starting", "Pending"],
+    ["Always", "failed after a long run", ended("Failed", LONG), ["deletePod"], "Starting", "Pending"],
+    ["RerunOnFailure", "guest shut down", ended("Succeeded", LONG), [], "Stopped", "Succeeded"],
+    [
+      "RerunOnFailure",
+      "failed after a long run",
+      ended("Failed", LONG),
+      ["deletePod"],
+      "Starting",
+      "Pending",
+    ],
+    ["Once", "guest shut down", ended("Succeeded", LONG), [], "Stopped", "Succeeded"],
+    ["Once", "failed", ended("Failed", LONG), [], "Failed", "Failed"],
+    ["Manual", "guest shut down", ended("Succeeded", LONG), [], "Stopped", "Succeeded"],
+    ["Manual", "failed", ended("Failed", LONG), [], "Failed", "Failed"],
+    ["Always", "terminating", pod({ terminating: true }), [], "Stopping", "Running"],
+    ["Halted", "terminating", pod({ terminating: true }), [], "Stopping", "Running"],
+  ];
+  for (const [strategy, what, p, actions, printable, phase] of table) {
+    it(`${strategy}, ${what} → ${actions.join("+") || "nothing"}, ${printable}`, () => {
+      const d = decide(rawVm({ runStrategy: strategy }), observed({ pods: p ? [p] : [] }));
+      expect(kinds(d)).toEqual(actions);
+      expect(d.status?.printableStatus).toBe(printable);
+      expect(d.status?.phase).toBe(phase);
+    });
+  }
+});
+
+describe("decide: status", () => {
+  it("a halted VM is healthy for kstatus: Ready=False/Halted, no Reconciling or Stalled, generation observed", () => {
+    const d = decide(rawVm({ runStrategy: "Halted" }), observed());
+    expect(d.status?.observedGeneration).toBe(3);
+    expect(cond(d, "Ready")).toMatchObject({ status: "False", reason: "Halted", observedGeneration: 3 });
+    expect(cond(d, "Reconciling")).toBeUndefined();
+    expect(cond(d, "Stalled")).toBeUndefined();
+    expect(d.status?.ready).toBe(false);
+  });
+
+  it("a running, ready pod makes the VM Running and Ready with node, pod, MAC and IP", () => {
+    const d = decide(rawVm(), observed({ pods: [pod()] }));
+    expect(d.status).toMatchObject({
+      phase: "Running",
+      printableStatus: "Running",
+      ready: true,
+      nodeName: "node-a",
+      launcherPod: "vireo-launcher-web",
+      ipAddress: "10.1.2.3",
+    });
+    expect(d.status?.interfaces).toEqual([
+      { name: "default", mac: expect.stringMatching(/^02:/), ips: ["10.1.2.3"], podInterface: "eth0" },
+    ]);
+    expect(cond(d, "Ready")).toMatchObject({ status: "True", reason: "Ready" });
+    expect(cond(d, "Reconciling")).toBeUndefined();
+  });
+
+  it("running but not yet ready is Starting and Reconciling", () => {
+    const d = decide(rawVm(), observed({ pods: [pod({ ready: false })] }));
+    expect(d.status?.printableStatus).toBe("Starting");
+    expect(cond(d, "Reconciling")).toMatchObject({ status: "True", reason: "Starting" });
+  });
+
+  it("with a guest readiness probe the VM is Running once the launcher started, Ready once the guest is", () => {
+    const spec = { readinessProbe: { tcpSocket: { port: 22 } } };
+    const p = pod({ ready: false, launcherStarted: true, specHash: hashOf(spec) });
+    const d = decide(rawVm(spec), observed({ pods: [p] }));
+    expect(d.status?.printableStatus).toBe("Running");
+    expect(cond(d, "Ready")).toMatchObject({ status: "False", reason: "GuestNotReady" });
+  });
+
+  it("keeps lastTransitionTime and emits no event when nothing changed", () => {
+    const first = decide(rawVm(), observed({ pods: [pod()], now: NOW - 60_000 }));
+    const again = decide(rawVm({}, { status: first.status! }), observed({ pods: [pod()] }));
+    expect(again.status).toEqual(first.status);
+    expect(again.events).toEqual([]);
+    expect(first.events).toContainEqual(expect.objectContaining({ type: "Normal", reason: "Running" }));
+  });
+
+  it("maps pending pods: unschedulable, image pull errors, volume binding, provisioning", () => {
+    const pending = (over: Partial<PodView>) => pod({ phase: "Pending", ready: false, ...over });
+    const unsched = decide(
+      rawVm(),
+      observed({ pods: [pending({ nodeName: undefined, unschedulable: "0/3 nodes have kvm" })] }),
+    );
+    expect(unsched.status?.printableStatus).toBe("ErrorUnschedulable");
+    expect(cond(unsched, "Stalled")).toMatchObject({
+      reason: "Unschedulable",
+      message: "0/3 nodes have kvm",
+    });
+    expect(unsched.events[0]).toMatchObject({ type: "Warning", reason: "ErrorUnschedulable" });
+    const pull = decide(rawVm(), observed({ pods: [pending({ waiting: { reason: "ImagePullBackOff" } })] }));
+    expect(pull.status?.printableStatus).toBe("ImagePullBackOff");
+    const binding = decide(
+      rawVm(),
+      observed({
+        pods: [pending({ nodeName: undefined })],
+        claims: { "web-root": { found: true, volumeMode: "Filesystem", phase: "Pending" } },
+      }),
+    );
+    expect(binding.status?.printableStatus).toBe("WaitingForVolumeBinding");
+    const prov = decide(rawVm(), observed({ pods: [pending({ initialized: false })] }));
+    expect(prov.status).toMatchObject({ printableStatus: "Provisioning", phase: "Scheduled" });
+  });
+});
+
+describe("decide: start, stop, restart", () => {
+  it("adds the finalizer before creating the first pod, and builds the pod for the VM", () => {
+    const d = decide(rawVm({}, { finalizers: [] }), observed());
+    expect(kinds(d)).toEqual(["addFinalizer", "createPod"]);
+    const create = d.actions[1];
+    expect(create?.kind === "createPod" && create.pod.metadata?.name).toBe("vireo-launcher-web");
+    expect(d.status).toMatchObject({ launcherPod: "vireo-launcher-web", restartCount: 0 });
+    expect(d.events.map((e) => e.reason)).toEqual(["SuccessfulCreate", "Starting"]);
+  });
+
+  it("a restart request deletes a pod carrying another value, and the next pod carries the new one", () => {
+    const annotations = { "vireo.dev/restartedAt": "2025-06-01T11:00:00Z" };
+    const d = decide(rawVm({}, { annotations }), observed({ pods: [pod()] }));
+    expect(d.actions).toEqual([
+      expect.objectContaining({ kind: "deletePod", name: "vireo-launcher-web", uid: "pod-uid" }),
+    ]);
+    expect(d.status?.printableStatus).toBe("Stopping");
+    const next = decide(rawVm({}, { annotations, status: { restartCount: 0 } }), observed());
+    const create = next.actions[0];
+    expect(create?.kind === "createPod" && create.pod.metadata?.annotations?.["vireo.dev/restartedAt"]).toBe(
+      "2025-06-01T11:00:00Z",
+    );
+    expect(next.status).toMatchObject({ restartedAt: "2025-06-01T11:00:00Z", restartCount: 1 });
+    const settled = decide(
+      rawVm({}, { annotations }),
+      observed({ pods: [pod({ restartedAt: annotations["vireo.dev/restartedAt"] })] }),
+    );
+    expect(kinds(settled)).toEqual([]);
+  });
+
+  it("Manual starts only on a restart request it has not acted on yet", () => {
+    const annotations = { "vireo.dev/restartedAt": "2025-06-01T11:00:00Z" };
+    const manual = { runStrategy: "Manual" };
+    expect(kinds(decide(rawVm(manual, { annotations }), observed()))).toEqual(["createPod"]);
+    const done = { restartedAt: "2025-06-01T11:00:00Z" };
+    expect(kinds(decide(rawVm(manual, { annotations, status: done }), observed()))).toEqual([]);
+  });
+
+  it("a spec change under a live pod is RestartRequired, never applied to the pod", () => {
+    const d = decide(rawVm({ memory: { guest: "2Gi" } }), observed({ pods: [pod()] }));
+    expect(kinds(d)).toEqual([]);
+    expect(cond(d, "RestartRequired")).toMatchObject({ status: "True", reason: "SpecChanged" });
+    expect(d.events).toContainEqual(expect.objectContaining({ reason: "RestartRequired" }));
+    expect(
+      cond(decide(rawVm({ runStrategy: "Always" }), observed({ pods: [pod()] })), "RestartRequired"),
+    ).toBeUndefined();
+  });
+
+  it("deletion: deletes the pod, waits for it, then removes the finalizer", () => {
+    const deleting = rawVm({}, { deleting: true });
+    const d1 = decide(deleting, observed({ pods: [pod()] }));
+    expect(kinds(d1)).toEqual(["deletePod"]);
+    expect(d1.status?.printableStatus).toBe("Terminating");
+    const d2 = decide(deleting, observed({ pods: [pod({ terminating: true })] }));
+    expect(kinds(d2)).toEqual([]);
+    const d3 = decide(deleting, observed());
+    expect(kinds(d3)).toEqual(["removeFinalizer"]);
+    expect(d3.status).toBeUndefined();
+    expect(kinds(decide(rawVm({}, { deleting: true, finalizers: [] }), observed()))).toEqual([]);
+  });
+});
+
+describe("decide: failures", () => {
+  it("quick failures back off exponentially, keeping the failed pod as the record until the delay passes", () => {
+    const settings = { baseSeconds: 10, maxSeconds: 300, minRunSeconds: 60 };
+    expect([1, 2, 3, 4, 6, 9].map((n) => crashLoopDelayMs(n, settings))).toEqual([
+      10_000, 20_000, 40_000, 80_000, 300_000, 300_000,
+    ]);
+    expect(failuresAfter({ startFailures: 2, startedAt: 0, finishedAt: 5_000 }, settings)).toBe(3);
+    expect(failuresAfter({ startFailures: 2, startedAt: 0, finishedAt: 120_000 }, settings)).toBe(0);
+    expect(failuresAfter({ startFailures: 0 }, settings)).toBe(1);
+
+    // Third quick failure: 40 s back-off from when it ended (5 s ago).
+    const failed = ended("Failed", 2_000, { startFailures: 2 });
+    const d = decide(rawVm(), observed({ pods: [failed] }));
+    expect(kinds(d)).toEqual([]);
+    expect(d.requeueAfterMs).toBe(35_000);
+    expect(d.status?.printableStatus).toBe("CrashLoopBackOff");
+    expect(d.status?.startFailure).toMatchObject({
+      consecutiveFailCount: 3,
+      lastFailureMessage: "exit code 1: qemu died",
+    });
+    expect(cond(d, "Stalled")).toMatchObject({ reason: "CrashLoopBackOff" });
+    expect(d.events[0]).toMatchObject({ type: "Warning", reason: "CrashLoopBackOff" });
+
+    const later = decide(rawVm({}, { status: d.status! }), observed({ pods: [failed], now: NOW + 36_000 }));
+    expect(kinds(later)).toEqual(["deletePod"]);
+    expect(later.status?.startFailure?.consecutiveFailCount).toBe(3);
+    const next = decide(rawVm({}, { status: later.status! }), observed({ now: NOW + 37_000 }));
+    const create = next.actions[0];
+    expect(
+      create?.kind === "createPod" && create.pod.metadata?.annotations?.["vireo.dev/start-failures"],
+    ).toBe("3");
+  });
+
+  it("honours a pending back-off even when the failed pod is gone", () => {
+    const status: VmStatus = {
+      startFailure: { consecutiveFailCount: 2, retryAfterTimestamp: "2025-06-01T12:00:20Z" },
+    };
+    const d = decide(rawVm({}, { status }), observed());
+    expect(kinds(d)).toEqual([]);
+    expect(d.requeueAfterMs).toBe(20_000);
+    expect(d.status?.printableStatus).toBe("CrashLoopBackOff");
+  });
+
+  it("a missing PVC is ErrorPvcNotFound with Failure and Stalled, and no requeue", () => {
+    const d = decide(rawVm(), observed({ claims: {} }));
+    expect(kinds(d)).toEqual([]);
+    expect(d.status?.printableStatus).toBe("ErrorPvcNotFound");
+    expect(cond(d, "Failure")).toMatchObject({
+      status: "True",
+      reason: "PvcNotFound",
+      message: expect.stringContaining("web-root"),
+    });
+    expect(cond(d, "Stalled")).toMatchObject({ status: "True" });
+    expect(d.requeueAfterMs).toBeUndefined();
+    expect(d.events).toEqual([expect.objectContaining({ type: "Warning", reason: "ErrorPvcNotFound" })]);
+  });
+
+  it("an invalid spec is terminal: Failure, Stalled, an event, no pod", () => {
+    const d = decide(rawVm({ disks: [{ name: "root" }], volumes: [] }), observed());
+    expect(d.terminal).toBe("InvalidSpec");
+    expect(kinds(d)).toEqual([]);
+    expect(d.status?.printableStatus).toBe("InvalidSpec");
+    expect(cond(d, "Failure")?.message).toContain('disk "root" has no volume');
+    expect(cond(d, "Stalled")).toMatchObject({ status: "True", reason: "InvalidSpec" });
+    expect(d.events).toEqual([expect.objectContaining({ type: "Warning", reason: "InvalidSpec" })]);
+  });
+
+  it("a Once VM whose launcher failed reports Failed with the termination message", () => {
+    const d = decide(rawVm({ runStrategy: "Once" }), observed({ pods: [ended("Failed", 1_000)] }));
+    expect(cond(d, "Failure")).toMatchObject({ reason: "LauncherFailed", message: "exit code 1: qemu died" });
+  });
+});
