@@ -80,7 +80,8 @@ describe("diffSteps", () => {
     });
     const cmds = diffSteps(plan("masquerade").steps, live);
     expect(cmds).toHaveLength(1);
-    expect(cmds[0]!.kind === "nft" && cmds[0].script.split("\n").slice(0, 3)).toEqual([
+    const nft = cmds[0]!;
+    expect(nft.kind === "nft" && nft.script.split("\n").slice(0, 3)).toEqual([
       "table ip vireo",
       "delete table ip vireo",
       "table ip vireo {",
