@@ -1,0 +1,128 @@
+/**
+ * `vireo-launcher`: the process in a VM's pod. Without a subcommand it runs the VM; the other
+ * subcommands are for the netsetup init container and for `kubectl exec` (console, pause, status).
+ */
+import { parseArgs } from "node:util";
+import { podPaths } from "../crds/launcher/paths.ts";
+import { runtimeFiles } from "./qemu/runtime-files.ts";
+import { ConfigError, loadLauncherConfig } from "./supervisor/config-load.ts";
+import { EXIT } from "./supervisor/exit-codes.ts";
+import { createLogger } from "./supervisor/logger.ts";
+import {
+  DEFAULT_TERMINATION_LOG,
+  TERMINATION_LOG_ENV,
+  writeTerminationMessage,
+} from "./supervisor/termination.ts";
+
+const USAGE = `usage: vireo-launcher [run] [--config FILE] [--termination-log PATH]
+       vireo-launcher netsetup [--config FILE]
+       vireo-launcher console [--config FILE | --run-dir DIR]
+       vireo-launcher pause|unpause|status|logs [--config FILE | --run-dir DIR]
+
+The config comes from --config FILE or the VIREO_LAUNCHER_CONFIG environment variable (JSON).
+Environment: VIREO_ACCEL=kvm|tcg|auto (tcg only when the VM allows emulation), VIREO_TERMINATION_LOG,
+VIREO_LOG_LEVEL, VIREO_QEMU (the QEMU binary).`;
+
+const OPTIONS = {
+  config: { type: "string" },
+  "run-dir": { type: "string" },
+  "termination-log": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const [command = "run", ...rest] = positionals;
+  if (rest.length) {
+    console.error(`vireo-launcher: unexpected arguments: ${rest.join(" ")}\n\n${USAGE}`);
+    return 2;
+  }
+  switch (command) {
+    case "run":
+      return run(values.config, values["termination-log"]);
+    case "netsetup":
+      return netsetup(values.config);
+    case "console":
+    case "pause":
+    case "unpause":
+    case "status":
+    case "logs":
+      return exec(command, await runDirOf(values.config, values["run-dir"]));
+    default:
+      console.error(`vireo-launcher: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function run(configFile: string | undefined, terminationLogFlag: string | undefined): Promise<number> {
+  const terminationLog = terminationLogFlag ?? process.env[TERMINATION_LOG_ENV] ?? DEFAULT_TERMINATION_LOG;
+  let config;
+  try {
+    config = await loadLauncherConfig(configFile);
+  } catch (err) {
+    // Nothing has started yet: say what is wrong and stop.
+    const message = (err as Error).message;
+    createLogger().error(
+      { code: (err as ConfigError).code, problems: (err as ConfigError).problems },
+      message,
+    );
+    writeTerminationMessage(terminationLog, message);
+    return EXIT.CONFIG;
+  }
+  const { runLauncher } = await import("./supervisor/run.ts");
+  return runLauncher(config, { logger: createLogger(config.vm), terminationLog });
+}
+
+async function netsetup(configFile: string | undefined): Promise<number> {
+  const config = await loadLauncherConfig(configFile);
+  const logger = createLogger(config.vm);
+  const { setupPodNetwork } = await import("./network/setup.ts");
+  const { commandHost } = await import("./network/host.ts");
+  const result = await setupPodNetwork(config, { host: commandHost(), logger });
+  logger.info(
+    {
+      commands: result.commands.length,
+      factsSource: result.factsSource,
+      planMs: result.planMs,
+      applyMs: result.applyMs,
+    },
+    "pod network set up",
+  );
+  return 0;
+}
+
+/** The run directory for exec subcommands: --run-dir, the config's, or the pod default. */
+async function runDirOf(configFile: string | undefined, runDir: string | undefined): Promise<string> {
+  if (runDir) return runDir;
+  if (configFile || process.env.VIREO_LAUNCHER_CONFIG)
+    return (await loadLauncherConfig(configFile)).paths.runDir;
+  return podPaths().runDir;
+}
+
+async function exec(
+  command: "console" | "pause" | "unpause" | "status" | "logs",
+  runDir: string,
+): Promise<number> {
+  const files = runtimeFiles({ runDir, stateDir: "/" });
+  if (command === "console") {
+    const { attachConsole } = await import("./console/attach.ts");
+    return attachConsole(files.consoleSocket);
+  }
+  const { controlRequest } = await import("./supervisor/control-client.ts");
+  const result = await controlRequest(files.controlSocket, command);
+  if (command === "logs") process.stdout.write((result as { console: string }).console);
+  else console.log(JSON.stringify(result, null, 2));
+  return 0;
+}
+
+const code = await main(process.argv.slice(2)).catch((err: unknown) => {
+  const e = err as Error & { code?: string };
+  console.error(`vireo-launcher: ${e.code ? `${e.code}: ` : ""}${e.message}`);
+  return e instanceof ConfigError ? EXIT.CONFIG : EXIT.INTERNAL;
+});
+// Exit explicitly: a launcher that lingered on a stray handle would keep its pod from terminating.
+process.exit(code);
