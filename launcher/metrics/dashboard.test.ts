@@ -16,11 +16,12 @@ const ALERTS = new URL("../../charts/vireo/files/alerts.yaml", import.meta.url);
 const OPERATOR_SERIES = [
   "vireo_operator_leader",
   "vireo_operator_vms",
-  "vireo_operator_queue_depth",
-  "vireo_operator_queue_retries_total",
+  "vireo_operator_workqueue_depth",
+  "vireo_operator_workqueue_retries_total",
   "vireo_operator_reconcile_total",
+  "vireo_operator_api_errors_total",
   ...seriesNames({ name: "vireo_operator_reconcile_duration_seconds", type: "histogram" }),
-  ...seriesNames({ name: "vireo_operator_vm_start_duration_seconds", type: "histogram" }),
+  ...seriesNames({ name: "vireo_operator_vm_start_to_running_seconds", type: "histogram" }),
 ];
 
 // kube-state-metrics series the alerts use (not ours; listed so a typo still fails).
