@@ -1,5 +1,5 @@
 import { Registry } from "prom-client";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { VM_METRIC_NAMES } from "./catalog.ts";
 import { VmMetricsCollector, type CollectorOptions } from "./collector.ts";
 import { registerVmMetrics } from "./register.ts";
@@ -312,6 +312,24 @@ describe("VM metrics without QEMU", () => {
 });
 
 describe("VM metrics while QMP hangs", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("answers within the deadline when QMP never answers: QMP may use three quarters of it", async () => {
+    vi.useFakeTimers();
+    const { vm, registry } = setup({ deadlineMs: 2000 });
+    vm.hang = "never";
+    let text: string | undefined;
+    void registry.metrics().then((t) => (text = t));
+    await vi.advanceTimersByTimeAsync(1499);
+    expect(text).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(text).toMatch(/^vireo_vm_scrape_errors_total\{namespace="prod",name="web",source="status"\} 1$/m);
+    // The procfs values did not wait for QMP.
+    expect(text).toContain('vireo_vm_cpu_usage_seconds_total{namespace="prod",name="web"} 6');
+  });
+
   it("answers with the last known values and counts the failures", async () => {
     const { vm, host, registry, errors } = setup();
     await scrape(registry);
