@@ -20,8 +20,8 @@ export interface ConsoleHubOptions {
 
 /**
  * The serial console, fanned out: QEMU's socket chardev takes one client, so the launcher is that client.
- * It keeps the recent output in a ring and serves any number of console sessions on its own socket; what
- * a session types goes to the guest. Access is by file permission on the socket (kubectl exec runs as the
+ * It keeps the recent output in a ring and serves any number of console sessions on its own socket; each
+ * session first gets the recent output, and what a session types goes to the guest. Access is by file permission on the socket (kubectl exec runs as the
  * launcher's user), so there is no network listener.
  */
 export class ConsoleHub {
@@ -82,6 +82,9 @@ export class ConsoleHub {
   }
 
   #attach(client: Socket): void {
+    // A session starts with the recent output, so what the guest printed before is not lost on attach.
+    const recent = this.#ring.contents();
+    if (recent.length) client.write(recent);
     this.#clients.add(client);
     client.on("data", (chunk: Buffer) => {
       if (!this.#serial.destroyed) this.#serial.write(chunk);
