@@ -400,3 +400,100 @@ export async function startLauncherSide(
     }
   }
 }
+
+/**
+ * The pod namespace's network state, without what changes on its own (timers, counters, dynamic
+ * neighbours): link identities (ifindex changes when a link is re-created), attributes, addresses,
+ * routes, permanent neighbours, the nftables ruleset with its handles (which change when a table is
+ * replaced) and the sysctls the plans touch.
+ */
+export async function snapshot(topo: Topology): Promise<unknown> {
+  type J = Record<string, unknown>;
+  const ipj = async (...args: string[]) =>
+    JSON.parse(await topo.exec(topo.pod, ["ip", "-json", ...args])) as J[];
+  const links = (await ipj("-details", "link", "show")).map((l) => {
+    const info = (l.linkinfo ?? {}) as J;
+    const data = (info.info_data ?? {}) as J;
+    const slave = (info.info_slave_data ?? {}) as J;
+    return {
+      ifindex: l.ifindex,
+      name: l.ifname,
+      kind: info.info_kind,
+      mac: l.address,
+      mtu: l.mtu,
+      flags: l.flags,
+      master: l.master,
+      learning: slave.learning,
+      owner: info.info_kind === "tun" ? [data.user, data.group] : undefined,
+    };
+  });
+  const addrs = (await ipj("addr", "show")).flatMap((l) =>
+    ((l.addr_info ?? []) as J[]).map((a) => `${String(l.ifname)} ${String(a.local)}/${String(a.prefixlen)}`),
+  );
+  const neigh = (await ipj("neigh", "show")).filter((n) =>
+    (n.state as string[] | undefined)?.includes("PERMANENT"),
+  );
+  const sysctls = await topo.exec(topo.pod, [
+    "sysctl",
+    "-e",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.ip_forward",
+    "net.ipv4.conf.all.route_localnet",
+  ]);
+  return {
+    links,
+    addrs,
+    routes4: await ipj("route", "show"),
+    routes6: await ipj("-6", "route", "show"),
+    neigh,
+    nft: JSON.parse(await topo.exec(topo.pod, ["nft", "-j", "list", "ruleset"])) as unknown,
+    sysctls,
+  };
+}
+
+/** What netsetup-side.ts reports. */
+export interface NetsetupResult {
+  ok: boolean;
+  factsSource?: "live" | "stored";
+  commands?: number;
+  planMs?: number;
+  applyMs?: number;
+  warnings?: string[];
+  code?: string;
+  field?: string;
+  message?: string;
+}
+
+const NETSETUP_SIDE = fileURLToPath(new URL("./netsetup-side.ts", import.meta.url));
+
+/** Runs the setup as the netsetup container would: root, inside the pod namespace, as its own process. */
+export async function runNetsetupSide(
+  topo: Topology,
+  config: LauncherConfig,
+  networkStatusPath?: string,
+): Promise<NetsetupResult> {
+  const configPath = join(topo.dir, `netsetup-config-${randomBytes(2).toString("hex")}.json`);
+  await writeFile(configPath, JSON.stringify(config));
+  const p = topo.track(
+    startProcess([
+      "ip",
+      "netns",
+      "exec",
+      topo.pod,
+      process.execPath,
+      "--import",
+      "tsx",
+      NETSETUP_SIDE,
+      configPath,
+      topo.resolvConf,
+      ...(networkStatusPath ? [networkStatusPath] : []),
+    ]),
+  );
+  await p.exited;
+  const line = p
+    .output()
+    .split("\n")
+    .find((l) => l.startsWith("{"));
+  if (!line) throw new Error(`netsetup side printed no result: ${p.output()}`);
+  return JSON.parse(line) as NetsetupResult;
+}

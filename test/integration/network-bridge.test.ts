@@ -1,0 +1,109 @@
+/**
+ * Bridge binding with a real TCG guest in real network namespaces: the pod's IP and MAC move to the
+ * guest, which gets them by DHCP from the unprivileged launcher side.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LauncherConfig } from "../../crds/launcher/config.ts";
+import { readNetworkState } from "../../launcher/network/index.ts";
+import { bootGuest, processPrivileges, type NetGuest } from "../../launcher/network/testing/guest.ts";
+import {
+  createTopology,
+  runNetsetupSide,
+  snapshot,
+  startLauncherSide,
+  startWhoami,
+  testLauncherConfig,
+  TOPOLOGY,
+  type LauncherSide,
+  type NetsetupResult,
+  type Topology,
+} from "../../launcher/network/testing/topology.ts";
+import type { GuestReport } from "../guest/report.ts";
+
+describe("bridge binding", () => {
+  let topo: Topology;
+  let config: LauncherConfig;
+  let podMac: string;
+  let setup: NetsetupResult;
+  let side: LauncherSide | undefined;
+  let guest: NetGuest | undefined;
+  let report: GuestReport;
+
+  beforeAll(async () => {
+    topo = await createTopology({ mtu: 1400 });
+    podMac = JSON.parse(await topo.exec(topo.pod, ["ip", "-json", "link", "show", "eth0"]))[0].address;
+    config = testLauncherConfig(topo.runDir, { binding: "bridge" });
+    // The netsetup step: root inside the pod namespace, as the init container runs it.
+    setup = await runNetsetupSide(topo, config);
+    expect(setup).toMatchObject({ ok: true, factsSource: "live" });
+    side = await startLauncherSide(topo, config);
+    guest = await bootGuest(topo, config, side.nics, ["vireo.dhcp=1", "vireo.http=8080"]);
+    report = await guest.serial.waitForReady(180_000);
+    console.log(
+      `[figures] bridge: plan ${setup.planMs!.toFixed(1)} ms, apply ${setup.applyMs!.toFixed(1)} ms ` +
+        `(${setup.commands} commands); guest DHCP ${report.addresses[0]?.dhcpMs} ms, ` +
+        `lease at ${report.addresses[0]?.uptimeMs} ms after boot`,
+    );
+  });
+
+  afterAll(async () => {
+    await guest?.stop();
+    await side?.stop();
+    await topo?.destroy();
+  });
+
+  it("runs the launcher side as uid 107 with no capabilities", async () => {
+    for (const s of side!.services) {
+      const p = await processPrivileges(s.pid);
+      expect(p).toEqual({ uid: 107, capEff: 0n, capPrm: 0n });
+    }
+    expect(await processPrivileges(guest!.qemu.pid)).toEqual({ uid: 107, capEff: 0n, capPrm: 0n });
+  });
+
+  it("gives the guest the pod's MAC and, by DHCP, the pod's IP, gateway, DNS and search list", () => {
+    expect(report.nics).toEqual([
+      expect.objectContaining({ name: "eth0", mac: podMac, driver: "virtio_net" }),
+    ]);
+    expect(report.addresses).toHaveLength(1);
+    expect(report.addresses[0]).toMatchObject({
+      iface: "eth0",
+      ip: TOPOLOGY.podIp,
+      prefix: 24,
+      routers: [TOPOLOGY.gwIp],
+      dns: [TOPOLOGY.nameserver],
+      search: [...TOPOLOGY.search],
+      server: "169.254.75.10",
+    });
+  });
+
+  it("turns a pod MTU of 1400 into the guest's MTU", () => {
+    expect(report.nics[0]!.mtu).toBe(1400);
+    expect(report.addresses[0]!.mtu).toBe(1400);
+  });
+
+  it("lets a peer namespace reach a web server in the guest at the pod IP", async () => {
+    expect(report.http).toEqual({ port: 8080 });
+    const body = await topo.exec(topo.gw, ["curl", "-sS", "-m", "20", `http://${TOPOLOGY.podIp}:8080/`]);
+    expect(body).toMatch(/^vireo-guest hostname=/);
+  });
+
+  it("lets the guest reach a service namespace through the pod's gateway, as the pod IP", async () => {
+    await startWhoami(topo);
+    await guest!.serial.waitForShell(60_000);
+    const r = await guest!.serial.run(`wget -q -O - http://${TOPOLOGY.svcIp}:8080/cgi-bin/whoami`, 60_000);
+    expect(r).toEqual({ exitCode: 0, output: `client=${TOPOLOGY.podIp}\n` });
+  });
+
+  it("re-creates nothing when the setup runs again in the same pod (launcher restart)", async () => {
+    const before = await snapshot(topo);
+    const plan = (await readNetworkState(topo.runDir))!.plan;
+    const again = await runNetsetupSide(topo, config);
+    expect(again).toMatchObject({ ok: true, factsSource: "stored", commands: 0 });
+    expect((await readNetworkState(topo.runDir))!.plan).toEqual(plan);
+    expect(await snapshot(topo)).toEqual(before);
+    // And the guest still answers at the pod IP.
+    expect(await topo.exec(topo.gw, ["curl", "-sS", "-m", "20", `http://${TOPOLOGY.podIp}:8080/`])).toMatch(
+      /^vireo-guest/,
+    );
+  });
+});
