@@ -31,7 +31,8 @@ const extra = {
 } as const;
 
 const SUMMARY: Record<ClusterCommandName, string> = {
-  start: "start VM           start a stopped VM: runStrategy back to what `vireo stop` saved, else Always",
+  start:
+    "start VM           start a VM: back to the runStrategy `vireo stop` replaced (else Always), or a start request",
   stop: "stop VM            stop a VM: runStrategy Halted (the guest gets an ACPI shutdown)",
   restart:
     "restart VM         restart a running VM: annotation vireo.dev/restartedAt, the operator replaces the pod",

@@ -8,9 +8,13 @@ import {
 } from "./lifecycle-plan.ts";
 import type { VmView } from "./vm-view.ts";
 
+const RESTARTED = "vireo.dev/restartedAt";
+const now = new Date("2025-03-04T05:06:07.089Z");
+const at = "2025-03-04T05:06:07.089Z";
+
 function vm(
   runStrategy: string | undefined,
-  extra: { saved?: string; launcherPod?: string; printableStatus?: string } = {},
+  extra: { saved?: string; launcherPod?: string; phase?: string; printableStatus?: string } = {},
 ): VmView {
   return {
     metadata: {
@@ -22,10 +26,12 @@ function vm(
     spec: runStrategy === undefined ? {} : { runStrategy },
     status: {
       ...(extra.launcherPod ? { launcherPod: extra.launcherPod } : {}),
+      ...(extra.phase ? { phase: extra.phase } : {}),
       ...(extra.printableStatus ? { printableStatus: extra.printableStatus } : {}),
     },
   };
 }
+const pod = "vireo-launcher-web";
 
 describe("planStop", () => {
   it("sets Halted, remembers the strategy it replaces, and is conditional on the version read", () => {
@@ -51,62 +57,76 @@ describe("planStop", () => {
   });
 });
 
-describe("planStart", () => {
+describe("planStart from Halted", () => {
   it.each([
-    // runStrategy, saved annotation, launcher pod → new runStrategy
-    ["Halted", undefined, undefined, "Always"],
-    ["Halted", "RerunOnFailure", undefined, "RerunOnFailure"],
-    ["Halted", "Always", undefined, "Always"],
-    ["Halted", "Manual", undefined, "Always"],
-    ["Halted", "Once", undefined, "Always"],
-    ["Manual", undefined, undefined, "Always"],
-    ["Once", undefined, undefined, "Always"],
-    ["RerunOnFailure", undefined, undefined, "Always"],
-  ] as const)("%s (saved %s, pod %s) → %s", (current, saved, pod, next) => {
-    const plan = planStart(
-      vm(current, { ...(saved ? { saved } : {}), ...(pod ? { launcherPod: pod } : {}) }),
-    );
-    expect(plan.kind).toBe("patch");
-    if (plan.kind !== "patch") return;
-    expect(plan.patch["spec"]).toEqual({ runStrategy: next });
-    expect(plan.message).toBe(`VM web starting (runStrategy ${current} → ${next})`);
-    // The saved strategy is consumed (null deletes the key in a merge patch).
-    const annotations = (plan.patch["metadata"] as { annotations?: Record<string, null> }).annotations;
-    expect(annotations).toEqual(saved ? { [SAVED]: null } : undefined);
-  });
-
-  it("does nothing when the VM already runs by its strategy", () => {
-    expect(planStart(vm("Always")).kind).toBe("noop");
-    expect(planStart(vm(undefined)).kind).toBe("noop");
-    expect(planStart(vm("RerunOnFailure", { launcherPod: "vireo-launcher-web" }))).toEqual({
-      kind: "noop",
-      message: "VM web is already running (runStrategy RerunOnFailure)",
+    // saved annotation → new runStrategy, annotations written
+    [undefined, "Always", undefined],
+    ["Always", "Always", { [SAVED]: null }],
+    ["RerunOnFailure", "RerunOnFailure", { [SAVED]: null }],
+    ["Manual", "Manual", { [SAVED]: null, [RESTARTED]: at }],
+    ["Once", "Always", { [SAVED]: null }],
+    ["garbage", "Always", { [SAVED]: null }],
+  ] as const)("saved %s → %s", (saved, next, annotations) => {
+    const plan = planStart(vm("Halted", saved ? { saved } : {}), now);
+    expect(plan).toEqual({
+      kind: "patch",
+      patch: {
+        spec: { runStrategy: next },
+        metadata: { resourceVersion: "42", ...(annotations ? { annotations } : {}) },
+      },
+      message: `VM web starting (runStrategy Halted → ${next})`,
     });
   });
 });
 
-describe("planRestart", () => {
-  const now = new Date("2025-03-04T05:06:07.089Z");
-
-  it("sets vireo.dev/restartedAt to the time, in RFC 3339 with milliseconds", () => {
-    const plan = planRestart(vm("Always", { launcherPod: "vireo-launcher-web" }), now);
+describe("planStart of a VM that ran and ended", () => {
+  it.each([
+    ["Manual", "Stopped"],
+    ["Once", "Succeeded"],
+    ["RerunOnFailure", "Succeeded"],
+    ["Once", "Failed"],
+  ] as const)("%s in phase %s keeps its strategy and sends a start request", (strategy, phase) => {
+    const plan = planStart(vm(strategy, { launcherPod: pod, phase }), now);
     expect(plan).toEqual({
       kind: "patch",
-      patch: {
-        metadata: {
-          resourceVersion: "42",
-          annotations: { "vireo.dev/restartedAt": "2025-03-04T05:06:07.089Z" },
-        },
-      },
-      message: "VM web restarting (vireo.dev/restartedAt=2025-03-04T05:06:07.089Z)",
+      patch: { metadata: { resourceVersion: "42", annotations: { [RESTARTED]: at } } },
+      message: `VM web starting (runStrategy ${strategy} kept; start request ${RESTARTED}=${at})`,
     });
+  });
+
+  it("does nothing when the VM already runs", () => {
+    expect(planStart(vm("Always"), now).kind).toBe("noop");
+    expect(planStart(vm(undefined), now).kind).toBe("noop");
+    expect(planStart(vm("RerunOnFailure", { launcherPod: pod, phase: "Running" }), now)).toEqual({
+      kind: "noop",
+      message: "VM web is already running (runStrategy RerunOnFailure)",
+    });
+    expect(planStart(vm("Manual", { launcherPod: pod, phase: "Scheduling" }), now).kind).toBe("noop");
+  });
+});
+
+describe("planRestart", () => {
+  it("sets vireo.dev/restartedAt to the time, in RFC 3339 with milliseconds", () => {
+    expect(planRestart(vm("Always", { launcherPod: pod, phase: "Running" }), now)).toEqual({
+      kind: "patch",
+      patch: { metadata: { resourceVersion: "42", annotations: { [RESTARTED]: at } } },
+      message: `VM web restarting (${RESTARTED}=${at})`,
+    });
+  });
+
+  it("restarts a failed VM (a retry)", () => {
+    expect(planRestart(vm("Once", { launcherPod: pod, phase: "Failed" }), now).kind).toBe("patch");
   });
 
   it.each([
     [vm("Halted", { printableStatus: "Stopped" }), "VM web is Stopped; start it with vireo start web"],
     [vm("Halted"), "VM web is Stopped; start it with vireo start web"],
-    [vm("Once", { printableStatus: "Succeeded" }), "VM web is Succeeded; start it with vireo start web"],
-  ])("refuses a VM without a launcher: %#", (v, message) => {
+    [vm("Always"), "VM web is Unknown; start it with vireo start web"],
+    [
+      vm("Once", { launcherPod: pod, phase: "Succeeded", printableStatus: "Stopped" }),
+      "VM web is Stopped; start it with vireo start web",
+    ],
+  ])("refuses a VM that is not running: %#", (v, message) => {
     expect(() => planRestart(v, now)).toThrow(ClusterCliError);
     expect(() => planRestart(v, now)).toThrow(message);
   });

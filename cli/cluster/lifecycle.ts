@@ -4,7 +4,7 @@ import { type LifecyclePlan, planRestart, planStart, planStop } from "./lifecycl
 import type { VmView } from "./vm-view.ts";
 
 const PLANNERS = {
-  start: (vm: VmView) => planStart(vm),
+  start: (vm: VmView) => planStart(vm, new Date()),
   stop: (vm: VmView) => planStop(vm),
   restart: (vm: VmView) => planRestart(vm, new Date()),
 } satisfies Record<string, (vm: VmView) => LifecyclePlan>;

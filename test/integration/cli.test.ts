@@ -179,6 +179,20 @@ describe("vireo cluster commands", () => {
     expect(again.stdout.trim()).toBe("VM cold is already started (runStrategy Always)");
   });
 
+  it("start of a Manual VM that has stopped keeps Manual and sends a start request", async () => {
+    await apply(vmManifest("manual", { runStrategy: "Manual" }));
+    await setStatus("manual", { printableStatus: "Stopped", phase: "Stopped" });
+    const run = await vireo(["start", "manual", "-n", ns.name, "--kubeconfig", kc]);
+    expect(run.code).toBe(0);
+    const vm = await getVm("manual");
+    expect(vm.spec.runStrategy).toBe("Manual");
+    const at = vm.metadata.annotations?.["vireo.dev/restartedAt"] ?? "";
+    expect(Number.isNaN(Date.parse(at))).toBe(false);
+    expect(run.stdout.trim()).toBe(
+      `VM manual starting (runStrategy Manual kept; start request vireo.dev/restartedAt=${at})`,
+    );
+  });
+
   it("restart refuses a stopped VM and says how to start it", async () => {
     await apply(vmManifest("idle", { runStrategy: "Halted" }));
     await setStatus("idle", { printableStatus: "Stopped", phase: "Stopped" });
@@ -219,6 +233,7 @@ describe("vireo cluster commands", () => {
       ["busy", "Running"],
       ["cold", "Unknown"],
       ["idle", "Stopped"],
+      ["manual", "Stopped"],
       ["web", "Unknown"],
     ]);
     const one = await vireo(["status", "busy", "-n", ns.name, "--kubeconfig", kc]);
