@@ -167,7 +167,7 @@ async function supervise(
     // --- QEMU
     let qemu: QemuProcess;
     try {
-      qemu = await spawnQemu(argv, { onStderrLine: (line) => log.warn({ qemu: line }, "qemu stderr") });
+      qemu = await spawnQemu(argv, { onStderrLine: (line) => log.warn({ stderr: line }, "qemu stderr") });
     } catch (err) {
       return { code: EXIT.QEMU_DIED, message: (err as Error).message };
     }
