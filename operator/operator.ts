@@ -1,0 +1,217 @@
+/**
+ * `startOperator`: wires caches, the work queue, the reconciler, leader election, metrics and health into one
+ * running operator, in-process (tests, embedding) or behind the `vireo-operator` binary.
+ */
+import { randomBytes } from "node:crypto";
+import type { KubeConfig } from "@kubernetes/client-node";
+import pino, { type Logger } from "pino";
+import { parseOperatorConfig, type OperatorConfig, type OperatorConfigInput } from "./config.ts";
+import { Caches } from "./kube/caches.ts";
+import { KubeClient } from "./kube/client.ts";
+import { EventRecorder } from "./kube/events.ts";
+import { KubeResources } from "./kube/resources.ts";
+import { LeaseElector } from "./leader/lease-elector.ts";
+import { WorkQueue } from "./queue/work-queue.ts";
+import { Reconciler } from "./reconcile/reconciler.ts";
+import { systemClock, type Clock } from "./runtime/clock.ts";
+import { serveHttp, type HttpEndpoint } from "./runtime/http.ts";
+import { createMetrics, type OperatorMetrics, type ReconcileResult } from "./runtime/metrics.ts";
+
+/** Optional collaborators. */
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** A running operator. */
+export interface OperatorHandle {
+  /** The validated configuration. */
+  readonly config: OperatorConfig;
+  /** Port serving /metrics, /healthz and /readyz. */
+  readonly httpPort: number;
+  /** Metric handles (tests read them directly). */
+  readonly metrics: OperatorMetrics;
+  /** True while this instance leads and reconciles. */
+  isLeader(): boolean;
+  /** Orderly stop: stop handing out work, finish in-flight reconciles, release the lease, close. */
+  stop(): Promise<void>;
+}
+
+/** Starts an operator against the cluster in `kubeConfig`; resolves once its caches have synced. */
+export async function startOperator(
+  input: OperatorConfigInput,
+  kubeConfig: KubeConfig,
+  options: StartOptions = {},
+): Promise<OperatorHandle> {
+  const config = parseOperatorConfig(input);
+  const clock = options.clock ?? systemClock;
+  const log = options.logger ?? pino({ level: config.logLevel, base: { component: "vireo-operator" } });
+  const client = await KubeClient.connect(kubeConfig, Math.max(16, config.workers * 2));
+  const resources = new KubeResources(client);
+
+  let queue: WorkQueue<string> | undefined;
+  let workers: Promise<void>[] = [];
+  let leading = false;
+  let stopping = false;
+
+  const caches: Caches = new Caches(client, config.namespaces, clock, log, {
+    enqueue: (key) => queue?.add(key),
+    vmCreated: (key) => reconciler.markStart(key),
+  });
+  const metrics = createMetrics(() => {
+    const counts = new Map<string, number>();
+    for (const vm of caches.allVms()) {
+      const phase = (vm.status as { phase?: string } | undefined)?.phase ?? "Unknown";
+      counts.set(phase, (counts.get(phase) ?? 0) + 1);
+    }
+    return counts;
+  });
+  const events = new EventRecorder({
+    resources,
+    identity: config.identity,
+    clock,
+    log,
+    onDropped: () => metrics.eventsDroppedTotal.inc(),
+  });
+  const reconciler = new Reconciler({
+    caches,
+    resources,
+    events,
+    metrics,
+    clock,
+    settings: {
+      pod: {
+        launcherImage: config.launcherImage,
+        imagePullPolicy: config.launcherImagePullPolicy,
+        emulation: config.emulation,
+        defaultBinding: config.defaultBinding,
+      },
+      crashLoop: {
+        baseSeconds: config.crashLoopBaseSeconds,
+        maxSeconds: config.crashLoopMaxSeconds,
+        minRunSeconds: config.crashLoopMinRunSeconds,
+      },
+    },
+  });
+
+  async function work(q: WorkQueue<string>): Promise<void> {
+    for (let key = await q.get(); key !== undefined; key = await q.get()) {
+      const started = performance.now();
+      const rlog = log.child({ reconcileId: randomBytes(4).toString("hex"), vm: key });
+      let result: ReconcileResult;
+      try {
+        const out = await reconciler.reconcile(key, rlog);
+        q.forget(key);
+        if (out.requeueAfterMs !== undefined) {
+          q.addAfter(key, out.requeueAfterMs);
+          result = "requeue";
+        } else result = out.terminal ? "terminal" : "success";
+        if (out.terminal) rlog.info({ reason: out.terminal }, "not retrying: the VM needs a fix");
+      } catch (err) {
+        result = "error";
+        rlog.warn({ err, retries: q.retries(key) }, "reconcile failed; retrying with back-off");
+        q.addRateLimited(key);
+      } finally {
+        q.done(key);
+      }
+      const seconds = (performance.now() - started) / 1000;
+      metrics.reconcileTotal.inc({ result });
+      metrics.reconcileDuration.observe({ result }, seconds);
+    }
+  }
+
+  function startLeading(): void {
+    if (stopping || leading) return;
+    leading = true;
+    metrics.leader.set(1);
+    const q = new WorkQueue<string>({
+      clock,
+      retryBaseMs: config.retryBaseMs,
+      retryMaxMs: config.retryMaxMs,
+      hooks: { onDepth: (d) => metrics.queueDepth.set(d), onRetry: () => metrics.retriesTotal.inc() },
+    });
+    queue = q;
+    for (const vm of caches.allVms()) q.add(`${vm.metadata.namespace}/${vm.metadata.name}`);
+    workers = Array.from({ length: config.workers }, () => work(q));
+    log.info({ vms: q.length, workers: config.workers }, "leading: reconciling");
+  }
+
+  async function stopLeading(): Promise<void> {
+    if (!leading) return;
+    leading = false;
+    metrics.leader.set(0);
+    const q = queue;
+    queue = undefined;
+    q?.shutDown();
+    await Promise.all(workers);
+    workers = [];
+    metrics.queueDepth.set(0);
+  }
+
+  const elector = config.leaderElect
+    ? new LeaseElector({
+        store: {
+          get: () => resources.getLease(config.leaseNamespace, config.leaseName),
+          create: (l) => resources.createLease(l),
+          update: (l) => resources.updateLease(l),
+        },
+        namespace: config.leaseNamespace,
+        name: config.leaseName,
+        identity: config.identity,
+        leaseDurationMs: config.leaseDurationSeconds * 1000,
+        renewDeadlineMs: config.renewDeadlineSeconds * 1000,
+        retryPeriodMs: config.retryPeriodSeconds * 1000,
+        clock,
+        log,
+        onStartedLeading: startLeading,
+        onStoppedLeading: () => void stopLeading(),
+      })
+    : undefined;
+
+  let http: HttpEndpoint | undefined;
+  try {
+    http = await serveHttp(config.metricsHost, config.metricsPort, {
+      registry: metrics.registry,
+      healthy: () => !stopping,
+      ready: () => caches.synced && !stopping,
+    });
+    await caches.start();
+  } catch (err) {
+    await caches.stop();
+    await http?.close();
+    client.close();
+    throw err;
+  }
+  log.info(
+    {
+      identity: config.identity,
+      namespaces: config.namespaces,
+      httpPort: http.port,
+      vms: caches.allVms().length,
+    },
+    "caches synced",
+  );
+  if (elector) elector.start();
+  else startLeading();
+
+  const endpoint = http;
+  return {
+    config,
+    httpPort: endpoint.port,
+    metrics,
+    isLeader: () => leading,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      log.info("stopping: draining reconciles");
+      // Finish in-flight reconciles before the lease goes, so the next leader never overlaps with this one.
+      await stopLeading();
+      await elector?.stop();
+      await events.flush(2_000);
+      await caches.stop();
+      await endpoint.close();
+      client.close();
+      log.info("stopped");
+    },
+  };
+}

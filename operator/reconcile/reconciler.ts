@@ -1,0 +1,211 @@
+/**
+ * The outer half of reconcile: load the VM and what belongs to it from the caches, let `decide` choose, carry
+ * out its actions, write status only when it changed, then record events and metrics.
+ */
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { parseQuantity } from "../../crds/api/quantity.ts";
+import type { VmStatus } from "../../crds/api/status.ts";
+import { isApiStatus } from "../errors.ts";
+import type { Caches, CachedVm } from "../kube/caches.ts";
+import { splitKey } from "../kube/caches.ts";
+import type { EventRecorder } from "../kube/events.ts";
+import type { KubeResources, VmRef } from "../kube/resources.ts";
+import { canonicalJson } from "../pod/spec-hash.ts";
+import type { Clock } from "../runtime/clock.ts";
+import type { OperatorMetrics } from "../runtime/metrics.ts";
+import { claimNamesOf, decide, type Action, type ClaimState, type Observed } from "./decide.ts";
+import { podView } from "./pod-view.ts";
+
+/** What a reconcile asks of the queue. */
+export interface ReconcileOutcome {
+  /** Look again after this long. */
+  requeueAfterMs?: number;
+  /** Retrying cannot help; the reason is reported in status. */
+  terminal?: string;
+}
+
+/** Dependencies of {@link Reconciler}. */
+export interface ReconcilerDeps {
+  caches: Caches;
+  resources: KubeResources;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  clock: Clock;
+  settings: Pick<Observed, "pod" | "crashLoop">;
+}
+
+/** How long to wait for the caches to catch up after the API said a pod already exists or is gone. */
+const CACHE_LAG_REQUEUE_MS = 1_000;
+
+/** A status this operator wrote, remembered until the VM cache has caught up with it. */
+interface WrittenStatus {
+  uid: string;
+  resourceVersion: string;
+  status: VmStatus;
+}
+
+/** resourceVersions are opaque, but etcd-backed servers hand out increasing integers; compare when they are. */
+function newer(a: string, b: string | undefined): boolean {
+  if (b === undefined) return true;
+  if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) > BigInt(b);
+}
+
+function claimState(pvc: V1PersistentVolumeClaim | undefined): ClaimState {
+  if (!pvc) return { found: false };
+  const size = pvc.status?.capacity?.storage ?? pvc.spec?.resources?.requests?.storage;
+  const bytes = size !== undefined ? parseQuantity(String(size)) : undefined;
+  return {
+    found: true,
+    volumeMode: pvc.spec?.volumeMode === "Block" ? "Block" : "Filesystem",
+    ...(bytes !== undefined ? { capacityBytes: Math.floor(bytes) } : {}),
+    ...(pvc.status?.phase ? { phase: pvc.status.phase } : {}),
+  };
+}
+
+/** Reconciles one VM key at a time (the queue guarantees one in flight per key). */
+export class Reconciler {
+  readonly #d: ReconcilerDeps;
+  /** Read-your-writes for status: a reconcile right after our own write must not act on the older copy. */
+  readonly #written = new Map<string, WrittenStatus>();
+  /** When a start was asked for (VM created, pod created for a restart), for start latency. */
+  readonly #startMarks = new Map<string, number>();
+
+  constructor(deps: ReconcilerDeps) {
+    this.#d = deps;
+  }
+
+  /** Notes that the VM `key` was just created: its start latency counts from now. */
+  markStart(key: string): void {
+    if (!this.#startMarks.has(key)) this.#startMarks.set(key, this.#d.clock.now());
+  }
+
+  #load(key: string): CachedVm | undefined {
+    const vm = this.#d.caches.vm(key);
+    const mine = this.#written.get(key);
+    if (!vm || !mine) return vm;
+    if (mine.uid === vm.metadata.uid && newer(mine.resourceVersion, vm.metadata.resourceVersion))
+      return { ...vm, status: mine.status };
+    this.#written.delete(key);
+    return vm;
+  }
+
+  #forget(key: string): void {
+    this.#written.delete(key);
+    this.#startMarks.delete(key);
+  }
+
+  /** Reconciles the VM `key`; throws on errors worth retrying. */
+  async reconcile(key: string, log: Logger): Promise<ReconcileOutcome> {
+    const vm = this.#load(key);
+    if (!vm) {
+      this.#forget(key);
+      return {};
+    }
+    const [namespace, name] = splitKey(key);
+    const uid = vm.metadata.uid ?? "";
+    const ref: VmRef = { namespace, name, uid };
+    const claims: Record<string, ClaimState> = {};
+    for (const c of claimNamesOf(vm.spec)) claims[c] = claimState(this.#d.caches.pvc(namespace, c));
+    const startMark = this.#startMarks.get(key);
+    const decision = decide(vm, {
+      now: this.#d.clock.now(),
+      pods: this.#d.caches.podsOf(key, uid).map(podView),
+      claims,
+      ...this.#d.settings,
+      ...(startMark !== undefined ? { startRequestedAt: startMark } : {}),
+    });
+
+    for (const action of decision.actions) {
+      const done = await this.#act(ref, action, log);
+      if (done === "vm-gone") {
+        this.#forget(key);
+        return {};
+      }
+      if (done === "cache-behind") return { requeueAfterMs: CACHE_LAG_REQUEUE_MS };
+    }
+
+    const prev = vm.status as VmStatus | undefined;
+    if (decision.status && canonicalJson(decision.status) !== canonicalJson(prev ?? {})) {
+      try {
+        const res = await this.#d.resources.applyVmStatus(ref, decision.status);
+        const rv = res?.metadata?.resourceVersion;
+        if (rv) this.#written.set(key, { uid, resourceVersion: rv, status: decision.status });
+      } catch (err) {
+        if (isApiStatus(err, 404)) return (this.#forget(key), {});
+        // 409 with force=true means the uid precondition failed: deleted or re-created since the cache saw it.
+        if (isApiStatus(err, 409)) return { requeueAfterMs: CACHE_LAG_REQUEUE_MS };
+        this.#d.metrics.apiErrorsTotal.inc({ verb: "status" });
+        throw err;
+      }
+      log.debug({ printableStatus: decision.status.printableStatus }, "status written");
+      this.#observeStart(key, prev, decision.status);
+    }
+    for (const e of decision.events) this.#d.events.record(ref, e);
+    return {
+      ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}),
+      ...(decision.terminal ? { terminal: decision.terminal } : {}),
+    };
+  }
+
+  #observeStart(key: string, prev: VmStatus | undefined, next: VmStatus): void {
+    if (next.printableStatus !== "Running" || prev?.printableStatus === "Running") return;
+    if (next.createdToRunningSeconds !== undefined)
+      this.#d.metrics.startLatency.observe(next.createdToRunningSeconds);
+    this.#startMarks.delete(key);
+  }
+
+  async #act(ref: VmRef, action: Action, log: Logger): Promise<"ok" | "vm-gone" | "cache-behind"> {
+    const { resources, metrics } = this.#d;
+    switch (action.kind) {
+      case "addFinalizer":
+      case "removeFinalizer":
+        try {
+          await resources.applyFinalizer(ref, action.kind === "addFinalizer");
+        } catch (err) {
+          if (isApiStatus(err, 404)) return "vm-gone";
+          if (isApiStatus(err, 409)) return "cache-behind";
+          metrics.apiErrorsTotal.inc({ verb: "finalizer" });
+          throw err;
+        }
+        log.info(action.kind === "addFinalizer" ? "finalizer added" : "finalizer removed; the VM can go");
+        return action.kind === "removeFinalizer" ? "vm-gone" : "ok";
+      case "createPod":
+        try {
+          await resources.createPod(action.pod);
+        } catch (err) {
+          if (isApiStatus(err, 409)) {
+            log.debug({ pod: action.pod.metadata?.name }, "pod already exists; waiting for the cache");
+            return "cache-behind";
+          }
+          metrics.apiErrorsTotal.inc({ verb: "create" });
+          this.#d.events.record(ref, {
+            type: "Warning",
+            reason: "FailedCreate",
+            message: `could not create launcher pod: ${(err as Error).message}`,
+          });
+          throw err;
+        }
+        this.markStart(ref.namespace + "/" + ref.name);
+        log.info({ pod: action.pod.metadata?.name }, "launcher pod created");
+        return "ok";
+      case "deletePod":
+        try {
+          await resources.deletePod(ref.namespace, action.name, action.uid);
+        } catch (err) {
+          // 404: already gone; 409: the uid precondition failed, it is another pod now.
+          if (isApiStatus(err, 404, 409)) return "cache-behind";
+          metrics.apiErrorsTotal.inc({ verb: "delete" });
+          this.#d.events.record(ref, {
+            type: "Warning",
+            reason: "FailedDelete",
+            message: `could not delete pod ${action.name}: ${(err as Error).message}`,
+          });
+          throw err;
+        }
+        log.info({ pod: action.name, reason: action.reason }, "launcher pod deleted");
+        return "ok";
+    }
+  }
+}

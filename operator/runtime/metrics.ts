@@ -1,0 +1,90 @@
+/** The operator's Prometheus metrics, on a registry of its own (two operators can share a test process). */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Reconcile outcomes, the `result` label of `vireo_operator_reconcile_total`. */
+export type ReconcileResult = "success" | "requeue" | "error" | "terminal";
+
+/** Buckets fine enough to see sub-second starts and still cover slow ones (KubeVirt's start at 10 s). */
+export const START_LATENCY_BUCKETS = [
+  0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600,
+];
+
+/** Metric handles. */
+export interface OperatorMetrics {
+  registry: Registry;
+  reconcileTotal: Counter<"result">;
+  reconcileDuration: Histogram<"result">;
+  queueDepth: Gauge;
+  retriesTotal: Counter;
+  vmsByPhase: Gauge<"phase">;
+  leader: Gauge;
+  startLatency: Histogram;
+  apiErrorsTotal: Counter<"verb">;
+  eventsDroppedTotal: Counter;
+}
+
+/** Creates the metrics; `vmPhases` is read at scrape time from the VM cache. */
+export function createMetrics(vmPhases: () => Map<string, number>): OperatorMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const reconcileTotal = new Counter({
+    name: "vireo_operator_reconcile_total",
+    help: "Reconciles by result: success, requeue (asked to look again later), error (retried), terminal.",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  for (const r of ["success", "requeue", "error", "terminal"] as const) reconcileTotal.inc({ result: r }, 0);
+  return {
+    registry,
+    reconcileTotal,
+    reconcileDuration: new Histogram({
+      name: "vireo_operator_reconcile_duration_seconds",
+      help: "Time one reconcile took, API calls included.",
+      labelNames: ["result"] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: "vireo_operator_workqueue_depth",
+      help: "VM keys waiting to be reconciled.",
+      registers: [registry],
+    }),
+    retriesTotal: new Counter({
+      name: "vireo_operator_workqueue_retries_total",
+      help: "Reconciles re-queued with back-off after an error.",
+      registers: [registry],
+    }),
+    vmsByPhase: new Gauge({
+      name: "vireo_operator_vms",
+      help: "VirtualMachines by status.phase, as the operator's cache sees them.",
+      labelNames: ["phase"] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [phase, n] of vmPhases()) this.set({ phase }, n);
+      },
+    }),
+    leader: new Gauge({
+      name: "vireo_operator_leader",
+      help: "1 while this replica holds the leader lease.",
+      registers: [registry],
+    }),
+    startLatency: new Histogram({
+      name: "vireo_operator_vm_start_to_running_seconds",
+      help: "Time from a VM's creation (or a start request) seen by the operator to the VM reported Running.",
+      buckets: START_LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    apiErrorsTotal: new Counter({
+      name: "vireo_operator_api_errors_total",
+      help: "Failed Kubernetes API writes by verb.",
+      labelNames: ["verb"] as const,
+      registers: [registry],
+    }),
+    eventsDroppedTotal: new Counter({
+      name: "vireo_operator_events_dropped_total",
+      help: "Kubernetes Events not recorded because the event backlog was full or the write failed.",
+      registers: [registry],
+    }),
+  };
+}
