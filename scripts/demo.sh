@@ -2,7 +2,8 @@
 # The quickstart: `npm run demo` runs examples/demo.yaml on this host with `vireo run`, installing
 # whatever is missing first (npm dependencies, QEMU and friends from Debian, the test guest).
 # Every step is a no-op when already done. Extra arguments go to `vireo run`, e.g.
-#   npm run demo -- --exit-after-ready      (CI: boot, wait until ready, power off, exit 0)
+#   npm run demo -- --exit-after-ready      (CI: boot, wait until the guest's web server answers at the
+#                                            pod IP, power off, exit 0)
 #   npm run demo -- --timeout 60
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,10 +19,5 @@ bash scripts/install-deps.sh
 say "test guest"
 bash scripts/guest/build.sh >/dev/null
 
-args=("$@")
-# --exit-after-ready without a network: the guest's own "ready" line on the console is the readiness signal.
-for a in "${args[@]}"; do
-  if [[ $a == --exit-after-ready ]]; then args+=(--ready-on-console '^VIREO-GUEST ready'); break; fi
-done
-say "vireo run examples/demo.yaml ${args[*]}"
-exec node bin/vireo.js run examples/demo.yaml "${args[@]}"
+say "vireo run examples/demo.yaml $*"
+exec node bin/vireo.js run examples/demo.yaml "$@"

@@ -252,10 +252,11 @@ function relayLogs(child: ChildProcess, log: NodeJS.WritableStream, say: (line: 
     partial = lines.pop() ?? "";
     for (const line of lines) {
       try {
-        const entry = JSON.parse(line) as { level?: number; msg?: string; stderr?: string };
+        const entry = JSON.parse(line) as { level?: number; msg?: string; stderr?: string; warning?: string };
         if ((entry.level ?? 0) < 30 || !entry.msg || /^(QMP event|KVM probe|QEMU started)/.test(entry.msg))
           continue;
-        say(entry.msg === "qemu stderr" ? `qemu: ${entry.stderr}` : entry.msg);
+        if (entry.msg === "qemu stderr") say(`qemu: ${entry.stderr}`);
+        else say(entry.warning ? `${entry.msg}: ${entry.warning}` : entry.msg);
       } catch {
         if (line.trim()) say(line);
       }
