@@ -90,7 +90,7 @@ export const VM_METRICS: readonly MetricSpec[] = [
     unit: "seconds",
     from: "/proc/<qemu>/stat utime+stime",
     kubevirt: "kubevirt_vmi_cpu_usage_seconds_total",
-    samples: (s) => one(s.process && s.process.userSeconds + s.process.systemSeconds),
+    samples: (s) => one(s.process?.totalSeconds),
   },
   {
     name: "vireo_vm_cpu_user_usage_seconds_total",

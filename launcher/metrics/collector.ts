@@ -206,7 +206,7 @@ export class VmMetricsCollector {
       qemu.threads.map(async ({ vcpu, threadId }) => {
         const path = join(base, "task", String(threadId), "stat");
         const times = parseProcStat(await this.#files.readFile(path), path);
-        return { vcpu, seconds: times.userSeconds + times.systemSeconds };
+        return { vcpu, seconds: times.totalSeconds };
       }),
     );
     qemu.process = {

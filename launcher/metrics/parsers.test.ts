@@ -37,7 +37,14 @@ describe("procfs parsers", () => {
   it("reads utime and stime past a command name holding spaces and parentheses", () => {
     const stat =
       "16408 (qemu (x) y) S 16364 16328 5836 0 -1 138412416 19361 0 0 0 320 50 0 0 20 0 6 0 119452";
-    expect(parseProcStat(stat, "/proc/1/stat")).toEqual({ userSeconds: 3.2, systemSeconds: 0.5 });
+    expect(parseProcStat(stat, "/proc/1/stat")).toEqual({
+      userSeconds: 3.2,
+      systemSeconds: 0.5,
+      totalSeconds: 3.7,
+    });
+    // 2.5 + 0.51 in floating point is 3.0100000000000002; summed in ticks it is 3.01.
+    const noisy = "1 (q) S 1 1 1 0 -1 0 0 0 0 0 250 51 0 0 20 0 6 0 1";
+    expect(parseProcStat(noisy, "/proc/1/stat").totalSeconds).toBe(3.01);
   });
 
   it("rejects a truncated stat file with the path", () => {

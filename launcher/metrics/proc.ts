@@ -11,6 +11,8 @@ export const USER_HZ = 100;
 export interface CpuTimes {
   userSeconds: number;
   systemSeconds: number;
+  /** User plus system, summed in ticks so the sum has no floating-point noise. */
+  totalSeconds: number;
 }
 
 const ticks = z.coerce.number().int().nonnegative();
@@ -32,7 +34,11 @@ export function parseProcStat(text: string, path: string): CpuTimes {
   const parsed = z.tuple([ticks, ticks]).safeParse([rest[14 - 3], rest[15 - 3]]);
   if (!parsed.success) throw new MetricsParseError(path, "no utime/stime fields", parsed.error);
   const [utime, stime] = parsed.data;
-  return { userSeconds: utime / USER_HZ, systemSeconds: stime / USER_HZ };
+  return {
+    userSeconds: utime / USER_HZ,
+    systemSeconds: stime / USER_HZ,
+    totalSeconds: (utime + stime) / USER_HZ,
+  };
 }
 
 /** Resident set size in bytes from `/proc/<pid>/status` (`VmRSS:  1234 kB`). */
