@@ -52,7 +52,8 @@ export function startProcess(argv: readonly string[]): TestProcess {
   child.stdout.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-65_536)));
   child.stderr.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-65_536)));
   const exited = new Promise<number | null>((resolve) => {
-    child.once("exit", (code) => resolve(code));
+    // "close" rather than "exit": by then everything the process wrote has been read.
+    child.once("close", (code) => resolve(code));
     child.once("error", () => resolve(null));
   });
   if (child.pid === undefined) throw new Error(`cannot start ${argv[0]}`);
@@ -338,6 +339,7 @@ export async function startLauncherSide(
   topo: Topology,
   config: LauncherConfig,
   timeoutMs = 60_000,
+  networkStatusPath = "/nonexistent",
 ): Promise<LauncherSide> {
   const configPath = join(topo.dir, `launcher-config-${randomBytes(2).toString("hex")}.json`);
   await writeFile(configPath, JSON.stringify(config), { mode: 0o644 });
@@ -350,9 +352,11 @@ export async function startLauncherSide(
       LAUNCHER_SIDE,
       configPath,
       topo.resolvConf,
+      networkStatusPath,
     ]),
   );
   const deadline = Date.now() + timeoutMs;
+  let ended = false;
   for (;;) {
     const line = p
       .output()
@@ -391,13 +395,15 @@ export async function startLauncherSide(
         },
       };
     }
-    if (
-      Date.now() > deadline ||
-      (await Promise.race([p.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 50))]))
-    ) {
+    // One more look at the output after the process ended: it is complete only then.
+    if (ended || Date.now() > deadline) {
       await p.kill();
       throw new Error(`launcher side did not start: ${p.output()}`);
     }
+    ended = await Promise.race([
+      p.exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 50)),
+    ]);
   }
 }
 
@@ -496,4 +502,60 @@ export async function runNetsetupSide(
     .find((l) => l.startsWith("{"));
   if (!line) throw new Error(`netsetup side printed no result: ${p.output()}`);
   return JSON.parse(line) as NetsetupResult;
+}
+
+/** A Multus-like secondary attachment: `net1` in the pod on a veth to `m1` in the gw namespace. */
+export interface SecondaryNetwork {
+  podInterface: string;
+  podIp?: string;
+  peerIp: string;
+  /** The network-status annotation file (as the downward API writes it). */
+  networkStatusPath: string;
+}
+
+/**
+ * Attaches a secondary network to the pod the way Multus would (interface `net1`, address optional)
+ * and writes the network-status annotation naming it `default/<name>`.
+ */
+export async function addSecondaryNetwork(
+  topo: Topology,
+  name: string,
+  withAddress: boolean,
+): Promise<SecondaryNetwork> {
+  const id = randomBytes(3).toString("hex");
+  await sh([
+    "ip",
+    "link",
+    "add",
+    `vm${id}`,
+    "netns",
+    topo.pod,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    "m1",
+    "netns",
+    topo.gw,
+  ]);
+  await sh(["ip", "-n", topo.pod, "link", "set", `vm${id}`, "name", "net1"]);
+  await sh(["ip", "-n", topo.pod, "link", "set", "net1", "up"]);
+  await sh(["ip", "-n", topo.gw, "link", "set", "m1", "up"]);
+  const podIp = "192.168.77.7";
+  const peerIp = "192.168.77.1";
+  await sh(["ip", "-n", topo.gw, "addr", "add", `${peerIp}/24`, "dev", "m1"]);
+  if (withAddress) await sh(["ip", "-n", topo.pod, "addr", "add", `${podIp}/24`, "dev", "net1"]);
+  const mac = (
+    JSON.parse(await topo.exec(topo.pod, ["ip", "-json", "link", "show", "net1"])) as { address: string }[]
+  )[0]!.address;
+  const networkStatusPath = join(topo.dir, "network-status");
+  await writeFile(
+    networkStatusPath,
+    JSON.stringify([
+      { name: "test-cni", interface: "eth0", ips: [TOPOLOGY.podIp], default: true },
+      { name: `default/${name}`, interface: "net1", mac, ...(withAddress ? { ips: [podIp] } : {}) },
+    ]),
+    { mode: 0o644 },
+  );
+  return { podInterface: "net1", ...(withAddress ? { podIp } : {}), peerIp, networkStatusPath };
 }
