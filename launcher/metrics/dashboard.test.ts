@@ -3,6 +3,7 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { createMetrics } from "../../operator/runtime/metrics.ts";
 import { VmMetricsCollector } from "./collector.ts";
 import { promqlMetricNames, seriesNames } from "./promql-names.ts";
 import { registerVmMetrics } from "./register.ts";
@@ -11,18 +12,11 @@ import type { VmMetricsSource } from "./source.ts";
 const DASHBOARD = new URL("../../charts/vireo/files/dashboard.json", import.meta.url);
 const ALERTS = new URL("../../charts/vireo/files/alerts.yaml", import.meta.url);
 
-// The operator's metric names (issue 4). TODO(issue 8): read them from the operator's registry once
-// operator/ exports its metrics; until then the dashboard and alerts are held to this list.
-const OPERATOR_SERIES = [
-  "vireo_operator_leader",
-  "vireo_operator_vms",
-  "vireo_operator_workqueue_depth",
-  "vireo_operator_workqueue_retries_total",
-  "vireo_operator_reconcile_total",
-  "vireo_operator_api_errors_total",
-  ...seriesNames({ name: "vireo_operator_reconcile_duration_seconds", type: "histogram" }),
-  ...seriesNames({ name: "vireo_operator_vm_start_to_running_seconds", type: "histogram" }),
-];
+/** The series names the operator's registry defines (operator/runtime/metrics.ts). */
+function operatorSeries(): string[] {
+  const { registry } = createMetrics(() => new Map());
+  return registry.getMetricsAsArray().flatMap((m) => seriesNames({ name: m.name, type: String(m.type) }));
+}
 
 // kube-state-metrics series the alerts use (not ours; listed so a typo still fails).
 const KUBE_STATE_METRICS = ["kube_pod_created", "kube_pod_status_ready", "kube_pod_status_phase"];
@@ -98,7 +92,7 @@ describe("the Grafana dashboard", () => {
   });
 
   it("reads only metrics the launcher and the operator define", () => {
-    const defined = new Set([...launcherSeries(), ...OPERATOR_SERIES]);
+    const defined = new Set([...launcherSeries(), ...operatorSeries()]);
     const used = new Set<string>();
     for (const { where, expr } of dashboardExpressions(loadDashboard())) {
       const names = promqlMetricNames(expr);
@@ -108,8 +102,15 @@ describe("the Grafana dashboard", () => {
         used.add(name);
       }
     }
-    // Every launcher metric is on the dashboard somewhere (the last-success gauge is shown as an age).
+    // Every launcher and operator metric is on the dashboard somewhere.
     for (const name of launcherSeries()) expect(used.has(name), `${name} is on no panel`).toBe(true);
+    const { registry } = createMetrics(() => new Map());
+    for (const { name } of registry.getMetricsAsArray().filter((m) => m.name.startsWith("vireo_operator_"))) {
+      expect(
+        [...used].some((u) => u.startsWith(name)),
+        `${name} is on no panel`,
+      ).toBe(true);
+    }
   });
 });
 
@@ -125,7 +126,7 @@ describe("the alert rules", () => {
         ),
       })
       .parse(parseYaml(readFileSync(ALERTS, "utf8")));
-    const defined = new Set([...launcherSeries(), ...OPERATOR_SERIES, ...KUBE_STATE_METRICS]);
+    const defined = new Set([...launcherSeries(), ...operatorSeries(), ...KUBE_STATE_METRICS]);
     const alerts = rules.groups.flatMap((g) => g.rules);
     expect(alerts.map((a) => a.alert)).toEqual(
       expect.arrayContaining([
