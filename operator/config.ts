@@ -39,7 +39,7 @@ export const operatorConfigSchema = z
     identity: nonEmpty.default(() => process.env.POD_NAME ?? `${hostname()}-${process.pid}`),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Concurrent reconciles (different VMs; one VM is never reconciled twice at once). */
-    workers: int(1, 256).default(8),
+    workers: int(1, 256).default(16),
     /** Crash-loop back-off: first delay and cap, doubled per consecutive quick failure. */
     crashLoopBaseSeconds: z.coerce.number().min(0).max(3600).default(10),
     crashLoopMaxSeconds: z.coerce.number().min(0).max(86400).default(300),

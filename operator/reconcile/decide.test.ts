@@ -95,9 +95,9 @@ describe("decide: runStrategy (KubeVirt semantics)", () => {
   const LONG = 10 * 60_000;
   const table: [string, string, PodView | undefined, string[], string, string][] = [
     // strategy, what the pod did, pod, actions, printableStatus, phase
-    ["Always", "no pod", undefined, ["createPod"], "Starting", "Pending"],
-    ["RerunOnFailure", "no pod", undefined, ["createPod"], "Starting", "Pending"],
-    ["Once", "no pod", undefined, ["createPod"], "Starting", "Pending"],
+    ["Always", "no pod", undefined, ["createPod"], "Starting", "Scheduling"],
+    ["RerunOnFailure", "no pod", undefined, ["createPod"], "Starting", "Scheduling"],
+    ["Once", "no pod", undefined, ["createPod"], "Starting", "Scheduling"],
     ["Manual", "no pod", undefined, [], "Stopped", "Stopped"],
     ["Halted", "no pod", undefined, [], "Stopped", "Stopped"],
     ["Always", "running", pod(), [], "Running", "Running"],
@@ -214,7 +214,24 @@ describe("decide: start, stop, restart", () => {
     const create = d.actions[1];
     expect(create?.kind === "createPod" && create.pod.metadata?.name).toBe("vireo-launcher-web");
     expect(d.status).toMatchObject({ launcherPod: "vireo-launcher-web", restartCount: 0 });
-    expect(d.events.map((e) => e.reason)).toEqual(["SuccessfulCreate", "Starting"]);
+    expect(d.events.map((e) => e.reason)).toEqual(["SuccessfulCreate"]);
+  });
+
+  it("reports at creation exactly what the created pod's arrival in the cache shows: one status write", () => {
+    const d = decide(rawVm(), observed());
+    const create = d.actions[0];
+    if (create?.kind !== "createPod") throw new Error("expected a pod");
+    const arrived = pod({
+      phase: "Pending",
+      ready: false,
+      launcherStarted: false,
+      nodeName: undefined,
+      podIPs: [],
+      specHash: create.pod.metadata?.annotations?.["vireo.dev/spec-hash"],
+    });
+    const next = decide(rawVm({}, { status: d.status! }), observed({ pods: [arrived], now: NOW + 500 }));
+    expect(next.status).toEqual(d.status);
+    expect(next.events).toEqual([]);
   });
 
   it("a restart request deletes a pod carrying another value, and the next pod carries the new one", () => {

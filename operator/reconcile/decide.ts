@@ -359,13 +359,33 @@ function startPod(vm: VirtualMachine, prev: VmStatus, o: Observed, actions: Acti
     startFailures: prev.startFailure?.consecutiveFailCount ?? 0,
   });
   actions.push({ kind: "createPod", pod });
-  const message = `creating launcher pod ${pod.metadata?.name}`;
+  // Report what the next reconcile will see (an unscheduled pending pod), so the pod's arrival in the cache
+  // needs no second status write.
+  return { ...pendingSituation(vm, o, { initialized: true }), createdPod: pod.metadata?.name ?? "" };
+}
+
+/** A pending pod's situation: waiting for volumes, scheduling, init containers, or the launcher. */
+function pendingSituation(
+  vm: VirtualMachine,
+  o: Observed,
+  pod: { nodeName?: string; initialized: boolean },
+): Situation {
+  const pendingClaims = claimNamesOf(vm.spec).filter((c) => {
+    const claim = o.claims[c];
+    return claim?.found === true && claim.phase === "Pending";
+  });
+  const [printable, message]: [Printable, string] = pendingClaims.length
+    ? ["WaitingForVolumeBinding", `waiting for PersistentVolumeClaims to bind: ${pendingClaims.join(", ")}`]
+    : !pod.nodeName
+      ? ["Starting", "waiting for the launcher pod to be scheduled"]
+      : !pod.initialized
+        ? ["Provisioning", "preparing the pod: network setup and disk copies"]
+        : ["Starting", "the launcher pod is starting"];
   return {
-    phase: "Pending",
-    printable: "Starting",
-    ready: { ok: false, reason: "Starting", message },
-    reconciling: { reason: "Starting", message },
-    createdPod: pod.metadata?.name ?? "",
+    phase: pod.nodeName ? "Scheduled" : "Scheduling",
+    printable,
+    ready: { ok: false, reason: printable, message },
+    reconciling: { reason: printable, message },
   };
 }
 
@@ -421,24 +441,7 @@ function podSituation(vm: VirtualMachine, pod: PodView, o: Observed): Situation 
       : "Failed";
     return pendingError(base, phaseOfPod(pod), printable, w.reason, w.message ?? w.reason);
   }
-  const pendingClaims = claimNamesOf(vm.spec).filter((c) => {
-    const claim = o.claims[c];
-    return claim?.found === true && claim.phase === "Pending";
-  });
-  const [printable, message]: [Printable, string] = pendingClaims.length
-    ? ["WaitingForVolumeBinding", `waiting for PersistentVolumeClaims to bind: ${pendingClaims.join(", ")}`]
-    : !pod.nodeName
-      ? ["Starting", "waiting for the launcher pod to be scheduled"]
-      : !pod.initialized
-        ? ["Provisioning", "preparing the pod: network setup and disk copies"]
-        : ["Starting", "the launcher pod is starting"];
-  return {
-    ...base,
-    phase: phaseOfPod(pod),
-    printable,
-    ready: { ok: false, reason: printable, message },
-    reconciling: { reason: printable, message },
-  };
+  return { ...base, ...pendingSituation(vm, o, pod) };
 }
 
 function pendingError(
@@ -562,8 +565,10 @@ function eventsFor(prev: VmStatus, next: VmStatus, s: Situation, actions: Action
       });
   }
   const prevFailure = prev.conditions?.find((c) => c.type === "Failure" && c.status === "True");
-  if (next.printableStatus !== prev.printableStatus) {
-    const warn = WARNING_STATUSES.has(s.printable);
+  const warn = WARNING_STATUSES.has(s.printable);
+  // A pod created or deleted explains the move to Starting or Stopping; one event says it.
+  const explained = !warn && events.length > 0;
+  if (next.printableStatus !== prev.printableStatus && !explained) {
     events.push({
       type: warn ? "Warning" : "Normal",
       reason: s.printable,
