@@ -35,14 +35,15 @@ export async function attachConsole(
     );
   }
   const pod = await runningLauncherPod(client, vm);
+  const stdin = process.stdin;
+  const raw = stdin.isTTY === true;
   const toRemote = new PassThrough();
   const session = await execLauncher(kc, pod, ["console"], {
     stdin: toRemote,
     stdout: process.stdout,
     stderr: process.stderr,
+    tty: raw,
   });
-  const stdin = process.stdin;
-  const raw = stdin.isTTY === true;
   let detached = false;
   const onData = (chunk: Buffer) => {
     const { forward, detach } = splitAtEscape(chunk);
@@ -52,12 +53,12 @@ export async function attachConsole(
       session.close();
     }
   };
-  process.stderr.write(
-    `Connected to VM ${name}'s serial console (pod ${pod.metadata?.name}). Detach with Ctrl-].\r\n`,
-  );
+  // On a terminal the launcher adds its own banner with the escape key.
+  process.stderr.write(`VM ${name}: serial console of pod ${pod.metadata?.name}\r\n`);
   if (raw) stdin.setRawMode(true);
   stdin.on("data", onData);
-  // Piped (non-terminal) input ends: tell the remote side, which then ends the session.
+  // Piped (non-terminal) input ended: pass the end on; the launcher keeps showing the console's output
+  // until the console closes (`echo poweroff | vireo console vm`).
   stdin.once("end", () => toRemote.end());
   stdin.resume();
   try {

@@ -57,7 +57,13 @@ export function exitCodeOf(status: V1Status | undefined): number | undefined {
 export interface ExecIo {
   stdin: Readable | null;
   stdout: Writable;
+  /** Ignored with `tty`: a terminal has one output stream. */
   stderr: Writable;
+  /**
+   * Run the command on a terminal. Interactive sessions need one: when the connection drops, the container
+   * runtime hangs the terminal up and the remote process ends, where a plain pipe would leave it running.
+   */
+  tty?: boolean;
 }
 
 /** A started exec session: its exit code once it ends, and a way to end it early. */
@@ -86,9 +92,9 @@ export async function execLauncher(
       LAUNCHER_CONTAINER,
       [LAUNCHER_BIN, ...args],
       io.stdout,
-      io.stderr,
+      io.tty ? null : io.stderr,
       io.stdin,
-      false,
+      io.tty ?? false,
       (s) => {
         status = s;
       },
