@@ -1,12 +1,8 @@
 import { copyFile, mkdir, stat } from "node:fs/promises";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
-import { commandHost } from "../network/host.ts";
-import { startNetwork } from "../network/start.ts";
 import type { PreparedDisk, PreparedNic, RunningService } from "../prepared.ts";
 import type { FirmwareFiles } from "../qemu/firmware-files.ts";
 import type { RuntimeFiles } from "../qemu/runtime-files.ts";
-import { nodeStorageDeps } from "../storage/node-deps.ts";
-import { prepareDisks } from "../storage/prepare.ts";
 import type { Logger } from "./logger.ts";
 
 /** Disks and network, resolved on the host before QEMU starts. */
@@ -25,12 +21,25 @@ export interface Preparation {
   ): Promise<{ nics: PreparedNic[]; services: RunningService[] }>;
 }
 
-/** The real preparation: launcher/storage and launcher/network, as in the pod. */
+/**
+ * The real preparation: launcher/storage and launcher/network, as in the pod. Loaded only for a VM that
+ * has disks or NICs, which keeps them off the path to QEMU's start for the others.
+ */
 export const realPreparation: Preparation = {
-  disks: (config, logger) =>
-    config.disks.length ? prepareDisks(config, nodeStorageDeps(logger)) : Promise.resolve([]),
+  disks: async (config, logger) => {
+    if (!config.disks.length) return [];
+    const [{ prepareDisks }, { nodeStorageDeps }] = await Promise.all([
+      import("../storage/prepare.ts"),
+      import("../storage/node-deps.ts"),
+    ]);
+    return prepareDisks(config, nodeStorageDeps(logger));
+  },
   network: async (config, logger) => {
     if (!config.interfaces.length) return { nics: [], services: [] };
+    const [{ startNetwork }, { commandHost }] = await Promise.all([
+      import("../network/start.ts"),
+      import("../network/host.ts"),
+    ]);
     const { nics, services } = await startNetwork(config, { host: commandHost(), logger });
     return { nics, services };
   },

@@ -25,7 +25,15 @@ import type { Logger } from "./logger.ts";
 import { makeDirectories, prepareUefiVars, realPreparation, type Preparation } from "./preparation.ts";
 import { QmpClient } from "./qmp-client.ts";
 import { spawnQemu, type QemuProcess } from "./qemu-process.ts";
-import { finalResult, initialStatus, reduce, type Action, type Input, type VmStatus } from "./state.ts";
+import {
+  finalResult,
+  initialStatus,
+  reduce,
+  stopGraceMs,
+  type Action,
+  type Input,
+  type VmStatus,
+} from "./state.ts";
 import { writeTerminationMessage } from "./termination.ts";
 
 /** Where stop requests come from (process signals in the launcher; an emitter in tests). */
@@ -70,12 +78,6 @@ export interface RunningInfo {
   /** Launcher process start to QEMU's first QMP answer. */
   firstQmpAnswerMs: number;
   accel: AcceleratorChoice;
-}
-
-/** A stop may leave the grace period at most this margin early, so QEMU's quit finishes before the kubelet's SIGKILL. */
-export function stopGraceMs(graceSeconds: number): number {
-  const ms = graceSeconds * 1000;
-  return Math.max(0, ms - Math.min(5000, ms * 0.2));
 }
 
 /** Runs the VM until it ends; returns the exit code and writes the termination message. */

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { EXIT } from "./exit-codes.ts";
-import { finalResult, initialStatus, reduce, type Action, type Input, type VmStatus } from "./state.ts";
+import {
+  finalResult,
+  initialStatus,
+  reduce,
+  stopGraceMs,
+  type Action,
+  type Input,
+  type VmStatus,
+} from "./state.ts";
 
 const ev = (event: string, data: Record<string, unknown> = {}, timestampMs = 0): Input => ({
   type: "event",
@@ -152,5 +160,11 @@ describe("supervisor state", () => {
     for (let i = 0; i < 100; i++) s = reduce(s, ev("RESET")).status;
     expect(s.events).toHaveLength(32);
     expect(JSON.stringify(before)).toBe(frozen);
+  });
+
+  it("leaves a margin before the kubelet's deadline", () => {
+    expect(stopGraceMs(180)).toBe(175_000);
+    expect(stopGraceMs(10)).toBe(8000);
+    expect(stopGraceMs(0)).toBe(0);
   });
 });

@@ -69,6 +69,15 @@ const KEEP_IO_ERRORS = 16;
 /** After `quit`, QEMU gets this long to exit before SIGKILL. */
 export const QUIT_TIMEOUT_MS = 10_000;
 
+/**
+ * How long the guest gets after the ACPI power button: the grace period less a margin (20 %, at most 5 s),
+ * so QEMU's quit and the launcher's exit finish before the kubelet's SIGKILL.
+ */
+export function stopGraceMs(graceSeconds: number): number {
+  const ms = graceSeconds * 1000;
+  return Math.max(0, ms - Math.min(5000, ms * 0.2));
+}
+
 /** The status before QEMU starts. */
 export function initialStatus(): VmStatus {
   return { phase: "starting", resets: 0, ioErrors: [], events: [] };
