@@ -1,5 +1,7 @@
 // Helpers for the operator's integration tests: the CRD, VMs through client-node (not through the code under
 // test), and a stand-in kubelet that moves launcher pods through their lifecycle by writing pod status.
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -255,4 +257,57 @@ export function condition(vm: ApiVm | undefined, type: string) {
 /** Throws (for `eventually`) unless `ok`. */
 export function expectThat(ok: boolean, what: string): void {
   if (!ok) throw new Error(`not yet: ${what}`);
+}
+
+/** A `vireo-operator` process started by a test. */
+export interface OperatorProcess {
+  pid: number;
+  /** Resolves with the exit code and signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** True until it exited. */
+  alive(): boolean;
+  /** Sends a signal (no-op once it exited). */
+  signal(sig: NodeJS.Signals): void;
+}
+
+/** Starts `bin/vireo-operator.js` with `args`; stdout and stderr go to `logPath`. */
+export function spawnOperator(args: string[], logPath: string): OperatorProcess {
+  const fd = openSync(logPath, "a");
+  // setpriv execs the operator with a parent-death signal: a crashed test worker cannot leak it.
+  const argv = [
+    ...(existsSync("/usr/bin/setpriv") ? ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"] : []),
+    process.execPath,
+    join(repoRoot, "bin/vireo-operator.js"),
+    ...args,
+  ];
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ["ignore", fd, fd],
+    env: { ...process.env, KUBECONFIG: "" },
+  });
+  closeSync(fd);
+  let done = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once("exit", (code, signal) => {
+      done = true;
+      r({ code, signal });
+    }),
+  );
+  return {
+    pid: child.pid ?? -1,
+    exited,
+    alive: () => !done,
+    signal: (sig) => {
+      if (!done) child.kill(sig);
+    },
+  };
+}
+
+/** GETs a local URL; the status and body, or status 0 when nothing answers. */
+export async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  try {
+    const res = await fetch(url);
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return { status: 0, body: "" };
+  }
 }
