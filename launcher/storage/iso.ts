@@ -2,8 +2,9 @@ import type { IsoTool } from "./deps.ts";
 import { ProgramError, runProgram } from "./run.ts";
 
 /**
- * The ISO tool backed by `genisoimage` (Debian's cdrkit), as KubeVirt and cloud-localds use: Joliet and
- * Rock Ridge keep file names and modes intact for Linux and Windows guests alike.
+ * The ISO tool backed by `genisoimage` (Debian's cdrkit), as KubeVirt and cloud-localds use. Joliet and Rock
+ * Ridge keep long file names for Windows and Linux guests; "rational" Rock Ridge gives every file owner root
+ * and a readable mode, so neither the host's uids nor the staging files' 0600 end up in the guest.
  */
 export function genisoimage(binary = "genisoimage"): IsoTool {
   return {
