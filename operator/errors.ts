@@ -48,10 +48,3 @@ export class KubeApiError extends OperatorError {
 export function isApiStatus(err: unknown, ...statuses: number[]): err is KubeApiError {
   return err instanceof KubeApiError && statuses.includes(err.status);
 }
-
-/** A reconcile that cannot succeed by retrying; reported as a condition, not retried. */
-export class TerminalReconcileError extends OperatorError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("TerminalReconcile", message, options);
-  }
-}

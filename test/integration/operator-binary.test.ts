@@ -3,7 +3,9 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CoordinationV1Api } from "@kubernetes/client-node";
+import { CoordinationV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { startOperator } from "../../operator/operator.ts";
+import { OPERATOR_RULES } from "../../operator/rbac.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";
 import { freePort } from "../harness/ports.ts";
@@ -110,5 +112,64 @@ describe("bin/vireo-operator.js", () => {
     });
     expect(entries.some((e) => e.msg === "released the lease")).toBe(true);
     console.log(JSON.stringify({ shutdownSeconds: seconds }));
+  });
+});
+
+describe("RBAC", () => {
+  it("the operator runs with exactly the rules in operator/rbac.ts", async () => {
+    const rbac = cp().kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+    const role = `vireo-operator-${ns.name}`;
+    await rbac.createClusterRole({ body: { metadata: { name: role }, rules: OPERATOR_RULES } });
+    const sa = await cp().serviceAccountKubeconfig(ns.name, "vireo-operator");
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: role },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+        subjects: [{ kind: "ServiceAccount", name: "vireo-operator", namespace: ns.name }],
+      },
+    });
+    const op = await startOperator(
+      {
+        launcherImage: "localhost/vireo-launcher:test",
+        emulation: true,
+        leaseNamespace: ns.name,
+        identity: "rbac-test",
+        metricsPort: 0,
+        metricsHost: "127.0.0.1",
+        logLevel: "warn",
+      },
+      sa.kubeConfig,
+    );
+    try {
+      await eventually(async () => expectThat(op.isLeader(), "leads with its own Lease"), {
+        timeoutMs: 30_000,
+      });
+      await cluster.createVm(ns.name, "rbac", {});
+      await eventually(
+        async () => expectThat((await cluster.pod(ns.name, "vireo-launcher-rbac")) !== undefined, "pod"),
+        { timeoutMs: 60_000 },
+      );
+      await eventually(async () => {
+        const vm = await cluster.vm(ns.name, "rbac");
+        expectThat(vm?.status?.launcherPod === "vireo-launcher-rbac", "status written");
+        expectThat(vm?.metadata.finalizers?.includes("vireo.dev/graceful-stop") === true, "finalizer");
+      });
+      await eventually(async () => {
+        const events = await cluster.events(ns.name, "rbac");
+        expectThat(
+          events.some((e) => e.reason === "SuccessfulCreate"),
+          "event recorded",
+        );
+      });
+      await cluster.deleteVm(ns.name, "rbac");
+      await eventually(async () => expectThat((await cluster.vm(ns.name, "rbac")) === undefined, "deleted"));
+      const errors = (await op.metrics.apiErrorsTotal.get()).values.reduce((n, v) => n + v.value, 0);
+      expect(errors).toBe(0);
+    } finally {
+      await op.stop();
+      await sa.dispose();
+      await rbac.deleteClusterRoleBinding({ name: role });
+      await rbac.deleteClusterRole({ name: role });
+    }
   });
 });

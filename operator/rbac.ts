@@ -1,0 +1,19 @@
+/**
+ * What the operator may do, as data: the chart renders its ClusterRole from this (or checks against it), the
+ * docs list it, and an integration test runs the operator with exactly these rules and nothing more.
+ */
+import type { V1PolicyRule } from "@kubernetes/client-node";
+import { GROUP, PLURAL } from "../crds/api/virtual-machine.ts";
+
+/** Cluster-wide rules (a Role per watched namespace works as well, minus the Lease rule's namespace). */
+export const OPERATOR_RULES: V1PolicyRule[] = [
+  { apiGroups: [GROUP], resources: [PLURAL], verbs: ["get", "list", "watch", "patch"] },
+  { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ["patch"] },
+  // Setting blockOwnerDeletion on the pod's owner reference needs this where the OwnerReferencesPermission-
+  // Enforcement admission plugin is on.
+  { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ["update"] },
+  { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "create", "delete"] },
+  { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list", "watch"] },
+  { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+];
