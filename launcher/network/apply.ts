@@ -1,15 +1,27 @@
 /** The executor: reads the live state, diffs the plan against it and runs only the difference. */
 import { diffSteps, nftKey, type HostCommand } from "./diff.ts";
+import { NetworkError } from "./errors.ts";
 import type { NetHost } from "./host.ts";
 import type { IpState } from "./live-state.ts";
 import type { NetPlan } from "./plan-types.ts";
 
+/** What applying did: the commands run and the optional changes that could not be made. */
+export interface ApplyResult {
+  /** Commands run; none when the namespace already matched the plan. */
+  commands: HostCommand[];
+  /** Optional sysctls that could not be set, with the feature that is missing as a result. */
+  warnings: string[];
+}
+
+type SysctlCommand = Extract<HostCommand, { kind: "sysctl" }>;
+
 /**
- * Applies the plan's steps through `host` and returns the commands it ran (none when the namespace
- * already matches). All `ip` changes go first in one batch, then sysctls (a bridge's sysctl needs the
- * bridge), then nftables; no `ip` step depends on a sysctl or a ruleset.
+ * Applies the plan's steps through `host`. Order: required sysctls first (global keys; a container with a
+ * read-only /proc/sys then fails before anything else changed), all `ip` changes in one batch, optional
+ * sysctls (they may name a bridge the batch made), then nftables. No `ip` step depends on a sysctl or a
+ * ruleset.
  */
-export async function applyPlan(plan: NetPlan, host: NetHost, ipState?: IpState): Promise<HostCommand[]> {
+export async function applyPlan(plan: NetPlan, host: NetHost, ipState?: IpState): Promise<ApplyResult> {
   const sysctlKeys = plan.steps.flatMap((s) => (s.op === "sysctl" ? [s.key] : []));
   const tables = plan.steps.flatMap((s) => (s.op === "nftables" ? [nftKey(s.family, s.table)] : []));
   const [ip, sysctls, nftDigests] = await Promise.all([
@@ -18,10 +30,31 @@ export async function applyPlan(plan: NetPlan, host: NetHost, ipState?: IpState)
     host.readNftDigests(tables),
   ]);
   const commands = diffSteps(plan.steps, { ...ip, sysctls, nftDigests });
+  const sysctlCommands = commands.filter((c): c is SysctlCommand => c.kind === "sysctl");
+  for (const c of sysctlCommands.filter((c) => !c.optional)) {
+    try {
+      await host.writeSysctls([c]);
+    } catch (cause) {
+      throw new NetworkError(
+        "APPLY_FAILED",
+        `${c.key} must be ${c.value} for ${c.purpose}, and this container cannot set it ` +
+          `(${(cause as Error).message}); set it as a pod sysctl (the kubelet must allow it) or give the ` +
+          `setup a writable /proc/sys`,
+        { cause },
+      );
+    }
+  }
   await host.ipBatch(commands.flatMap((c) => (c.kind === "ip" ? [c.line] : [])));
-  await host.writeSysctls(
-    commands.flatMap((c) => (c.kind === "sysctl" ? [{ key: c.key, value: c.value }] : [])),
-  );
+  const warnings: string[] = [];
+  for (const c of sysctlCommands.filter((c) => c.optional)) {
+    try {
+      await host.writeSysctls([c]);
+    } catch (cause) {
+      warnings.push(
+        `${c.key}=${c.value} could not be set (${(cause as Error).message}); it is needed for ${c.purpose}`,
+      );
+    }
+  }
   for (const c of commands) if (c.kind === "nft") await host.nft(c.script);
-  return commands;
+  return { commands, warnings };
 }

@@ -32,7 +32,13 @@ describe("diffSteps", () => {
       state("pod-fresh.ip.jsonl", { sysctls: { "net.ipv4.ip_unprivileged_port_start": 1024 } }),
     );
     expect(cmds).toEqual([
-      { kind: "sysctl", key: "net.ipv4.ip_unprivileged_port_start", value: 67 },
+      {
+        kind: "sysctl",
+        key: "net.ipv4.ip_unprivileged_port_start",
+        value: 67,
+        optional: false,
+        purpose: expect.stringMatching(/DHCP/),
+      },
       { kind: "ip", line: `link add name k6t-eth0 address ${bridgeMac} type bridge` },
       { kind: "ip", line: "tuntap add dev tap0 mode tap user 107 group 107" },
       { kind: "ip", line: "link set dev tap0 mtu 1400" },
@@ -108,7 +114,7 @@ describe("diffSteps", () => {
   });
 
   it("lowers a sysctl in atMost mode only when it is higher", () => {
-    const step = { op: "sysctl" as const, key: "k", value: 67, mode: "atMost" as const };
+    const step = { op: "sysctl" as const, key: "k", value: 67, mode: "atMost" as const, purpose: "test" };
     const at = (v: number | undefined) =>
       diffSteps([step], { ...state("pod-fresh.ip.jsonl"), sysctls: { k: v } });
     expect(at(1024)).toHaveLength(1);

@@ -9,7 +9,7 @@ import type { HostStep } from "./plan-types.ts";
 /** A change to make: `ip` batch lines, a sysctl write or an nftables transaction. */
 export type HostCommand =
   | { kind: "ip"; line: string }
-  | { kind: "sysctl"; key: string; value: number }
+  | { kind: "sysctl"; key: string; value: number; optional: boolean; purpose: string }
   | { kind: "nft"; script: string };
 
 const ip = (line: string): HostCommand => ({ kind: "ip", line });
@@ -33,7 +33,17 @@ function diffStep(step: HostStep, live: LiveState, links: Map<string, LiveLink>)
     case "sysctl": {
       const cur = live.sysctls[step.key];
       const ok = cur !== undefined && (step.mode === "atMost" ? cur <= step.value : cur === step.value);
-      return ok ? [] : [{ kind: "sysctl", key: step.key, value: step.value }];
+      return ok
+        ? []
+        : [
+            {
+              kind: "sysctl",
+              key: step.key,
+              value: step.value,
+              optional: step.optional ?? false,
+              purpose: step.purpose,
+            },
+          ];
     }
     case "bridge": {
       const cur = links.get(step.name);

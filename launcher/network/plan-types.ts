@@ -11,7 +11,9 @@ const mac = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
 export const hostStepSchema = z.discriminatedUnion("op", [
   /**
    * A namespaced sysctl. `atMost` lowers the value when it is higher (ip_unprivileged_port_start), `exact`
-   * sets it.
+   * sets it. Required ones are set before any link changes (so they must not name a link the plan
+   * creates) and their failure is an error; an optional one that cannot be set (a container's /proc/sys
+   * is read-only) costs only the feature it serves and becomes a warning.
    */
   z
     .object({
@@ -19,6 +21,9 @@ export const hostStepSchema = z.discriminatedUnion("op", [
       key: z.string(),
       value: z.int(),
       mode: z.enum(["atMost", "exact"]),
+      optional: z.boolean().optional(),
+      /** What it is for ("for …"), in the error or warning. */
+      purpose: z.string(),
     })
     .strict(),
   /** A Linux bridge with a fixed MAC (the bridge must never carry the guest's MAC). */

@@ -107,7 +107,7 @@ describe("planNetwork: bridge", () => {
     expect(stepsOf(plan, "neigh")).toEqual([
       { op: "neigh", dev: "k6t-eth0", address: "10.244.1.5", mac: POD_MAC },
     ]);
-    expect(plan.steps[0]).toEqual({
+    expect(plan.steps[0]).toMatchObject({
       op: "sysctl",
       key: "net.ipv4.ip_unprivileged_port_start",
       value: 67,

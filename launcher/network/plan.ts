@@ -329,14 +329,27 @@ function planMasquerade(
   const hostname = hostnameOf(config);
   return {
     steps: [
-      { op: "sysctl", key: "net.ipv4.ip_forward", value: 1, mode: "exact" },
+      {
+        op: "sysctl",
+        key: "net.ipv4.ip_forward",
+        value: 1,
+        mode: "exact",
+        purpose: "the masquerade binding to route the guest's traffic",
+      },
       { op: "bridge", name: bridge, mac: hostMac(nic.mac, "bridge") },
       { op: "tap", name: tap, uid: opts.uid, gid: opts.gid },
       { op: "link", dev: tap, mtu: iface.mtu, master: bridge, up: true },
       { op: "link", dev: bridge, mtu: iface.mtu, up: true },
       { op: "addr", dev: bridge, cidr: `${gatewayIp}/${subnet.prefixLength}`, present: true },
       // 127.0.0.1 → guest (output-chain DNAT) must be routable out of the bridge before its SNAT.
-      { op: "sysctl", key: `net.ipv4.conf.${bridge}.route_localnet`, value: 1, mode: "exact" },
+      {
+        op: "sysctl",
+        key: `net.ipv4.conf.${bridge}.route_localnet`,
+        value: 1,
+        mode: "exact",
+        optional: true,
+        purpose: "connections to 127.0.0.1 inside the pod (kubectl port-forward) to reach the guest",
+      },
       { op: "neigh", dev: bridge, address: guestIp, mac: nic.mac },
       { op: "nftables", family: "ip", table: NFT_TABLE, digest, ruleset },
     ],
@@ -534,6 +547,7 @@ export function planNetwork(
       key: "net.ipv4.ip_unprivileged_port_start",
       value: DHCP_SERVER_PORT,
       mode: "atMost",
+      purpose: "the launcher's DHCP server to bind port 67 without privileges",
     });
   steps.push(...parts.flatMap((p) => p.steps));
   return {

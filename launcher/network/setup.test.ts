@@ -51,7 +51,9 @@ describe("setupPodNetwork", () => {
     });
     expect(r.facts.dns.nameservers).toEqual(["198.18.2.53"]);
     expect(host.ran).toContain("ip addr del 198.18.1.10/24 dev eth0");
-    expect(host.ran[0]).toBe(
+    // The required sysctl goes first (a read-only /proc/sys fails before any link changes).
+    expect(host.ran[0]).toBe("sysctl net.ipv4.ip_unprivileged_port_start=67");
+    expect(host.ran[1]).toBe(
       "ip link add name k6t-eth0 address " +
         r.plan.steps.find((s) => s.op === "bridge")!.mac +
         " type bridge",
@@ -126,5 +128,39 @@ describe("startNetwork without a setup record", () => {
       code: "NOT_SET_UP",
       message: /did not finish/,
     });
+  });
+});
+
+describe("applying where /proc/sys is read-only (a container without a pod sysctl)", () => {
+  const readOnly = (host: NetHost & { ran: string[] }): NetHost & { ran: string[] } => ({
+    ...host,
+    writeSysctls: async () => {
+      throw new Error("EROFS: read-only file system");
+    },
+  });
+
+  it("fails on a required sysctl before any link changes, naming the fix", async () => {
+    const host = readOnly(fakeHost(parseIpBatch(fixture("pod-fresh.ip.jsonl"), gidOf)));
+    const config = testLauncherConfig(dir, { binding: "masquerade" });
+    const err = await setupPodNetwork(config, deps(host)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "APPLY_FAILED" });
+    expect((err as Error).message).toMatch(
+      /net\.ipv4\.ip_unprivileged_port_start must be 67 for .*cannot set it.*pod sysctl/,
+    );
+    expect(host.ran).toEqual([]);
+  });
+
+  it("goes on without an optional one and says what is missing", async () => {
+    // The pod spec set the required ones already; only the bridge's route_localnet is left to write.
+    const host = readOnly(
+      fakeHost(parseIpBatch(fixture("pod-fresh.ip.jsonl"), gidOf), {
+        "net.ipv4.ip_unprivileged_port_start": 0,
+        "net.ipv4.ip_forward": 1,
+      }),
+    );
+    const r = await setupPodNetwork(testLauncherConfig(dir, { binding: "masquerade" }), deps(host));
+    expect(r.warnings).toEqual([expect.stringMatching(/route_localnet=1 could not be set .*port-forward/)]);
+    expect(host.ran.at(-1)).toBe("nft");
+    expect((await readNetworkState(dir))?.applied).toBe(true);
   });
 });

@@ -45,6 +45,8 @@ export interface SetupResult {
   factsSource: "live" | "stored";
   /** Commands run; empty when the namespace already matched the plan. */
   commands: HostCommand[];
+  /** Optional changes that could not be made (see {@link applyPlan}); the plan's own warnings are in `plan`. */
+  warnings: string[];
   /** Reading facts plus planning, and applying, in milliseconds. */
   planMs: number;
   applyMs: number;
@@ -123,17 +125,17 @@ export async function setupPodNetwork(config: LauncherConfig, deps: SetupDeps): 
   const t1 = performance.now();
   // Recorded before the first change, so a crash mid-way still knows the pod's original addresses.
   await writeNetworkState(runDir, { version: 1, applied: false, facts, plan });
-  const commands = await applyPlan(plan, deps.host, live.ip);
+  const { commands, warnings } = await applyPlan(plan, deps.host, live.ip);
   await writeNetworkState(runDir, { version: 1, applied: true, facts, plan });
   const t2 = performance.now();
-  const result = { plan, facts, factsSource: source, commands, planMs: t1 - t0, applyMs: t2 - t1 };
+  const result = { plan, facts, factsSource: source, commands, warnings, planMs: t1 - t0, applyMs: t2 - t1 };
   deps.logger?.info(
     {
       factsSource: source,
       commands: commands.length,
       planMs: Math.round(result.planMs),
       applyMs: Math.round(result.applyMs),
-      warnings: plan.warnings,
+      warnings: [...plan.warnings, ...warnings],
     },
     "pod network set up",
   );

@@ -45,7 +45,9 @@ describe("Multus secondary network (bridge binding)", () => {
         },
       ],
     );
-    expect(await runNetsetupSide(topo, config, net.networkStatusPath)).toMatchObject({ ok: true });
+    expect(await runNetsetupSide(topo, config, { networkStatusPath: net.networkStatusPath })).toMatchObject({
+      ok: true,
+    });
     side = await startLauncherSide(topo, config, 60_000, net.networkStatusPath);
     guest = await bootGuest(topo, config, side.nics, ["vireo.dhcp=1", "vireo.http=8080"]);
     report = await guest.serial.waitForReady(180_000);

@@ -144,3 +144,45 @@ describe("re-running the setup", () => {
     );
   });
 });
+
+describe("a container's read-only /proc/sys", () => {
+  it("fails masquerade before any change when the pod spec did not set ip_forward", async () => {
+    const t = await topology();
+    const before = await snapshot(t);
+    const r = await runNetsetupSide(t, testLauncherConfig(t.runDir, { binding: "masquerade" }), {
+      readOnlyProcSys: true,
+    });
+    expect(r).toMatchObject({ ok: false, code: "APPLY_FAILED" });
+    expect(r.message).toMatch(/must be 67 for .*cannot set it \(.*read-only file system.*pod sysctl/i);
+    expect(await snapshot(t)).toEqual(before);
+  });
+
+  it("sets masquerade up when the pod spec set the sysctls, losing only the 127.0.0.1 hairpin", async () => {
+    const t = await topology();
+    // What the pod's securityContext.sysctls would have set before any container started.
+    await t.exec(t.pod, [
+      "sysctl",
+      "-q",
+      "-w",
+      "net.ipv4.ip_forward=1",
+      "net.ipv4.ip_unprivileged_port_start=0",
+    ]);
+    const r = await runNetsetupSide(t, testLauncherConfig(t.runDir, { binding: "masquerade" }), {
+      readOnlyProcSys: true,
+    });
+    expect(r).toMatchObject({ ok: true });
+    expect(r.applyWarnings).toEqual([
+      expect.stringMatching(/route_localnet=1 could not be set .*port-forward/),
+    ]);
+    expect(await t.exec(t.pod, ["nft", "list", "table", "ip", "vireo"])).toMatch(/masquerade/);
+  });
+
+  it("does not stop the bridge binding, whose only sysctl the pod spec sets", async () => {
+    const t = await topology();
+    await t.exec(t.pod, ["sysctl", "-q", "-w", "net.ipv4.ip_unprivileged_port_start=67"]);
+    const r = await runNetsetupSide(t, testLauncherConfig(t.runDir, { binding: "bridge" }), {
+      readOnlyProcSys: true,
+    });
+    expect(r).toMatchObject({ ok: true, applyWarnings: [] });
+  });
+});

@@ -28,6 +28,7 @@ try {
       planMs: r.planMs,
       applyMs: r.applyMs,
       warnings: r.plan.warnings,
+      applyWarnings: r.warnings,
     }) + "\n",
   );
 } catch (err) {

@@ -465,9 +465,17 @@ export interface NetsetupResult {
   planMs?: number;
   applyMs?: number;
   warnings?: string[];
+  applyWarnings?: string[];
   code?: string;
   field?: string;
   message?: string;
+}
+
+/** Options of {@link runNetsetupSide}. */
+export interface NetsetupOptions {
+  networkStatusPath?: string;
+  /** Make /proc/sys read-only for the setup, as a container runtime does for a non-privileged container. */
+  readOnlyProcSys?: boolean;
 }
 
 const NETSETUP_SIDE = fileURLToPath(new URL("./netsetup-side.ts", import.meta.url));
@@ -476,23 +484,36 @@ const NETSETUP_SIDE = fileURLToPath(new URL("./netsetup-side.ts", import.meta.ur
 export async function runNetsetupSide(
   topo: Topology,
   config: LauncherConfig,
-  networkStatusPath?: string,
+  options: NetsetupOptions = {},
 ): Promise<NetsetupResult> {
   const configPath = join(topo.dir, `netsetup-config-${randomBytes(2).toString("hex")}.json`);
   await writeFile(configPath, JSON.stringify(config));
+  const readOnly = options.readOnlyProcSys
+    ? [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$@"',
+        "sh",
+      ]
+    : [];
   const p = topo.track(
     startProcess([
       "ip",
       "netns",
       "exec",
       topo.pod,
+      ...readOnly,
       process.execPath,
       "--import",
       "tsx",
       NETSETUP_SIDE,
       configPath,
       topo.resolvConf,
-      ...(networkStatusPath ? [networkStatusPath] : []),
+      ...(options.networkStatusPath ? [options.networkStatusPath] : []),
     ]),
   );
   await p.exited;
