@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { OPERATOR_RULES } from "../../operator/rbac.ts";
 import { helm } from "../harness/index.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -144,6 +145,35 @@ describe("charts/vireo", () => {
       'value: "registry.example.com/vireo/launcher@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"',
     );
     expect(text).toContain('image: "registry.example.com/vireo/device-plugin:1.2.3-dp"');
+  });
+
+  it("grants the operator exactly the rules of operator/rbac.ts (ClusterRole plus the Lease Role)", async () => {
+    type Rule = { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[] };
+    const triplets = (rules: Rule[]) =>
+      [
+        ...new Set(
+          rules.flatMap((r) =>
+            (r.apiGroups ?? []).flatMap((g) =>
+              (r.resources ?? []).flatMap((res) => r.verbs.map((v) => `${g}/${res}:${v}`)),
+            ),
+          ),
+        ),
+      ].sort();
+    const list = manifests(
+      (await helm(["template", "vireo", bareChart, "--namespace", "vireo-system"])).stdout,
+    );
+    const clusterRole = find(list, "ClusterRole") as unknown as { rules: Rule[] };
+    const leaseRole = find(list, "Role") as unknown as { rules: Rule[] };
+    expect(triplets([...clusterRole.rules, ...leaseRole.rules])).toEqual(triplets(OPERATOR_RULES as Rule[]));
+    // The chart narrows the Lease further than the data says: only its own Lease may be read or written.
+    expect(leaseRole.rules.filter((r) => r.verbs.some((v) => v !== "create"))).toEqual([
+      {
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        resourceNames: ["vireo-operator"],
+        verbs: ["get", "update"],
+      },
+    ]);
   });
 
   it("installs the generated CRD unchanged", () => {
