@@ -61,13 +61,19 @@ describe("helm install, then the operator as the chart's ServiceAccount", () => 
   let operator: OperatorHandle | undefined;
   let cluster: Cluster;
 
-  /** The operator container's environment, from the installed Deployment. */
-  const chartEnv = async () => {
+  /** The operator container's environment, from an installed Deployment. */
+  const chartEnv = async (namespace = releaseNs.name, name = "vireo-operator") => {
     const apps = cp().kubeConfig.makeApiClient(AppsV1Api);
-    const deploy = await apps.readNamespacedDeployment({ namespace: releaseNs.name, name: "vireo-operator" });
+    const deploy = await apps.readNamespacedDeployment({ namespace, name });
     const container = deploy.spec?.template.spec?.containers.find((c) => c.name === "operator");
-    return containerEnv(container?.env ?? [], { namespace: releaseNs.name, name: "vireo-operator-test" });
+    return containerEnv(container?.env ?? [], { namespace, name: `${name}-test` });
   };
+  const scoped: {
+    releaseNs?: TestNamespace;
+    vmNs?: TestNamespace;
+    identity?: Identity;
+    operator?: OperatorHandle;
+  } = {};
 
   const canI = async (args: string[]) => {
     const res = await kubectl(["auth", "can-i", ...args], identity.kubeconfigPath, {
@@ -99,6 +105,17 @@ describe("helm install, then the operator as the chart's ServiceAccount", () => 
 
   afterAll(async () => {
     await operator?.stop();
+    await scoped.operator?.stop();
+    if (scoped.vmNs) {
+      await cluster.cleanNamespace(scoped.vmNs.name);
+      await scoped.vmNs.delete();
+    }
+    await scoped.identity?.dispose();
+    if (scoped.releaseNs) {
+      await cp().helm(["uninstall", "scoped", "--namespace", scoped.releaseNs.name], { check: false });
+      await cp().kubectl(["delete", "leases", "--all", "-n", scoped.releaseNs.name], { check: false });
+      await scoped.releaseNs.delete();
+    }
     if (vmNs) {
       await cluster.cleanNamespace(vmNs.name);
       await vmNs.delete();
@@ -280,5 +297,64 @@ describe("helm install, then the operator as the chart's ServiceAccount", () => 
     // Delete: the operator removes its finalizer once no pod is left.
     await cluster.deleteVm(ns, "web");
     await eventually(async () => expectThat((await cluster.vm(ns, "web")) === undefined, "VM gone"), wait);
+  });
+  it("with watchNamespaces, binds the rights only there, and the operator works with just those", async () => {
+    await operator?.stop();
+    operator = undefined;
+    scoped.releaseNs = await createTestNamespace(cp().kubeConfig, "vireo-scoped");
+    scoped.vmNs = await createTestNamespace(cp().kubeConfig, "vireo-team");
+    const ns = scoped.vmNs.name;
+    // A second release: the CRD exists already (Helm skips it), every other name carries the release.
+    await cp().helm(
+      [
+        "install",
+        "scoped",
+        chartDir,
+        "--namespace",
+        scoped.releaseNs.name,
+        "--set",
+        "emulation=true",
+        "--set",
+        "devicePlugin.enabled=false",
+        "--set",
+        `operator.watchNamespaces={${ns}}`,
+      ],
+      { timeoutMs: 180_000 },
+    );
+    scoped.identity = await cp().serviceAccountKubeconfig(scoped.releaseNs.name, "scoped-vireo-operator");
+    const can = async (args: string[]) =>
+      (
+        await kubectl(["auth", "can-i", ...args], scoped.identity!.kubeconfigPath, {
+          check: false,
+          scratchDir: cp().dir,
+        })
+      ).stdout.trim();
+    expect(await can(["list", "virtualmachines.vireo.dev", "-n", ns])).toBe("yes");
+    expect(await can(["create", "pods", "-n", ns])).toBe("yes");
+    expect(await can(["list", "virtualmachines.vireo.dev", "--all-namespaces"])).toBe("no");
+    expect(await can(["create", "pods", "-n", vmNs.name])).toBe("no");
+
+    const config = loadOperatorConfig([], await chartEnv(scoped.releaseNs.name, "scoped-vireo-operator"));
+    expect(config.namespaces).toEqual([ns]);
+    scoped.operator = await startOperator(
+      { ...config, metricsPort: 0, metricsHost: "127.0.0.1", identity: "scoped-test" },
+      scoped.identity.kubeConfig,
+      { logger: pino({ level: process.env.VIREO_TEST_LOG ?? "warn" }) },
+    );
+    await eventually(async () => expectThat(scoped.operator!.isLeader(), "the scoped operator leads"), wait);
+    await cluster.createVm(ns, "team-vm", { runStrategy: "Always" });
+    await cluster.createVm(vmNs.name, "outside", { runStrategy: "Always" });
+    await eventually(
+      async () =>
+        expectThat(
+          (await cluster.pod(ns, "vireo-launcher-team-vm")) !== undefined,
+          "pod in the watched namespace",
+        ),
+      wait,
+    );
+    // Outside its namespaces it neither can nor tries: no pod, no status.
+    const outside = await cluster.vm(vmNs.name, "outside");
+    expect(outside?.status).toBeUndefined();
+    expect(await cluster.pod(vmNs.name, "vireo-launcher-outside")).toBeUndefined();
   });
 });
