@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{crds,operator,launcher,cli,scripts}/**/*.test.ts", "test/unit/**/*.test.ts"],
+          include: ["{crds,operator,launcher,cli,deviceplugin,scripts}/**/*.test.ts", "test/unit/**/*.test.ts"],
           testTimeout: 20_000,
         },
       },
