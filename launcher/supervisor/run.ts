@@ -113,6 +113,11 @@ async function supervise(
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
   };
   const stoppedEarly = () => ({ code: EXIT.OK, message: `stopped by ${earlyStop} before the VM started` });
+  // Start-path marks (`npm run bench -- start` reads them): milliseconds since this process started. Steps
+  // with no log line of their own mark at debug level, so the normal log stays as it was.
+  const mark = (level: "info" | "debug", phase: string, data: Record<string, unknown>, msg: string) =>
+    log[level]({ phase, sinceStartMs: Math.round(performance.now()), ...data }, msg);
+  mark("debug", "config", {}, "config loaded");
 
   try {
     // --- preflight
@@ -126,7 +131,13 @@ async function supervise(
       return { code: EXIT.PREFLIGHT, message: `preflight: ${(err as Error).message}` };
     }
     log[accel.accel === "kvm" ? "info" : "warn"](
-      { accelerator: accel.accel, hostCpuQuirks: accel.hostCpuQuirks, reason: accel.reason },
+      {
+        phase: "preflight",
+        sinceStartMs: Math.round(performance.now()),
+        accelerator: accel.accel,
+        hostCpuQuirks: accel.hostCpuQuirks,
+        reason: accel.reason,
+      },
       `accelerator: ${accel.accel} — ${accel.reason}`,
     );
     if (earlyStop) return stoppedEarly();
@@ -138,7 +149,9 @@ async function supervise(
     try {
       await makeDirectories(config);
       disks = await preparation.disks(config, log);
+      mark("debug", "disks", { disks: disks.length }, "disks ready");
       const net = await preparation.network(config, log);
+      mark("debug", "network", { nics: net.nics.length }, "network ready");
       nics = net.nics;
       services = net.services;
       cleanups.push(() => Promise.all(services.map((s) => s.stop())).then(() => {}));
@@ -173,7 +186,7 @@ async function supervise(
     } catch (err) {
       return { code: EXIT.QEMU_DIED, message: (err as Error).message };
     }
-    log.info({ pid: qemu.pid, argv: qemu.argv }, "QEMU started");
+    mark("info", "qemu-spawned", { pid: qemu.pid, argv: qemu.argv }, "QEMU started");
     cleanups.push(async () => {
       if (qemu.exit) return;
       qemu.kill("SIGKILL");
@@ -196,7 +209,15 @@ async function supervise(
     cleanups.push(() => qmp.close());
     const firstQmpAnswerMs = Math.round(performance.now());
     const v = qmp.greeting.version.qemu;
-    log.info({ firstQmpAnswerMs, qemu: `${v.major}.${v.minor}.${v.micro}` }, "QMP connected");
+    log.info(
+      {
+        phase: "qmp",
+        sinceStartMs: firstQmpAnswerMs,
+        firstQmpAnswerMs,
+        qemu: `${v.major}.${v.minor}.${v.micro}`,
+      },
+      "QMP connected",
+    );
 
     // --- the reducer and its effects
     let status: VmStatus = initialStatus();
@@ -325,7 +346,7 @@ async function supervise(
       try {
         await qmp.execute("cont");
         dispatch({ type: "running" });
-        log.info({ pid: qemu.pid, httpPort: http.port }, "guest running");
+        mark("info", "running", { pid: qemu.pid, httpPort: http.port }, "guest running");
         deps.onRunning?.({ qemuPid: qemu.pid, httpPort: http.port, firstQmpAnswerMs, accel });
       } catch (err) {
         log.error({ err: (err as Error).message }, "cont failed");
