@@ -2,7 +2,7 @@
 import { diffSteps, nftKey, type HostCommand } from "./diff.ts";
 import { NetworkError } from "./errors.ts";
 import type { NetHost } from "./host.ts";
-import type { IpState } from "./live-state.ts";
+import type { IpState, LiveState } from "./live-state.ts";
 import type { NetPlan } from "./plan-types.ts";
 
 /** What applying did: the commands run and the optional changes that could not be made. */
@@ -15,19 +15,30 @@ export interface ApplyResult {
 
 type SysctlCommand = Extract<HostCommand, { kind: "sysctl" }>;
 
+/** State the caller has read already (to overlap reads with planning). */
+export interface PrefetchedState {
+  ip?: IpState;
+  nftDigests?: LiveState["nftDigests"];
+}
+
 /**
  * Applies the plan's steps through `host`. Order: required sysctls first (global keys; a container with a
- * read-only /proc/sys then fails before anything else changed), all `ip` changes in one batch, optional
- * sysctls (they may name a bridge the batch made), then nftables. No `ip` step depends on a sysctl or a
- * ruleset.
+ * read-only /proc/sys then fails before anything else changed), then all `ip` changes in one batch
+ * alongside the nftables transaction, then optional sysctls (they may name a bridge the batch made). No
+ * `ip` step depends on a sysctl or a ruleset.
  */
-export async function applyPlan(plan: NetPlan, host: NetHost, ipState?: IpState): Promise<ApplyResult> {
+export async function applyPlan(
+  plan: NetPlan,
+  host: NetHost,
+  read: PrefetchedState = {},
+): Promise<ApplyResult> {
   const sysctlKeys = plan.steps.flatMap((s) => (s.op === "sysctl" ? [s.key] : []));
   const tables = plan.steps.flatMap((s) => (s.op === "nftables" ? [nftKey(s.family, s.table)] : []));
+  const prefetched = read.nftDigests;
   const [ip, sysctls, nftDigests] = await Promise.all([
-    ipState ?? host.readIp(),
+    read.ip ?? host.readIp(),
     host.readSysctls(sysctlKeys),
-    host.readNftDigests(tables),
+    prefetched && tables.every((t) => t in prefetched) ? prefetched : host.readNftDigests(tables),
   ]);
   const commands = diffSteps(plan.steps, { ...ip, sysctls, nftDigests });
   const sysctlCommands = commands.filter((c): c is SysctlCommand => c.kind === "sysctl");
@@ -44,7 +55,11 @@ export async function applyPlan(plan: NetPlan, host: NetHost, ipState?: IpState)
       );
     }
   }
-  await host.ipBatch(commands.flatMap((c) => (c.kind === "ip" ? [c.line] : [])));
+  // nftables rules name interfaces as strings, so the ruleset need not wait for the links.
+  await Promise.all([
+    host.ipBatch(commands.flatMap((c) => (c.kind === "ip" ? [c.line] : []))),
+    ...commands.flatMap((c) => (c.kind === "nft" ? [host.nft(c.script)] : [])),
+  ]);
   const warnings: string[] = [];
   for (const c of sysctlCommands.filter((c) => c.optional)) {
     try {
@@ -55,6 +70,5 @@ export async function applyPlan(plan: NetPlan, host: NetHost, ipState?: IpState)
       );
     }
   }
-  for (const c of commands) if (c.kind === "nft") await host.nft(c.script);
   return { commands, warnings };
 }
