@@ -5,7 +5,7 @@ import { NetworkError } from "./errors.ts";
 import { podFactsSchema } from "./facts.ts";
 import { parseIpBatch, parseNftDigest, type LiveState } from "./live-state.ts";
 import { planNetwork } from "./plan.ts";
-import { testLauncherConfig } from "./testing/topology.ts";
+import { testLauncherConfig } from "./testing/config.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 const gidOf = (g: string) => (g === "sgx" ? 107 : undefined);

@@ -4,7 +4,7 @@ import { NetworkError } from "./errors.ts";
 import type { PodFacts } from "./facts.ts";
 import { bridgeName, guestRoutes, planNeedsPrivilege, planNetwork } from "./plan.ts";
 import type { HostStep, NetPlan } from "./plan-types.ts";
-import { testLauncherConfig } from "./testing/topology.ts";
+import { testLauncherConfig } from "./testing/config.ts";
 
 const POD_MAC = "0a:58:0a:f4:01:05";
 

@@ -9,7 +9,7 @@ import { parseIpBatch, type IpState } from "./live-state.ts";
 import { chooseFacts, setupPodNetwork } from "./setup.ts";
 import { startNetwork } from "./start.ts";
 import { networkStatePath, readNetworkState } from "./state-file.ts";
-import { testLauncherConfig } from "./testing/topology.ts";
+import { testLauncherConfig } from "./testing/config.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 const gidOf = (g: string) => (g === "sgx" ? 107 : undefined);

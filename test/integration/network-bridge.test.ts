@@ -5,19 +5,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import { readNetworkState } from "../../launcher/network/index.ts";
-import { bootGuest, processPrivileges, type NetGuest } from "../../launcher/network/testing/guest.ts";
 import {
+  bootGuest,
   createTopology,
+  type LauncherSide,
+  type NetGuest,
+  type NetsetupResult,
+  processPrivileges,
   runNetsetupSide,
   snapshot,
   startLauncherSide,
   startWhoami,
   testLauncherConfig,
   TOPOLOGY,
-  type LauncherSide,
-  type NetsetupResult,
   type Topology,
-} from "../../launcher/network/testing/topology.ts";
+} from "../../launcher/network/testing/index.ts";
 import type { GuestReport } from "../guest/report.ts";
 
 describe("bridge binding", () => {

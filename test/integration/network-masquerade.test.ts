@@ -5,9 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import { readNetworkState } from "../../launcher/network/index.ts";
-import { bootGuest, processPrivileges, type NetGuest } from "../../launcher/network/testing/guest.ts";
 import {
+  bootGuest,
   createTopology,
+  type LauncherSide,
+  type NetGuest,
+  type NetsetupResult,
+  processPrivileges,
   runNetsetupSide,
   sh,
   snapshot,
@@ -15,10 +19,8 @@ import {
   startWhoami,
   testLauncherConfig,
   TOPOLOGY,
-  type LauncherSide,
-  type NetsetupResult,
   type Topology,
-} from "../../launcher/network/testing/topology.ts";
+} from "../../launcher/network/testing/index.ts";
 import type { GuestReport } from "../guest/report.ts";
 
 /** curl's exit code and body; 7 means the connection was refused. */

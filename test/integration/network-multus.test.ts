@@ -4,18 +4,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
-import { bootGuest, type NetGuest } from "../../launcher/network/testing/guest.ts";
 import {
   addSecondaryNetwork,
+  bootGuest,
   createTopology,
+  type LauncherSide,
+  type NetGuest,
   runNetsetupSide,
+  type SecondaryNetwork,
   startLauncherSide,
   testLauncherConfig,
   TOPOLOGY,
-  type LauncherSide,
-  type SecondaryNetwork,
   type Topology,
-} from "../../launcher/network/testing/topology.ts";
+} from "../../launcher/network/testing/index.ts";
 import type { GuestReport } from "../guest/report.ts";
 
 describe("Multus secondary network (bridge binding)", () => {

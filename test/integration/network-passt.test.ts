@@ -6,17 +6,19 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
-import { bootGuest, processPrivileges, type NetGuest } from "../../launcher/network/testing/guest.ts";
 import {
+  bootGuest,
   createTopology,
+  type LauncherSide,
+  type NetGuest,
+  processPrivileges,
   snapshot,
   startLauncherSide,
   startWhoami,
   testLauncherConfig,
   TOPOLOGY,
-  type LauncherSide,
   type Topology,
-} from "../../launcher/network/testing/topology.ts";
+} from "../../launcher/network/testing/index.ts";
 import type { GuestReport } from "../guest/report.ts";
 
 describe("passt binding", () => {

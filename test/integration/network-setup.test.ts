@@ -16,7 +16,7 @@ import {
   testLauncherConfig,
   type Topology,
   type TopologyOptions,
-} from "../../launcher/network/testing/topology.ts";
+} from "../../launcher/network/testing/index.ts";
 
 let topo: Topology | undefined;
 afterEach(async () => {

@@ -13,7 +13,8 @@ import { buildQemuArgs } from "../../qemu/args.ts";
 import { firmwareFiles } from "../../qemu/firmware-files.ts";
 import { runtimeFiles } from "../../qemu/runtime-files.ts";
 import { QmpClient } from "../../supervisor/qmp-client.ts";
-import { asUnprivileged, startProcess, type TestProcess, type Topology } from "./topology.ts";
+import { asUnprivileged, startProcess, type TestProcess } from "./process.ts";
+import type { Topology } from "./topology.ts";
 
 /** A running test guest. */
 export interface NetGuest {

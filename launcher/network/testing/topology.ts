@@ -4,75 +4,11 @@
  * namespace behind it. Addresses come from 198.18.0.0/15 (benchmarking range) and exist only inside
  * these namespaces; nothing is routed to the machine's uplink. Not used by the launcher itself.
  */
-import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import {
-  LAUNCHER_HTTP_PORT,
-  launcherConfigSchema,
-  type LauncherConfig,
-  type LauncherInterface,
-} from "../../../crds/launcher/config.ts";
-import { deriveMac } from "../../../crds/launcher/mac.ts";
-import { podPaths } from "../../../crds/launcher/paths.ts";
-import type { PreparedNic } from "../../prepared.ts";
-
-/** Runs a command and returns stdout; throws with stderr on failure. */
-export function sh(argv: readonly string[], input?: string, timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      argv[0]!,
-      argv.slice(1),
-      { timeout: timeoutMs, maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`${argv.join(" ")}: ${stderr.trim() || err.message}`, { cause: err }));
-        else resolve(stdout);
-      },
-    );
-    child.stdin?.on("error", () => undefined);
-    child.stdin?.end(input ?? "");
-  });
-}
-
-/** A background process a test started; stopped by pid. */
-export interface TestProcess {
-  pid: number;
-  output(): string;
-  exited: Promise<number | null>;
-  kill(): Promise<void>;
-}
-
-/** Starts a background process; its output is collected. */
-export function startProcess(argv: readonly string[]): TestProcess {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-65_536)));
-  child.stderr.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-65_536)));
-  const exited = new Promise<number | null>((resolve) => {
-    // "close" rather than "exit": by then everything the process wrote has been read.
-    child.once("close", (code) => resolve(code));
-    child.once("error", () => resolve(null));
-  });
-  if (child.pid === undefined) throw new Error(`cannot start ${argv[0]}`);
-  const pid = child.pid;
-  return {
-    pid,
-    output: () => out,
-    exited,
-    async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        return;
-      }
-      await exited;
-    },
-  };
-}
+import { sh, startProcess, type TestProcess } from "./process.ts";
 
 /** Options of {@link createTopology}. */
 export interface TopologyOptions {
@@ -232,23 +168,6 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
   };
 }
 
-/** Argv prefix that runs a command in namespace `ns` as uid/gid `id` with no capabilities at all. */
-export function asUnprivileged(ns: string, id = 107): string[] {
-  return [
-    "ip",
-    "netns",
-    "exec",
-    ns,
-    "setpriv",
-    `--reuid=${id}`,
-    `--regid=${id}`,
-    "--clear-groups",
-    "--inh-caps=-all",
-    "--ambient-caps=-all",
-    "--bounding-set=-all",
-  ];
-}
-
 /**
  * Starts an HTTP server in the "svc" namespace whose /cgi-bin/whoami answers with the client's address,
  * so a test can see which source address the guest's traffic arrived with.
@@ -278,133 +197,6 @@ export async function startWhoami(topo: Topology, port = 8080): Promise<TestProc
     ]),
   );
   return p;
-}
-
-/** A launcher config with one pod-network NIC, for tests. */
-export function testLauncherConfig(
-  runDir: string,
-  nic: Partial<LauncherInterface> & Pick<LauncherInterface, "binding">,
-  extra: LauncherInterface[] = [],
-): LauncherConfig {
-  return launcherConfigSchema.parse({
-    version: "v1",
-    vm: { namespace: "default", name: "testvm", uid: "00000000-0000-0000-0000-000000000001" },
-    accelerator: { allowEmulation: true },
-    machine: "q35",
-    cpu: { sockets: 1, cores: 1, threads: 1, model: "max" },
-    memory: { guestBytes: 256 << 20 },
-    boot: { kind: "bios" },
-    disks: [],
-    interfaces: [
-      {
-        name: "default",
-        mac: deriveMac("default", "testvm", "default"),
-        model: "virtio",
-        ports: [],
-        network: { kind: "pod", vmNetworkCIDR: "10.0.2.0/24" },
-        ...nic,
-      },
-      ...extra,
-    ],
-    devices: {
-      serialConsole: true,
-      vnc: false,
-      rng: false,
-      balloon: { enabled: false, statsPollSeconds: 0 },
-    },
-    terminationGracePeriodSeconds: 30,
-    paths: { ...podPaths(), runDir },
-    http: { port: LAUNCHER_HTTP_PORT },
-  });
-}
-
-/** The launcher side running in the pod namespace as uid 107 (see launcher-side.ts). */
-export interface LauncherSide {
-  process: TestProcess;
-  nics: PreparedNic[];
-  warnings: string[];
-  /** Helpers with their pids (the in-process DHCP server has the launcher side's own pid). */
-  services: { name: string; pid: number }[];
-  /** SIGTERMs it and returns what it printed on the way out (DHCP reply counts). */
-  stop(): Promise<{ dhcp?: Record<string, number> }>;
-}
-
-const LAUNCHER_SIDE = fileURLToPath(new URL("./launcher-side.ts", import.meta.url));
-
-/**
- * Starts launcher-side.ts in the pod namespace as the unprivileged launcher user and waits until it has
- * started the network (or failed: then it throws with the error code it printed).
- */
-export async function startLauncherSide(
-  topo: Topology,
-  config: LauncherConfig,
-  timeoutMs = 60_000,
-  networkStatusPath = "/nonexistent",
-): Promise<LauncherSide> {
-  const configPath = join(topo.dir, `launcher-config-${randomBytes(2).toString("hex")}.json`);
-  await writeFile(configPath, JSON.stringify(config), { mode: 0o644 });
-  const p = topo.track(
-    startProcess([
-      ...asUnprivileged(topo.pod),
-      process.execPath,
-      "--import",
-      "tsx",
-      LAUNCHER_SIDE,
-      configPath,
-      topo.resolvConf,
-      networkStatusPath,
-    ]),
-  );
-  const deadline = Date.now() + timeoutMs;
-  let ended = false;
-  for (;;) {
-    const line = p
-      .output()
-      .split("\n")
-      .find((l) => l.startsWith("{"));
-    if (line) {
-      const msg = JSON.parse(line) as {
-        ready: boolean;
-        nics?: PreparedNic[];
-        warnings?: string[];
-        services?: { name: string; pid: number }[];
-        code?: string;
-        message?: string;
-      };
-      if (!msg.ready) {
-        await p.kill();
-        throw Object.assign(new Error(`launcher side failed: ${msg.code}: ${msg.message}`), {
-          code: msg.code,
-        });
-      }
-      return {
-        process: p,
-        nics: msg.nics ?? [],
-        warnings: msg.warnings ?? [],
-        services: msg.services ?? [],
-        async stop() {
-          process.kill(p.pid, "SIGTERM");
-          await Promise.race([p.exited, new Promise((r) => setTimeout(r, 10_000))]);
-          await p.kill();
-          const last = p
-            .output()
-            .split("\n")
-            .filter((l) => l.startsWith('{"stopped"'))
-            .pop();
-          return last ? (JSON.parse(last) as { dhcp?: Record<string, number> }) : {};
-        },
-      };
-    }
-    // One more look at the output after the process ended: it is complete only then.
-    if (ended || Date.now() > deadline) {
-      await p.kill();
-      throw new Error(`launcher side did not start: ${p.output()}`);
-    }
-    ended = await Promise.race([
-      p.exited.then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 50)),
-    ]);
-  }
 }
 
 /**
@@ -455,74 +247,6 @@ export async function snapshot(topo: Topology): Promise<unknown> {
     nft: JSON.parse(await topo.exec(topo.pod, ["nft", "-j", "list", "ruleset"])) as unknown,
     sysctls,
   };
-}
-
-/** What netsetup-side.ts reports. */
-export interface NetsetupResult {
-  ok: boolean;
-  factsSource?: "live" | "stored";
-  commands?: number;
-  planMs?: number;
-  applyMs?: number;
-  warnings?: string[];
-  applyWarnings?: string[];
-  code?: string;
-  field?: string;
-  message?: string;
-}
-
-/** Options of {@link runNetsetupSide}. */
-export interface NetsetupOptions {
-  networkStatusPath?: string;
-  /** Make /proc/sys read-only for the setup, as a container runtime does for a non-privileged container. */
-  readOnlyProcSys?: boolean;
-}
-
-const NETSETUP_SIDE = fileURLToPath(new URL("./netsetup-side.ts", import.meta.url));
-
-/** Runs the setup as the netsetup container would: root, inside the pod namespace, as its own process. */
-export async function runNetsetupSide(
-  topo: Topology,
-  config: LauncherConfig,
-  options: NetsetupOptions = {},
-): Promise<NetsetupResult> {
-  const configPath = join(topo.dir, `netsetup-config-${randomBytes(2).toString("hex")}.json`);
-  await writeFile(configPath, JSON.stringify(config));
-  const readOnly = options.readOnlyProcSys
-    ? [
-        "unshare",
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$@"',
-        "sh",
-      ]
-    : [];
-  const p = topo.track(
-    startProcess([
-      "ip",
-      "netns",
-      "exec",
-      topo.pod,
-      ...readOnly,
-      process.execPath,
-      "--import",
-      "tsx",
-      NETSETUP_SIDE,
-      configPath,
-      topo.resolvConf,
-      ...(options.networkStatusPath ? [options.networkStatusPath] : []),
-    ]),
-  );
-  await p.exited;
-  const line = p
-    .output()
-    .split("\n")
-    .find((l) => l.startsWith("{"));
-  if (!line) throw new Error(`netsetup side printed no result: ${p.output()}`);
-  return JSON.parse(line) as NetsetupResult;
 }
 
 /** A Multus-like secondary attachment: `net1` in the pod on a veth to `m1` in the gw namespace. */
