@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { podPaths } from "../crds/launcher/paths.ts";
-import { runtimeFiles } from "./qemu/runtime-files.ts";
+import { runSockets } from "./qemu/runtime-files.ts";
 import { ConfigError, loadLauncherConfig } from "./supervisor/config-load.ts";
 import { EXIT } from "./supervisor/exit-codes.ts";
 import { createLogger } from "./supervisor/logger.ts";
@@ -107,7 +107,7 @@ async function exec(
   command: "console" | "pause" | "unpause" | "status" | "logs",
   runDir: string,
 ): Promise<number> {
-  const files = runtimeFiles({ runDir, stateDir: "/" });
+  const files = runSockets(runDir);
   if (command === "console") {
     const { attachConsole } = await import("./console/attach.ts");
     return attachConsole(files.consoleSocket);

@@ -14,13 +14,17 @@ export interface RuntimeFiles {
   uefiVars: string;
 }
 
+/** The sockets in a run directory (what `kubectl exec … vireo-launcher console|pause` needs). */
+export function runSockets(runDir: string): Omit<RuntimeFiles, "uefiVars"> {
+  return {
+    qmpSocket: `${runDir}/qmp.sock`,
+    serialSocket: `${runDir}/serial.sock`,
+    consoleSocket: `${runDir}/console.sock`,
+    controlSocket: `${runDir}/control.sock`,
+  };
+}
+
 /** Where the runtime files live for a given pod layout (pure). */
 export function runtimeFiles(paths: Pick<PodPaths, "runDir" | "stateDir">): RuntimeFiles {
-  return {
-    qmpSocket: `${paths.runDir}/qmp.sock`,
-    serialSocket: `${paths.runDir}/serial.sock`,
-    consoleSocket: `${paths.runDir}/console.sock`,
-    controlSocket: `${paths.runDir}/control.sock`,
-    uefiVars: `${paths.stateDir}/uefi-vars.fd`,
-  };
+  return { ...runSockets(paths.runDir), uefiVars: `${paths.stateDir}/uefi-vars.fd` };
 }

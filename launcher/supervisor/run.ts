@@ -140,6 +140,12 @@ async function supervise(
       },
       `accelerator: ${accel.accel} — ${accel.reason}`,
     );
+    if (accel.accel === "tcg" && config.machine === "microvm")
+      // Seen here: microvm has no HPET or ACPI PM timer, so under TCG on a busy host the guest kernel can
+      // fail to calibrate its clock against the PIT and stall at boot; q35 has both references.
+      log.warn(
+        "microvm under TCG: the guest kernel may stall calibrating its clock on a busy host; q35 is safer",
+      );
     if (earlyStop) return stoppedEarly();
 
     // --- preparation

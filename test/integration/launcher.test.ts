@@ -43,6 +43,7 @@ async function configFor(patch: {
   cpu?: Partial<LauncherConfig["cpu"]>;
   disks?: LauncherConfig["disks"];
   memoryMiB?: number;
+  machine?: LauncherConfig["machine"];
 }): Promise<{ config: LauncherConfig; dir: string }> {
   const dir = join(root, `vm${++seq}`);
   const { kernel, initramfs } = guestArtifacts();
@@ -50,7 +51,7 @@ async function configFor(patch: {
     version: "v1",
     vm: { namespace: "test", name: `vm${seq}`, uid: "0b7c2f1e-2a44-4b7e-8f59-6b1d3c0e9a10" },
     accelerator: { allowEmulation: true },
-    machine: "q35",
+    machine: patch.machine ?? "q35",
     cpu: { sockets: 1, cores: 1, threads: 1, model: "host-passthrough", ...patch.cpu },
     memory: { guestBytes: (patch.memoryMiB ?? 256) * MiB },
     boot: {
