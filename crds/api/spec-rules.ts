@@ -54,6 +54,14 @@ export function checkSpecRules(spec: Spec, ctx: Ctx): void {
 
   const volumes = new Set(spec.volumes.map((v) => v.name));
   const disks = new Set(spec.disks.map((d) => d.name));
+  const volumeByName = new Map(spec.volumes.map((v) => [v.name, v]));
+  spec.disks.forEach((d, i) => {
+    const v = volumeByName.get(d.name);
+    const isoBacked = Boolean(v?.cloudInitNoCloud ?? v?.configMap ?? v?.secret);
+    // An emulated IDE/SATA hard disk cannot be read-only in QEMU; ISO-backed volumes become CD-ROMs instead.
+    if (d.bus === "sata" && !isoBacked && (d.readOnly || v?.persistentVolumeClaim?.readOnly))
+      issue(ctx, ["disks", i, "readOnly"], "a SATA hard disk cannot be read-only; use bus virtio or scsi");
+  });
   spec.disks.forEach((d, i) => {
     if (!volumes.has(d.name))
       issue(ctx, ["disks", i, "name"], `disk "${d.name}" has no volume of the same name`);
