@@ -210,6 +210,12 @@ const invalid: [string, () => unknown, string, RegExp][] = [
     /bootOrder 1 is already used by disks.0/,
   ],
   [
+    "read-only SATA hard disk",
+    () => withSpec((s) => (s.disks = [{ name: "root", bus: "sata", readOnly: true }])),
+    "spec.disks[0].readOnly",
+    /SATA hard disk cannot be read-only/,
+  ],
+  [
     "serial too long",
     () => withSpec((s) => (s.disks = [{ name: "root", serial: "x".repeat(21) } as never])),
     "spec.disks[0].serial",
