@@ -3,7 +3,8 @@
 #
 #   localhost/vireo-operator:<version>   operator + device plugin (images/operator.Containerfile)
 #   localhost/vireo-launcher:<version>   launcher with QEMU, OVMF, dnsmasq, nftables, passt, genisoimage
-#   vireo.dev/test-guest:<content hash>  the test guest's kernel + initramfs for firmware.kernelBoot
+#   vireo.dev/test-guest:<content hash>  the test guest's kernel + initramfs for firmware.kernelBoot (also
+#                                        tagged <version>, which examples/e2e-vm.yaml uses)
 #   localhost/vireo-pause:1              pod sandbox image for the local cluster (only when asked for)
 #
 # <version> is package.json's version (the chart's appVersion, so the chart's default tags match). Every
@@ -14,7 +15,8 @@
 # Usage:
 #   scripts/images/build.sh [operator] [launcher] [test-guest] [pause]   build these (default: the first three)
 #   scripts/images/build.sh --print-env                          print VIREO_IMAGE_*=ref lines (no build)
-#   scripts/images/build.sh --save FILE [image...]               podman save the built images (docker-archive)
+#   scripts/images/build.sh --save FILE [image...]               podman save images (docker-archive); default:
+#                                                                all of the above that are built
 #
 # The build stage runs `npm ci` against the npm registry, so builds use the host's network (`--network=host`:
 # no NAT, no bridge). Environment: VIREO_CACHE, BASE (override the base image).
@@ -96,7 +98,7 @@ build_test_guest() {
   ref=$(test_guest_ref)
   say "building $ref from images/test-guest.Containerfile (context $dir)"
   vpodman build "${podman_run_flags[@]}" --pull=never --network=none -f "$repo/images/test-guest.Containerfile" \
-    -t "$ref" -t "${ref%:*}:latest" "$dir" >"$images_cache/build-test-guest.log" 2>&1 ||
+    -t "$ref" -t "${ref%:*}:$version" -t "${ref%:*}:latest" "$dir" >"$images_cache/build-test-guest.log" 2>&1 ||
     die "building $ref failed; log: $images_cache/build-test-guest.log"
   say "$ref: built in $((SECONDS - start))s"
 }
@@ -118,7 +120,12 @@ save() {
   local file=$1
   shift
   local refs=("$@")
-  ((${#refs[@]})) || refs=("$operator_ref" "$launcher_ref" "$(test_guest_ref)")
+  if ((${#refs[@]} == 0)); then
+    local guest
+    guest=$(test_guest_ref) || die "no test guest built (scripts/guest/build.sh)"
+    refs=("$operator_ref" "$launcher_ref" "$guest" "${guest%:*}:$version")
+    if image_exists "$pause_ref"; then refs+=("$pause_ref"); fi
+  fi
   for r in "${refs[@]}"; do image_exists "$r" || die "image $r is not built (run scripts/images/build.sh)"; done
   say "saving ${refs[*]} to $file"
   rm -f "$file"
