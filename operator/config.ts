@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
@@ -35,8 +36,10 @@ export const operatorConfigSchema = z
     leaseDurationSeconds: int(1, 3600).default(15),
     renewDeadlineSeconds: int(1, 3600).default(10),
     retryPeriodSeconds: z.coerce.number().positive().max(600).default(2),
-    /** Leader-election identity; default: the pod name (POD_NAME) or host name plus pid. */
-    identity: nonEmpty.default(() => process.env.POD_NAME ?? `${hostname()}-${process.pid}`),
+    /** Leader-election identity; default: the pod name (POD_NAME), else host, pid and a random suffix. */
+    identity: nonEmpty.default(
+      () => process.env.POD_NAME ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
+    ),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Concurrent reconciles (different VMs; one VM is never reconciled twice at once). */
     workers: int(1, 256).default(16),

@@ -25,6 +25,31 @@ export function ownerKey(pod: V1Pod): string | undefined {
   return ref ? keyOf(pod.metadata?.namespace, ref.name) : undefined;
 }
 
+/**
+ * The part of a launcher pod the operator reads (see podView): metadata, the node, the status. The spec —
+ * with the launcher config in it twice — is most of a pod's size and never read back.
+ */
+export function trimPod(obj: KubernetesObject): KubernetesObject {
+  const pod = obj as V1Pod;
+  const m = pod.metadata ?? {};
+  return {
+    apiVersion: pod.apiVersion,
+    kind: pod.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      creationTimestamp: m.creationTimestamp,
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      ...(m.annotations ? { annotations: m.annotations } : {}),
+      ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}),
+    },
+    spec: { containers: [], ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}) },
+    ...(pod.status ? { status: pod.status } : {}),
+  } as V1Pod;
+}
+
 /** Callbacks into the controller. */
 export interface CacheEvents {
   /** Something about this VM may have changed. */
@@ -57,7 +82,10 @@ export class Caches {
     for (const ns of scopes) {
       const common = { client, clock, log };
       this.#vms.set(ns, new Informer<CachedVm>({ ...common, path: paths.vms(ns) }));
-      this.#pods.set(ns, new Informer<V1Pod>({ ...common, path: paths.pods(ns), labelSelector: LABEL_VM }));
+      this.#pods.set(
+        ns,
+        new Informer<V1Pod>({ ...common, path: paths.pods(ns), labelSelector: LABEL_VM, trim: trimPod }),
+      );
       this.#pvcs.set(ns, new Informer<V1PersistentVolumeClaim>({ ...common, path: paths.pvcs(ns) }));
     }
     for (const inf of this.#vms.values()) inf.on(this.#vmHandlers());
@@ -173,6 +201,11 @@ export class Caches {
       if (pod && ref?.uid === uid) out.push(pod);
     }
     return out;
+  }
+
+  /** A cached launcher pod by name. */
+  pod(namespace: string, name: string): V1Pod | undefined {
+    return this.#scoped(this.#pods, namespace)?.get(name, namespace);
   }
 
   /** A cached PVC. */

@@ -32,7 +32,7 @@ class FakeWatch {
   }
 }
 
-function setup(lists: (() => Obj[] | Error)[]) {
+function setup(lists: (() => Obj[] | Error)[], trim?: (o: KubernetesObject) => KubernetesObject) {
   const clock = new FakeClock();
   const watch = new FakeWatch();
   let listCalls = 0;
@@ -50,6 +50,7 @@ function setup(lists: (() => Obj[] | Error)[]) {
     clock,
     log: pino({ level: "silent" }),
     watch: watch as unknown as Watch,
+    ...(trim ? { trim } : {}),
   });
   const seen: string[] = [];
   informer.on({
@@ -78,6 +79,29 @@ describe("Informer over client-node's ListWatch", () => {
         .map((o) => o.metadata.name)
         .sort(),
     ).toEqual(["a", "b"]);
+  });
+
+  it("trims listed and watched objects, drops last-applied-configuration, and passes ERROR statuses intact", async () => {
+    const trim = (o: KubernetesObject) => ({ metadata: { ...o.metadata, labels: { trimmed: "yes" } } });
+    const t = setup([() => [obj("a", "1")], () => [obj("a", "1")]], trim);
+    await t.informer.start();
+    await t.clock.advance(0);
+    const b = obj("b", "102");
+    b.metadata.annotations = { "kubectl.kubernetes.io/last-applied-configuration": "{...}", keep: "1" };
+    t.watch.last.cb("ADDED", b);
+    expect(t.informer.get("a", "ns")?.metadata.labels).toEqual({ trimmed: "yes" });
+    expect(t.informer.get("b", "ns")?.metadata).toMatchObject({
+      labels: { trimmed: "yes" },
+      annotations: { keep: "1" },
+    });
+    expect(t.informer.get("b", "ns")?.metadata.annotations).not.toHaveProperty(
+      "kubectl.kubernetes.io/last-applied-configuration",
+    );
+    // A 410 Status must reach ListWatch as it is, or it would not relist.
+    t.watch.last.cb("ERROR", { kind: "Status", code: 410, metadata: {} });
+    t.watch.last.done(null);
+    await t.clock.advance(0);
+    expect(t.listCalls()).toBe(2);
   });
 
   it("re-opens a cleanly closed watch from the last resourceVersion without relisting", async () => {

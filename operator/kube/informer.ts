@@ -31,11 +31,17 @@ export interface InformerOptions {
   log: Logger;
   /** The watch to use; tests pass a fake. Default: client-node's Watch. */
   watch?: WatchLike;
+  /** Shrinks each object before it is cached (keep what the operator reads, and resourceVersion). */
+  trim?: (obj: KubernetesObject) => KubernetesObject;
 }
 
-/** Drops what the operator never reads and what costs the most memory. */
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/** Drops what the operator never reads and what costs the most memory (both are copies of the object). */
 export function slim<T extends KubernetesObject>(obj: T): T {
-  if (obj?.metadata?.managedFields) delete obj.metadata.managedFields;
+  const meta = obj?.metadata;
+  if (meta?.managedFields) delete meta.managedFields;
+  if (meta?.annotations?.[LAST_APPLIED] !== undefined) delete meta.annotations[LAST_APPLIED];
   return obj;
 }
 
@@ -46,7 +52,10 @@ export type WatchLike = Pick<Watch, "watch">;
 export class SlimWatch implements WatchLike {
   #closed = false;
 
-  constructor(private readonly inner: WatchLike) {}
+  constructor(
+    private readonly inner: WatchLike,
+    private readonly trim: (obj: KubernetesObject) => KubernetesObject = (o) => o,
+  ) {}
 
   /** Stops new watches from starting (ListWatch may open one after stop() during a slow list). */
   close(): void {
@@ -63,7 +72,9 @@ export class SlimWatch implements WatchLike {
     return this.inner.watch(
       path,
       { ...queryParams, allowWatchBookmarks: true },
-      (phase, obj, w) => callback(phase, slim(obj as KubernetesObject), w),
+      // ERROR events carry a Status, not an object of the watched kind: pass those through untouched.
+      (phase, obj, w) =>
+        callback(phase, phase === "ERROR" ? obj : this.trim(slim(obj as KubernetesObject)), w),
       done,
     );
   }
@@ -86,7 +97,7 @@ export class Informer<T extends KubernetesObject> {
 
   constructor(options: InformerOptions) {
     this.#opts = options;
-    this.#watch = new SlimWatch(options.watch ?? new Watch(options.client.kubeConfig));
+    this.#watch = new SlimWatch(options.watch ?? new Watch(options.client.kubeConfig), options.trim);
     // ListWatch only calls watch(); SlimWatch has exactly that.
     const watch = this.#watch as unknown as Watch;
     this.#lw = new ListWatch<T>(options.path, watch, () => this.#list(), false, options.labelSelector);
@@ -99,7 +110,8 @@ export class Informer<T extends KubernetesObject> {
       this.#opts.path,
       { query: { labelSelector: this.#opts.labelSelector }, timeoutMs: 120_000 },
     );
-    list.items = (list.items ?? []).map(slim);
+    const trim = this.#opts.trim ?? ((o: KubernetesObject) => o);
+    list.items = (list.items ?? []).map((o) => trim(slim(o)) as T);
     this.#relists++;
     this.#restartDelay = RESTART_MIN_MS;
     if (!this.#synced) {

@@ -37,6 +37,8 @@ export interface ReconcilerDeps {
 
 /** How long to wait for the caches to catch up after the API said a pod already exists or is gone. */
 const CACHE_LAG_REQUEUE_MS = 1_000;
+/** Safety net while another owner's pod holds the name (its deletion wakes the VM anyway). */
+const NAME_TAKEN_REQUEUE_MS = 30_000;
 
 /** A status this operator wrote, remembered until the VM cache has caught up with it. */
 interface WrittenStatus {
@@ -124,6 +126,7 @@ export class Reconciler {
         return {};
       }
       if (done === "cache-behind") return { requeueAfterMs: CACHE_LAG_REQUEUE_MS };
+      if (done === "name-taken") return { requeueAfterMs: NAME_TAKEN_REQUEUE_MS };
     }
 
     const prev = vm.status as VmStatus | undefined;
@@ -156,7 +159,11 @@ export class Reconciler {
     this.#startMarks.delete(key);
   }
 
-  async #act(ref: VmRef, action: Action, log: Logger): Promise<"ok" | "vm-gone" | "cache-behind"> {
+  async #act(
+    ref: VmRef,
+    action: Action,
+    log: Logger,
+  ): Promise<"ok" | "vm-gone" | "cache-behind" | "name-taken"> {
     const { resources, metrics } = this.#d;
     switch (action.kind) {
       case "addFinalizer":
@@ -176,7 +183,19 @@ export class Reconciler {
           await resources.createPod(action.pod);
         } catch (err) {
           if (isApiStatus(err, 409)) {
-            log.debug({ pod: action.pod.metadata?.name }, "pod already exists; waiting for the cache");
+            const name = action.pod.metadata?.name ?? "";
+            const other = this.#d.caches.pod(ref.namespace, name);
+            const owner = other?.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
+            if (other && owner !== ref.uid) {
+              // A pod of a deleted namesake (its finalizer was removed by hand) still holds the name.
+              this.#d.events.record(ref, {
+                type: "Warning",
+                reason: "PodNameTaken",
+                message: `pod ${name} belongs to another owner; waiting for it to go`,
+              });
+              return "name-taken";
+            }
+            log.debug({ pod: name }, "pod already exists; waiting for the cache");
             return "cache-behind";
           }
           metrics.apiErrorsTotal.inc({ verb: "create" });

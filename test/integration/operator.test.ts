@@ -323,6 +323,47 @@ describe("deletion", () => {
   });
 });
 
+describe("a namesake's leftover pod", () => {
+  it("is never taken over: the new VM waits (PodNameTaken) and starts once it is gone", async () => {
+    // What a deleted namesake whose finalizer was stripped by hand leaves behind without a garbage collector.
+    await cluster.core.createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: {
+          name: podName("web"),
+          labels: { "vireo.dev/vm": "web" },
+          ownerReferences: [
+            {
+              apiVersion: "vireo.dev/v1alpha1",
+              kind: "VirtualMachine",
+              name: "web",
+              uid: "0000-gone",
+              controller: true,
+            },
+          ],
+        },
+        spec: { containers: [{ name: "launcher", image: "leftover" }] },
+      },
+    });
+    const fresh = await cluster.createVm(ns.name, "web", {});
+    await eventually(async () => {
+      const e = await cluster.events(ns.name, "web");
+      expectThat(
+        e.some((x) => x.reason === "PodNameTaken" && x.involvedObject.uid === fresh.metadata.uid),
+        "event",
+      );
+    }, wait);
+    expect((await cluster.pod(ns.name, podName("web")))?.spec?.containers[0]?.image).toBe("leftover");
+    await cluster.finalizePod(ns.name, podName("web"));
+    const mine = await podWhere(
+      "web",
+      (p) => p.metadata?.ownerReferences?.[0]?.uid === fresh.metadata.uid,
+      "new pod",
+    );
+    expect(mine.spec?.containers[0]?.image).toBe(settings.launcherImage);
+  });
+});
+
 describe("bad input", () => {
   it("invalid and missing-PVC VMs get conditions and events; others are unaffected; nothing loops", async () => {
     // Passes the CRD (no CEL rule for it) but not the full schema: 1000Mi is no multiple of 1Gi pages.
