@@ -44,6 +44,7 @@ async function configFor(patch: {
   disks?: LauncherConfig["disks"];
   memoryMiB?: number;
   machine?: LauncherConfig["machine"];
+  boot?: LauncherConfig["boot"];
 }): Promise<{ config: LauncherConfig; dir: string }> {
   const dir = join(root, `vm${++seq}`);
   const { kernel, initramfs } = guestArtifacts();
@@ -54,7 +55,7 @@ async function configFor(patch: {
     machine: patch.machine ?? "q35",
     cpu: { sockets: 1, cores: 1, threads: 1, model: "host-passthrough", ...patch.cpu },
     memory: { guestBytes: (patch.memoryMiB ?? 256) * MiB },
-    boot: {
+    boot: patch.boot ?? {
       kind: "kernel",
       kernelPath: kernel,
       initrdPath: initramfs,
@@ -187,6 +188,26 @@ describe("launcher with the test guest (TCG)", () => {
     expect(termination(l)).toMatch(/^powerdown: the guest powered off [\d.]+ s after the ACPI power button$/);
     expect(l.console!.transcript).toContain("VIREO-GUEST halted");
     expect(existsSync(runtimeFiles(config.paths).controlSocket)).toBe(false);
+  });
+
+  it("runs OVMF from a per-VM variable store, and secure boot refuses an unsigned EFI binary", async () => {
+    for (const secureBoot of [false, true]) {
+      const { config, dir } = await configFor({ boot: { kind: "uefi", secureBoot }, grace: 2 });
+      const l = launch(config, dir);
+      l.console = await SerialConsole.connect(runtimeFiles(config.paths).consoleSocket, {
+        connectTimeoutMs: 60_000,
+      });
+      // The firmware's built-in shell is the only boot option; secure boot must refuse it (it is unsigned).
+      await l.console.waitFor(
+        secureBoot ? /Boot0001 "EFI Internal Shell".*: Security Violation/ : /UEFI Interactive Shell/,
+        BOOT_TIMEOUT_MS,
+      );
+      expect(existsSync(runtimeFiles(config.paths).uefiVars)).toBe(true);
+      l.child.kill("SIGTERM");
+      expect(await withTimeout(l.exited, 60_000, "launcher did not exit")).toBe(0);
+      // Firmware does not handle the power button: stopped at the deadline.
+      expect(termination(l)).toMatch(/^quit: /);
+    }
   });
 
   it("quits a guest that ignores the power button at the deadline", async () => {
