@@ -34,8 +34,9 @@ beforeAll(async () => {
       metricsPort: 0,
       metricsHost: "127.0.0.1",
       logLevel: (process.env.VIREO_TEST_LOG ?? "warn") as "warn",
-      crashLoopBaseSeconds: 1,
-      crashLoopMaxSeconds: 4,
+      // Long enough to observe CrashLoopBackOff even though pod times have whole-second precision.
+      crashLoopBaseSeconds: 3,
+      crashLoopMaxSeconds: 10,
       crashLoopMinRunSeconds: 60,
       leaseDurationSeconds: 4,
       renewDeadlineSeconds: 3,
