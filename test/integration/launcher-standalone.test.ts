@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 const VIREO = fileURLToPath(new URL("../../bin/vireo.js", import.meta.url));
 const DEMO = fileURLToPath(new URL("../../examples/demo.yaml", import.meta.url));
 
-function vireoRun(args: string[], onStderr?: (text: string, pid: number) => void) {
+function vireoRun(args: string[], onOutput?: (text: string, pid: number) => void) {
   // Tests always emulate (on this kind of host KVM is a slow shim; elsewhere it keeps runs comparable).
   const child = spawn(process.execPath, [VIREO, "run", DEMO, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
@@ -18,11 +18,11 @@ function vireoRun(args: string[], onStderr?: (text: string, pid: number) => void
   });
   let out = "";
   let err = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr.on("data", (d: Buffer) => {
-    err += d.toString();
-    onStderr?.(err, child.pid!);
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+    onOutput?.(out, child.pid!);
   });
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
   return new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
     child.once("close", (code) => resolve({ code, out, err })),
   );
@@ -32,7 +32,8 @@ const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8
 
 describe("vireo run examples/demo.yaml", () => {
   it("boots, is ready at the pod IP, powers off via ACPI and cleans up", async () => {
-    const r = await vireoRun(["--exit-after-ready"]);
+    // Ready also waits for the console shell: until busybox init is PID 1, the test guest loses a poweroff.
+    const r = await vireoRun(["--exit-after-ready", "--ready-on-console", "^VIREO-GUEST shell"]);
     const ns = /pod network namespace (vireo-run-\d+)/.exec(r.err)?.[1];
     const workDir = /work dir (\S+)/.exec(r.err)?.[1];
     expect(r.code, r.err).toBe(0);
@@ -49,8 +50,10 @@ describe("vireo run examples/demo.yaml", () => {
 
   it("shuts the guest down gracefully on Ctrl-C (SIGINT)", async () => {
     let sent = false;
-    const r = await vireoRun([], (err, pid) => {
-      if (!sent && err.includes("guest address:")) {
+    // Once busybox init runs as PID 1 (the console shell is up): before that, the test guest's /init
+    // script is PID 1 and a poweroff request from acpid is lost.
+    const r = await vireoRun([], (out, pid) => {
+      if (!sent && out.includes("VIREO-GUEST shell")) {
         sent = true;
         process.kill(pid, "SIGINT");
       }

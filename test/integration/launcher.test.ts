@@ -183,6 +183,8 @@ describe("launcher with the test guest (TCG)", () => {
       `launcher RSS ${rssKb} kB; first QMP answer ${qmpMs} ms after launcher start; guest ready at uptime ${report.readyUptimeMs} ms`,
     );
 
+    // Until busybox init is PID 1 (the console shell is up), the test guest would lose the poweroff.
+    await l.console!.waitForShell(BOOT_TIMEOUT_MS);
     l.child.kill("SIGTERM");
     expect(await withTimeout(l.exited, 60_000, "launcher did not exit")).toBe(0);
     expect(termination(l)).toMatch(/^powerdown: the guest powered off [\d.]+ s after the ACPI power button$/);
