@@ -1,11 +1,13 @@
 import { parseAllDocuments } from "yaml";
 import { formatPath, validateVirtualMachine, type Problem } from "../crds/api/validate.ts";
-import type { VirtualMachine } from "../crds/api/virtual-machine.ts";
+import { GROUP, type VirtualMachine } from "../crds/api/virtual-machine.ts";
 
 /** One document of a manifest file, validated. */
 export interface CheckedDocument {
   /** Where the document starts, for messages: `file` or `file#2`. */
   source: string;
+  /** Set when the document is another group's resource (a PVC beside the VM): not checked, not an error. */
+  skipped?: string;
   /** The VM's name, when the document has one. */
   name?: string;
   vm?: VirtualMachine;
@@ -35,7 +37,17 @@ export function checkManifests(text: string, file: string): CheckedDocument[] {
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return;
     if (typeof value !== "object" || Array.isArray(value)) {
-      out.push({ source, problems: [{ path: formatPath([]), message: "a manifest must be a YAML mapping" }] });
+      out.push({
+        source,
+        problems: [{ path: formatPath([]), message: "a manifest must be a YAML mapping" }],
+      });
+      return;
+    }
+    const { apiVersion, kind } = value as { apiVersion?: unknown; kind?: unknown };
+    // Manifests often carry a VM's PVC or Secret alongside it; those belong to other validators. A document
+    // in our own group with a wrong version or kind is still checked, and fails.
+    if (typeof apiVersion === "string" && typeof kind === "string" && apiVersion.split("/")[0] !== GROUP) {
+      out.push({ source, skipped: `${kind} (${apiVersion})`, problems: [] });
       return;
     }
     const name = (value as { metadata?: { name?: unknown } }).metadata?.name;

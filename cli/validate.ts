@@ -35,7 +35,15 @@ export async function validateCommand(argv: string[]): Promise<number> {
       console.error(`${file}: no documents`);
       bad++;
     }
+    if (docs.length > 0 && docs.every((d) => d.skipped)) {
+      console.error(`${file}: no VirtualMachine in this file`);
+      bad++;
+    }
     for (const doc of docs) {
+      if (doc.skipped) {
+        if (!quiet) console.log(`${doc.source}: skipped ${doc.skipped}: not a Vireo resource`);
+        continue;
+      }
       if (doc.problems.length === 0) {
         good++;
         if (!quiet) console.log(`${doc.source}: VirtualMachine ${doc.name ?? ""} is valid`);

@@ -29,7 +29,19 @@ describe("vireo validate", () => {
     const r = validate(...examples);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
-    expect(r.out.trim().split("\n")).toHaveLength(examples.length);
+    expect(r.out).not.toMatch(/error|invalid/i);
+  });
+
+  it("skips other groups' resources beside a VM, and still checks the VM", () => {
+    const p = file(
+      "with-pvc.yaml",
+      "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: root}\n---\n" +
+        "apiVersion: vireo.dev/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ok}\nspec: {memory: {guest: 1Gi}}\n",
+    );
+    const r = validate(p);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`${p}#1: skipped PersistentVolumeClaim (v1): not a Vireo resource`);
+    expect(r.out).toContain(`${p}#2: VirtualMachine ok is valid`);
   });
 
   it("prints path: message for each problem in multi-document YAML and exits 1", () => {
@@ -60,7 +72,8 @@ spec:
   it("explains malformed YAML, wrong apiVersion/kind and unreadable files without a stack trace", () => {
     const r = validate(
       file("broken.yaml", "spec: [\n"),
-      file("kind.yaml", "apiVersion: apps/v1\nkind: Deployment\nspec: {memory: {guest: 1Gi}}\n"),
+      file("kind.yaml", "apiVersion: vireo.dev/v1\nkind: VM\nspec: {memory: {guest: 1Gi}}\n"),
+      file("other.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: x}\n"),
       join(dir, "missing.yaml"),
     );
     expect(r.code).toBe(1);
@@ -68,6 +81,7 @@ spec:
     expect(r.err).toContain("kind.yaml: apiVersion: apiVersion must be vireo.dev/v1alpha1");
     expect(r.err).toContain("kind.yaml: kind: kind must be VirtualMachine");
     expect(r.err).toContain("missing.yaml: cannot read: no such file");
+    expect(r.err).toContain("other.yaml: no VirtualMachine in this file");
     expect(r.err).not.toMatch(/\n\s+at /);
   });
 });
