@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { parseQuantity } from "../crds/api/quantity.ts";
 
 const USAGE = `usage: vireo run FILE [options]
 
@@ -14,6 +15,7 @@ Options:
   --keep                 keep the temporary work directory
   --no-emulation         refuse TCG when KVM is unusable (default: emulate, and say so)
   --binding NAME         binding for NICs that name none: bridge (default), masquerade or passt
+  --pvc-size QUANTITY    capacity of each PersistentVolumeClaim, a directory in the work dir (default 10Gi)
 
 Images: vireo.dev/test-guest is the test guest from scripts/guest/build.sh; other images are directories
 under $VIREO_IMAGES (default ~/.cache/vireo/images)/<name>/<tag>/. VIREO_ACCEL=tcg forces emulation.`;
@@ -31,6 +33,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       keep: { type: "boolean" },
       "no-emulation": { type: "boolean" },
       binding: { type: "string" },
+      "pvc-size": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -52,6 +55,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     console.error(`vireo run: --binding must be bridge, masquerade or passt, got ${binding}`);
     return 2;
   }
+  const pvcSize = values["pvc-size"] === undefined ? undefined : parseQuantity(values["pvc-size"]);
+  if (pvcSize !== undefined && !(Number.isInteger(pvcSize) && pvcSize >= 2 ** 20)) {
+    console.error(`vireo run: --pvc-size must be a quantity of at least 1Mi, got ${values["pvc-size"]}`);
+    return 2;
+  }
   const { runStandalone } = await import("../launcher/standalone/run.ts");
   return runStandalone({
     file: positionals[0]!,
@@ -62,5 +70,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     keep: values.keep ?? values["work-dir"] !== undefined,
     allowEmulation: !values["no-emulation"],
     defaultBinding: binding,
+    ...(pvcSize !== undefined ? { pvcSizeBytes: pvcSize } : {}),
   });
 }

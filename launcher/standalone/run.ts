@@ -39,6 +39,8 @@ export interface StandaloneOptions {
   allowEmulation?: boolean;
   /** Binding for pod-network NICs that name none. */
   defaultBinding?: "bridge" | "masquerade" | "passt";
+  /** The capacity each PersistentVolumeClaim stands for (its directory has no size of its own). */
+  pvcSizeBytes?: number;
   /** Where the guest console goes (default stdout) and where messages go (default stderr). */
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
@@ -53,6 +55,9 @@ export class StandaloneError extends Error {
     this.name = "StandaloneError";
   }
 }
+
+/** What a PersistentVolumeClaim stands for in standalone mode unless `--pvc-size` says otherwise. */
+export const DEFAULT_PVC_BYTES = 10 * 2 ** 30;
 
 const LAUNCHER_BIN = [
   new URL("../../bin/vireo-launcher.js", import.meta.url),
@@ -94,6 +99,23 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
     allowEmulation: options.allowEmulation ?? true,
     defaultBinding: options.defaultBinding ?? "bridge",
     paths: podPaths(workDir),
+    // A claim is a plain directory here; without a capacity the launcher would size its disk to the free
+    // space of the host filesystem.
+    claims: Object.fromEntries(
+      vm.spec.volumes.flatMap((v) =>
+        v.persistentVolumeClaim
+          ? [
+              [
+                v.persistentVolumeClaim.claimName,
+                {
+                  volumeMode: "Filesystem" as const,
+                  capacityBytes: options.pvcSizeBytes ?? DEFAULT_PVC_BYTES,
+                },
+              ],
+            ]
+          : [],
+      ),
+    ),
   });
   const files = runtimeFiles(config.paths);
   const configFile = join(workDir, "launcher-config.json");
