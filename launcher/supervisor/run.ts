@@ -6,7 +6,8 @@ import { performance } from "node:perf_hooks";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import type { ConsoleHub } from "../console/hub.ts";
 import type { CollectorRegistrar } from "../http/registry.ts";
-import type { HealthServer } from "../http/server.ts";
+import { isReady, type HealthServer } from "../http/server.ts";
+import { READY_FILE, readyMarker } from "../http/ready-marker.ts";
 import {
   ACCEL_ENV,
   acceleratorOverride,
@@ -250,11 +251,13 @@ async function supervise(
 
     // --- the reducer and its effects
     let status: VmStatus = initialStatus();
+    const ready = readyMarker(`${config.paths.runDir}/${READY_FILE}`, log);
     const timers = new Set<NodeJS.Timeout>();
     cleanups.push(() => timers.forEach(clearTimeout));
     const dispatch = (input: Input) => {
       const r = reduce(status, input);
       status = r.status;
+      ready.update(isReady(status));
       r.actions.forEach(perform);
     };
     const perform = (a: Action) => {

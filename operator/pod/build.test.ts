@@ -250,7 +250,7 @@ describe("buildLauncherPod", () => {
     const c = cases["probes-scheduling"]!;
     const pod = buildLauncherPod(c.vm, c.inputs);
     const l = container(pod, "launcher");
-    expect(l.startupProbe?.httpGet).toMatchObject({ path: "/readyz", port: 9100 });
+    expect(l.startupProbe?.exec?.command).toEqual(["test", "-e", "/var/run/vireo/ready"]);
     expect(l.readinessProbe).toEqual({
       httpGet: { port: 8080, path: "/healthz", scheme: "HTTP" },
       periodSeconds: 5,
@@ -275,7 +275,11 @@ describe("buildLauncherPod", () => {
       },
     ]);
     const minimal = buildLauncherPod(cases["minimal-pvc"]!.vm, cases["minimal-pvc"]!.inputs);
-    expect(container(minimal, "launcher").readinessProbe?.httpGet).toMatchObject({ path: "/readyz" });
+    expect(container(minimal, "launcher").readinessProbe?.exec?.command).toEqual([
+      "test",
+      "-e",
+      "/var/run/vireo/ready",
+    ]);
     expect(container(minimal, "launcher").startupProbe).toBeUndefined();
   });
 

@@ -1,14 +1,17 @@
 /** The launcher container's probes: the launcher's own readiness, and the user's guest probes. */
 import type { V1Container, V1Probe } from "@kubernetes/client-node";
 import type { VmSpec } from "../../crds/api/spec.ts";
-import { LAUNCHER_HTTP_PORT } from "../../crds/launcher/config.ts";
+import { podPaths } from "../../crds/launcher/paths.ts";
 
 type GuestProbe = NonNullable<VmSpec["readinessProbe"]>;
 
-/** The launcher answers /readyz once QEMU runs the guest. */
+/**
+ * The launcher marks the running guest with a file (launcher/http/ready-marker.ts); an exec probe reads it.
+ * Not an HTTP probe: with the bridge binding the pod IP is the guest's, so the kubelet would probe the guest.
+ */
 export function launcherReadiness(): V1Probe {
   return {
-    httpGet: { path: "/readyz", port: LAUNCHER_HTTP_PORT, scheme: "HTTP" },
+    exec: { command: ["test", "-e", `${podPaths().runDir}/ready`] },
     periodSeconds: 2,
     timeoutSeconds: 1,
     failureThreshold: 3,
