@@ -153,3 +153,24 @@ describe("QmpClient", () => {
     });
   });
 });
+
+describe("QmpClient over a peer that dies", () => {
+  it("rejects instead of crashing when a write fails with EPIPE", async () => {
+    const { PassThrough, Writable } = await import("node:stream");
+    const readable = new PassThrough();
+    const writable = new Writable({
+      write(_chunk, _enc, cb) {
+        cb(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+      },
+    });
+    const opening = QmpClient.open(readable, writable, () => readable.destroy(), {
+      handshakeTimeoutMs: 2000,
+    });
+    readable.write(
+      JSON.stringify({
+        QMP: { version: { qemu: { major: 7, minor: 2, micro: 0 }, package: "" }, capabilities: [] },
+      }) + "\n",
+    );
+    await expect(opening).rejects.toThrow(/QMP|closed/i);
+  });
+});

@@ -142,6 +142,9 @@ export class QmpClient {
     });
     readable.once("end", () => ended());
     readable.once("close", () => ended());
+    // A write to a QEMU that just died (EPIPE on its stdin or socket) must not crash the launcher: the end
+    // of the readable side follows and fails whatever is pending.
+    writable.on("error", () => ended());
 
     const timeoutMs = options.handshakeTimeoutMs ?? 10_000;
     const greeting = await new Promise<QmpGreeting>((resolve, reject) => {
