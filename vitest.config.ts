@@ -10,7 +10,10 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{crds,operator,launcher,cli,deviceplugin,scripts}/**/*.test.ts", "test/unit/**/*.test.ts"],
+          include: [
+            "{crds,operator,launcher,cli,deviceplugin,scripts}/**/*.test.ts",
+            "test/unit/**/*.test.ts",
+          ],
           testTimeout: 20_000,
         },
       },

@@ -43,7 +43,9 @@ async function clusterCommand(name: string): Promise<(() => Promise<Command>) | 
   const cluster = ["start", "stop", "restart", "pause", "unpause", "console", "vnc", "status"];
   if (!cluster.includes(name)) return undefined;
   return async () => {
-    const mod = (await import(lazy("cluster"))) as { clusterCommand: (name: string, argv: string[]) => Promise<number> };
+    const mod = (await import(lazy("cluster"))) as {
+      clusterCommand: (name: string, argv: string[]) => Promise<number>;
+    };
     return (argv: string[]) => mod.clusterCommand(name, argv);
   };
 }

@@ -28,9 +28,7 @@ export interface PreparedDisk {
 
 /** How a NIC's backend reaches the host side. */
 export type NicBackend =
-  | { kind: "tap"; ifname: string; vhost: boolean }
-  | { kind: "passt"; socketPath: string }
-  | { kind: "none" };
+  { kind: "tap"; ifname: string; vhost: boolean } | { kind: "passt"; socketPath: string } | { kind: "none" };
 
 /** A NIC ready to be attached. */
 export interface PreparedNic {
