@@ -92,12 +92,12 @@ tlsCertFile: $pki_dir/kubelet-serving.crt
 tlsPrivateKeyFile: $pki_dir/kubelet-serving.key
 containerRuntimeEndpoint: unix://$containerd_sock
 imageServiceEndpoint: unix://$containerd_sock
-# This host mounts cgroup v1 controllers plus an empty v2 hierarchy ("hybrid"), and PID 1 is not systemd.
+# This host mounts cgroup v1 controllers plus an empty v2 hierarchy ("hybrid"): since 1.35 the kubelet refuses
+# cgroup v1 unless told otherwise. PID 1 is not systemd, so cgroupfs (also the default; containerd 1.6 cannot
+# tell the kubelet its driver, so the kubelet uses this setting). No swap here; QoS cgroups and
+# enforceNodeAllocatable=[pods] stay at their defaults.
 cgroupDriver: cgroupfs
 failCgroupV1: false
-failSwapOn: false
-cgroupsPerQOS: true
-enforceNodeAllocatable: [pods]
 resolvConf: /etc/resolv.conf
 clusterDomain: cluster.local
 maxPods: 32
@@ -111,6 +111,9 @@ evictionHard:
   nodefs.inodesFree: 1%
   imagefs.available: 1%
 containerLogMaxSize: 10Mi
+# Without kube-proxy nothing needs the kubelet's iptables chains (KUBE-FIREWALL, canaries); down.sh removes
+# whatever it still creates.
+makeIPTablesUtilChains: false
 rotateCertificates: false
 serverTLSBootstrap: false
 EOF

@@ -37,12 +37,12 @@ say "$vm Ready $((SECONDS - applied))s after kubectl apply ($((SECONDS - started
 say "the guest answers at http://$ip/: $(curl -fsS -m 10 "http://$ip/" || echo '(no answer)')"
 cat >&2 <<EOF
 
-VM $vm runs in pod vireo-launcher-$vm; the guest holds the pod's address $ip.
+VM $vm runs in pod vireo-launcher-$vm at $ip; the guest's port 80 is forwarded from there (masquerade).
   export KUBECONFIG=$admin_kubeconfig
-  curl http://$ip/                          # the guest's web server (busybox httpd)
-  curl http://$ip:9100/metrics              # the launcher's per-VM metrics
-  node bin/vireo.js console $vm             # serial console (Ctrl-] detaches); also: kubectl vireo console $vm
+  curl http://$ip/                  # the guest's web server (busybox httpd)
+  curl http://$ip:9100/metrics      # the launcher's per-VM metrics
+  node bin/vireo.js console $vm     # serial console, Ctrl-] detaches (kubectl vireo console $vm)
   node bin/vireo.js restart $vm | stop $vm | start $vm
-  $k8s_bin/kubectl get vm,pods -o wide
+  $k8s_bin/kubectl get virtualmachines,pods -o wide
 Remove the VM: kubectl delete -f examples/e2e-vm.yaml   Remove the cluster: scripts/cluster/down.sh
 EOF

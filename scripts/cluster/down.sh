@@ -37,6 +37,12 @@ drain_pods() {
     sleep 1
   done
   [[ ${left:-0} == 0 ]] || say "$left pods still on $node_name after 90 s; cleaning up by hand below"
+  # A pod leaves the API once its containers stopped; the kubelet stops its sandbox (CNI DEL, netns) just
+  # after. Wait for containerd to run no task before the kubelet goes.
+  for _ in $(seq 1 60); do
+    [[ -z $(ctr_k8s tasks ls -q 2>/dev/null) ]] && break
+    sleep 1
+  done
 }
 
 # Network namespaces of our pod sandboxes, from containerd's own records (the OCI spec of each sandbox).
@@ -78,9 +84,9 @@ unmount_under() {
 remove_network() {
   local ns link
   for ns in "$@"; do
-    [[ -n $ns ]] || continue
+    [[ -n $ns && -e $ns ]] || continue # normally gone already: the kubelet stopped its sandbox
     umount "$ns" 2>/dev/null
-    rm -f "$ns" && say "removed network namespace $ns"
+    rm -f "$ns" && say "removed leftover network namespace $ns"
   done
   if ip link show "$bridge" >/dev/null 2>&1; then
     for link in $(ip -o link show master "$bridge" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
@@ -91,6 +97,31 @@ remove_network() {
   nft list table inet "$nft_table" >/dev/null 2>&1 && nft delete table inet "$nft_table" && say "removed nft table inet $nft_table"
   # libcni keeps results per network name in its default cache directory.
   rm -rf /var/lib/cni/results/"$cni_net_name"-* /var/lib/cni/networks/"$cni_net_name"
+}
+
+# The kubelet's iptables chains (iptables-nft): KUBE-FIREWALL (drops DNAT to 127/8 from outside) hooked into
+# INPUT/OUTPUT, the KUBE-KUBELET-CANARY chains it watches, and the KUBE-IPTABLES-HINT chain. Removed rule by
+# rule; a table is dropped afterwards only when nothing but empty built-in chains is left in it (it did not
+# exist before the kubelet came; something else using it keeps it).
+remove_kubelet_iptables() {
+  local ipt table family
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    while "$ipt" -w -t filter -D INPUT -j KUBE-FIREWALL 2>/dev/null; do :; done
+    while "$ipt" -w -t filter -D OUTPUT -j KUBE-FIREWALL 2>/dev/null; do :; done
+    "$ipt" -w -t filter -F KUBE-FIREWALL 2>/dev/null && "$ipt" -w -t filter -X KUBE-FIREWALL 2>/dev/null
+    for table in mangle nat filter; do "$ipt" -w -t "$table" -X KUBE-KUBELET-CANARY 2>/dev/null; done
+    "$ipt" -w -t mangle -X KUBE-IPTABLES-HINT 2>/dev/null
+  done
+  for family in ip ip6; do
+    for table in mangle nat filter; do
+      nft list table "$family" "$table" >/dev/null 2>&1 || continue
+      if nft -j list table "$family" "$table" |
+        jq -e '[.nftables[] | select(.rule or (.chain and (.chain.hook | not)))] | length == 0' >/dev/null; then
+        nft delete table "$family" "$table"
+      fi
+    done
+  done
 }
 
 # Kubelet-made cgroups (cgroupfs driver): /kubepods in every v1 hierarchy, deepest first, once empty.
@@ -120,6 +151,8 @@ main() {
   unmount_under "$data_dir"
   # shellcheck disable=SC2086 # one path per line
   remove_network $netns
+  remove_kubelet_iptables
+  say "removed the kubelet's iptables chains"
   remove_cgroups
   rm -rf "$kubelet_dir" "$data_dir" "$run_dir"
   # containerd 1.6 also makes a few directories under its default state path, whatever the config says;
