@@ -17,6 +17,13 @@ export const LABEL_VM = "vireo.dev/vm";
  */
 export const ANNOTATION_RESTARTED_AT = "vireo.dev/restartedAt";
 
+/**
+ * Pause report: the CLI sets it to `"true"` on the VM after a successful `vireo pause` and removes it after
+ * `vireo unpause`. The pod shows nothing of a pause (it only turns not ready), so the operator reports
+ * `Paused` from this request.
+ */
+export const PAUSED_ANNOTATION = "vireo.dev/paused";
+
 /** Pod annotation: hash of the launcher-relevant spec the pod was built from (RestartRequired detection). */
 export const ANNOTATION_SPEC_HASH = "vireo.dev/spec-hash";
 

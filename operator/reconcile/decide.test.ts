@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { VmStatus } from "../../crds/api/status.ts";
-import { FINALIZER } from "../names.ts";
+import { FINALIZER, PAUSED_ANNOTATION } from "../names.ts";
 import { crashLoopDelayMs, failuresAfter } from "./backoff.ts";
 import { decide, type Decision, type Observed, type RawVm } from "./decide.ts";
 import type { PodView } from "./pod-view.ts";
@@ -283,6 +283,131 @@ describe("decide: start, stop, restart", () => {
     expect(kinds(d3)).toEqual(["removeFinalizer"]);
     expect(d3.status).toBeUndefined();
     expect(kinds(decide(rawVm({}, { deleting: true, finalizers: [] }), observed()))).toEqual([]);
+  });
+});
+
+describe("decide: pause (reported from the user's request)", () => {
+  const paused = { [PAUSED_ANNOTATION]: "true" };
+  const probed = { readinessProbe: { tcpSocket: { port: 22 } } };
+  const table: [
+    string,
+    Record<string, unknown>,
+    Record<string, string> | undefined,
+    PodView | undefined,
+    string,
+    string,
+    string,
+    string,
+  ][] = [
+    // what, spec, annotations, pod, printableStatus, Paused status, Paused reason, Ready reason
+    [
+      "annotated, pod running and not ready",
+      {},
+      paused,
+      pod({ ready: false }),
+      "Paused",
+      "True",
+      "PausedByUser",
+      "Paused",
+    ],
+    [
+      "annotated, pod still ready (probe not yet failed)",
+      {},
+      paused,
+      pod(),
+      "Paused",
+      "True",
+      "PausedByUser",
+      "Paused",
+    ],
+    [
+      "annotated, guest probes, launcher started",
+      probed,
+      paused,
+      pod({ ready: false, specHash: hashOf(probed) }),
+      "Paused",
+      "True",
+      "PausedByUser",
+      "Paused",
+    ],
+    ["not annotated, running", {}, undefined, pod(), "Running", "False", "NotPaused", "Ready"],
+    [
+      'annotation not "true"',
+      {},
+      { [PAUSED_ANNOTATION]: "false" },
+      pod(),
+      "Running",
+      "False",
+      "NotPaused",
+      "Ready",
+    ],
+    [
+      "annotated, pod pending",
+      {},
+      paused,
+      pod({ phase: "Pending", ready: false, launcherStarted: false }),
+      "Starting",
+      "False",
+      "NotRunning",
+      "Starting",
+    ],
+    [
+      "annotated, pod ended",
+      { runStrategy: "Once" },
+      paused,
+      ended("Succeeded", 600_000),
+      "Stopped",
+      "False",
+      "NotRunning",
+      "Succeeded",
+    ],
+    [
+      "annotated, pod terminating",
+      {},
+      paused,
+      pod({ terminating: true }),
+      "Stopping",
+      "False",
+      "NotRunning",
+      "Stopping",
+    ],
+    [
+      "annotated, no pod (Halted)",
+      { runStrategy: "Halted" },
+      paused,
+      undefined,
+      "Stopped",
+      "False",
+      "NotRunning",
+      "Halted",
+    ],
+  ];
+  for (const [what, spec, annotations, p, printable, pausedStatus, pausedReason, readyReason] of table) {
+    it(`${what} → ${printable}, Paused=${pausedStatus} (${pausedReason})`, () => {
+      const d = decide(rawVm(spec, annotations ? { annotations } : {}), observed({ pods: p ? [p] : [] }));
+      expect(d.status?.printableStatus).toBe(printable);
+      expect(cond(d, "Paused")).toMatchObject({ status: pausedStatus, reason: pausedReason });
+      expect(cond(d, "Ready")).toMatchObject({
+        status: readyReason === "Ready" ? "True" : "False",
+        reason: readyReason,
+      });
+    });
+  }
+
+  it("a paused VM is Running, not Reconciling or Stalled (kstatus Current), keeps its IPs, and says so once", () => {
+    const running = decide(rawVm(), observed({ pods: [pod()], now: NOW - 60_000 }));
+    const d = decide(
+      rawVm({}, { annotations: paused, status: running.status! }),
+      observed({ pods: [pod({ ready: false })] }),
+    );
+    expect(d.status).toMatchObject({ phase: "Running", ready: false, ipAddress: "10.1.2.3" });
+    expect(cond(d, "Reconciling")).toBeUndefined();
+    expect(cond(d, "Stalled")).toBeUndefined();
+    expect(kinds(d)).toEqual([]);
+    expect(d.events).toEqual([expect.objectContaining({ type: "Normal", reason: "Paused" })]);
+    const unpaused = decide(rawVm({}, { status: d.status! }), observed({ pods: [pod()] }));
+    expect(unpaused.status?.printableStatus).toBe("Running");
+    expect(cond(unpaused, "Paused")).toMatchObject({ status: "False", reason: "NotPaused" });
   });
 });
 

@@ -14,7 +14,7 @@ import { validateVirtualMachine } from "../../crds/api/validate.ts";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
 import type { ClaimFacts } from "../../crds/launcher/from-vm.ts";
 import { deriveMac } from "../../crds/launcher/mac.ts";
-import { ANNOTATION_RESTARTED_AT, FINALIZER } from "../names.ts";
+import { ANNOTATION_RESTARTED_AT, FINALIZER, PAUSED_ANNOTATION } from "../names.ts";
 import { buildLauncherPod, type PodInputs } from "../pod/build.ts";
 import { hasGuestProbes } from "../pod/probes.ts";
 import { launcherSpecHash } from "../pod/spec-hash.ts";
@@ -101,6 +101,8 @@ interface Situation {
   reconciling?: Reason;
   stalled?: Reason;
   failure?: Reason;
+  /** The user paused the guest and its launcher runs: Paused=True. */
+  paused?: Reason;
   restartRequired?: string;
   /** The pod the status describes (node, IPs), if any. */
   pod?: PodView;
@@ -398,6 +400,18 @@ function podSituation(vm: VirtualMachine, pod: PodView, o: Observed): Situation 
       ? "the spec changed since the launcher pod was created; restart the VM to apply it"
       : undefined;
   const base = { pod, ...(restartRequired ? { restartRequired } : {}) };
+  if (pod.phase === "Running" && vm.metadata.annotations?.[PAUSED_ANNOTATION] === "true") {
+    // A paused guest fails its readiness probe by design; the user's request, not the probe, is the truth.
+    const message = "the guest is paused (vireo pause); resume it with vireo unpause";
+    return {
+      ...base,
+      phase: "Running",
+      printable: "Paused",
+      ready: { ok: false, reason: "Paused", message },
+      paused: { reason: "PausedByUser", message },
+      startFailure: null,
+    };
+  }
   if (pod.phase === "Running") {
     const launcherReady = hasGuestProbes(vm.spec) ? pod.launcherStarted : pod.ready;
     if (launcherReady)
@@ -473,6 +487,7 @@ function finish(
       message: s.ready.message,
     },
   ];
+  wanted.push(pausedCondition(raw, s));
   if (s.failure) wanted.push({ type: "Failure", status: "True", ...s.failure });
   if (s.restartRequired)
     wanted.push({
@@ -518,6 +533,20 @@ function finish(
     events: eventsFor(prev, status, s, actions),
     ...(s.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(1, Math.ceil(s.requeueAfterMs)) } : {}),
   };
+}
+
+/** Paused is always reported, True only while a user's pause holds on a running launcher. */
+function pausedCondition(raw: RawVm, s: Pick<Situation, "paused">): ConditionInput {
+  if (s.paused) return { type: "Paused", status: "True", ...s.paused };
+  const requested = raw.metadata.annotations?.[PAUSED_ANNOTATION] === "true";
+  return requested
+    ? {
+        type: "Paused",
+        status: "False",
+        reason: "NotRunning",
+        message: "a pause is recorded on the VM but its launcher is not running",
+      }
+    : { type: "Paused", status: "False", reason: "NotPaused", message: "the guest is not paused" };
 }
 
 function startLatency(raw: RawVm, prev: VmStatus, o: Observed, s: Situation): Partial<VmStatus> {

@@ -279,6 +279,26 @@ describe("stop, start, restart", () => {
     await vmWhere("web", (v) => v.status?.restartedAt === at, "restartedAt recorded");
   });
 
+  it("a pause recorded by the CLI reads Paused while the launcher runs; removing it reads Running", async () => {
+    const pod = await runningVm("web");
+    await cluster.patchVm(ns.name, "web", { metadata: { annotations: { "vireo.dev/paused": "true" } } });
+    // The paused guest fails the launcher's readiness, as a real pause does.
+    await cluster.podRunning(ns.name, podName("web"), { ready: false });
+    const paused = await vmWhere("web", (v) => v.status?.printableStatus === "Paused", "Paused");
+    expect(paused.status).toMatchObject({ phase: "Running", ready: false });
+    expect(condition(paused, "Paused")).toMatchObject({ status: "True", reason: "PausedByUser" });
+    expect(condition(paused, "Ready")).toMatchObject({ status: "False", reason: "Paused" });
+    expect(condition(paused, "Reconciling")).toBeUndefined();
+    expect(condition(paused, "Stalled")).toBeUndefined();
+    expect((await cluster.pod(ns.name, podName("web")))?.metadata?.uid).toBe(pod.metadata?.uid);
+
+    await cluster.patchVm(ns.name, "web", { metadata: { annotations: { "vireo.dev/paused": null } } });
+    await cluster.podRunning(ns.name, podName("web"), { ready: true });
+    const resumed = await vmWhere("web", (v) => v.status?.printableStatus === "Running", "Running");
+    expect(condition(resumed, "Paused")).toMatchObject({ status: "False", reason: "NotPaused" });
+    expect(condition(resumed, "Ready")).toMatchObject({ status: "True" });
+  });
+
   it("a spec change is RestartRequired, never patched into the pod; a restart applies it", async () => {
     const first = await runningVm("web");
     await cluster.patchVm(ns.name, "web", { spec: { memory: { guest: "512Mi" } } });
