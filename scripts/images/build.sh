@@ -7,8 +7,8 @@
 #                                        tagged <version>, which examples/e2e-vm.yaml uses)
 #   localhost/vireo-pause:1              pod sandbox image for the local cluster (only when asked for)
 #
-# <version> is package.json's version (the chart's appVersion, so the chart's default tags match). Every
-# image is also tagged :latest. The base image comes from scripts/images/base.sh. Node.js is not a Debian
+# <version> is package.json's version (the chart's appVersion, so the chart's default tags match). All but
+# the pause image are also tagged :latest. The base image comes from scripts/images/base.sh. Node.js is not a Debian
 # package here (bookworm's nodejs is 18; the project needs 20): the image gets a copy of the host's `node`
 # (whatever `command -v node` resolves to) and, for the build stage, its npm.
 #
@@ -19,7 +19,8 @@
 #                                                                all of the above that are built
 #
 # The build stage runs `npm ci` against the npm registry, so builds use the host's network (`--network=host`:
-# no NAT, no bridge). Environment: VIREO_CACHE, BASE (override the base image).
+# no NAT, no bridge) and get the host's CA bundle ($SSL_CERT_FILE or /etc/ssl/certs/ca-certificates.crt) as
+# a build secret, for registries behind an intercepting proxy. Environment: VIREO_CACHE, BASE (override the base image).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { helm, kubectl } from "../harness/commands.ts";
 import { eventually } from "../harness/eventually.ts";
-import { buildImages, type ImageRefs } from "./images.ts";
+import { imageRefs, type ImageRefs } from "./images.ts";
 import { localCluster, NODE_NAME, type LocalCluster } from "./local-cluster.ts";
 import { vmObject, volumeObjects, type E2eNames } from "./manifests.ts";
 import { formatTimeline, Timeline } from "./timeline.ts";
@@ -182,7 +182,8 @@ function readHostDisk(offset: number, length: number): string {
 describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI)", () => {
   beforeAll(async () => {
     cluster = await localCluster();
-    images = await buildImages(["operator", "launcher", "test-guest"]);
+    // up.sh built the images and imported them into containerd (a cluster found running has its own).
+    images = await imageRefs();
     names.guestImage = images.testGuest;
     core = cluster.kubeConfig.makeApiClient(CoreV1Api);
     custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);

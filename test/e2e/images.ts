@@ -37,12 +37,17 @@ export function parseImageRefs(text: string): ImageRefs {
   };
 }
 
+/** The references of the images as build.sh names them now (nothing is built). */
+export async function imageRefs(): Promise<ImageRefs> {
+  const { stdout } = await run("bash", [BUILD, "--print-env"], { timeout: 60_000 });
+  return parseImageRefs(stdout);
+}
+
 /**
  * Builds the named images (podman's layer cache makes this a few seconds when nothing changed, about a minute
  * per app image when sources did) and returns every image's reference.
  */
 export async function buildImages(targets: readonly string[]): Promise<ImageRefs> {
   await run("bash", [BUILD, ...targets], { timeout: 20 * 60_000, maxBuffer: 16 * 2 ** 20 });
-  const { stdout } = await run("bash", [BUILD, "--print-env"], { timeout: 60_000 });
-  return parseImageRefs(stdout);
+  return imageRefs();
 }
