@@ -33,6 +33,36 @@ describe("operator configuration", () => {
     });
   });
 
+  it("reads launcher pull Secrets as a comma-separated list and the overhead base as a quantity", () => {
+    const c = loadOperatorConfig(["--launcher-memory-overhead=256Mi"], {
+      VIREO_LAUNCHER_IMAGE_PULL_SECRETS: "regcred, mirror.creds,,",
+    });
+    expect(c.launcherImagePullSecrets).toEqual(["regcred", "mirror.creds"]);
+    expect(c.launcherMemoryOverhead).toBe("256Mi");
+    // A parsed config parses again (embedding re-feeds it).
+    expect(parseOperatorConfig(c)).toEqual(c);
+    expect(parseOperatorConfig({ identity: "x" })).toMatchObject({ launcherImagePullSecrets: [] });
+    expect(parseOperatorConfig({ identity: "x" }).launcherMemoryOverhead).toBeUndefined();
+    const bad = () =>
+      loadOperatorConfig([], {
+        VIREO_LAUNCHER_IMAGE_PULL_SECRETS: "Bad_Name",
+        VIREO_LAUNCHER_MEMORY_OVERHEAD: "lots",
+      });
+    expect(bad).toThrow(InvalidConfigError);
+    try {
+      bad();
+    } catch (err) {
+      const paths = (err as InvalidConfigError).problems.map((p) => p.path);
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^launcherImagePullSecrets/),
+          "launcherMemoryOverhead",
+        ]),
+      );
+    }
+    expect(() => parseOperatorConfig({ launcherMemoryOverhead: "1Ti" })).toThrow(/launcherMemoryOverhead/);
+  });
+
   it("reports every bad setting with its name, and unknown flags", () => {
     const bad = () =>
       loadOperatorConfig(["--workers=0", "--default-binding=tap"], { VIREO_RENEW_DEADLINE: "30" });

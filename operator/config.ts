@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { byteQuantity } from "../crds/api/compute.ts";
 import { BINDINGS } from "../crds/api/network.ts";
 import { problemsFrom } from "../crds/api/validate.ts";
 import { InvalidConfigError } from "./errors.ts";
@@ -12,6 +13,17 @@ const bool = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const nonEmpty = z.string().trim().min(1);
 
+/** A list given as an array or as comma-separated text (flags, env), each entry matching `pattern`. */
+const nameList = (pattern: RegExp, what: string) =>
+  z
+    .union([z.array(z.string()), z.string()])
+    .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((s) => s.trim()).filter((s) => s.length > 0))
+    .pipe(z.array(z.string().max(253).regex(pattern, `must be ${what}`)))
+    .default([]);
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 /** Operator settings; every field can come from a flag or an environment variable (see {@link OPTIONS}). */
 export const operatorConfigSchema = z
   .object({
@@ -20,13 +32,18 @@ export const operatorConfigSchema = z
     emulation: bool.default(false),
     defaultBinding: z.enum(BINDINGS).default("bridge"),
     /** Namespaces to watch; empty means all. */
-    namespaces: z
-      .union([z.array(z.string()), z.string()])
-      .transform((v) =>
-        (Array.isArray(v) ? v : v.split(",")).map((s) => s.trim()).filter((s) => s.length > 0),
-      )
-      .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a namespace name")))
-      .default([]),
+    namespaces: nameList(DNS_LABEL, "a namespace name"),
+    /**
+     * Image pull Secrets for launcher pods (names; each must exist in every VM's namespace, since a pod can
+     * only reference Secrets of its own namespace).
+     */
+    launcherImagePullSecrets: nameList(DNS_SUBDOMAIN, "a Secret name"),
+    /**
+     * Replaces the fixed part (192 MiB) of the launcher's memory overhead formula; the per-vCPU, per-guest-
+     * memory, UEFI and VNC terms still apply. A Kubernetes quantity; kept as text so a parsed config
+     * parses again (tests and the chart-install test re-feed it).
+     */
+    launcherMemoryOverhead: byteQuantity(0, 64 * 2 ** 30, "launcherMemoryOverhead").optional(),
     /** Port for /metrics, /healthz and /readyz; 0 picks a free one (tests). */
     metricsPort: int(0, 65535).default(8080),
     metricsHost: nonEmpty.default("0.0.0.0"),
@@ -80,6 +97,16 @@ export const OPTIONS: Record<Key, { flag: string; env: string; help: string }> =
     flag: "launcher-image-pull-policy",
     env: "VIREO_LAUNCHER_IMAGE_PULL_POLICY",
     help: "Always | IfNotPresent | Never",
+  },
+  launcherImagePullSecrets: {
+    flag: "launcher-image-pull-secrets",
+    env: "VIREO_LAUNCHER_IMAGE_PULL_SECRETS",
+    help: "comma-separated Secret names for launcher pods",
+  },
+  launcherMemoryOverhead: {
+    flag: "launcher-memory-overhead",
+    env: "VIREO_LAUNCHER_MEMORY_OVERHEAD",
+    help: "quantity replacing the overhead's fixed 192Mi",
   },
   emulation: { flag: "emulation", env: "VIREO_EMULATION", help: "allow TCG; do not request /dev/kvm" },
   defaultBinding: {

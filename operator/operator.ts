@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { parseQuantity } from "../crds/api/quantity.ts";
 import pino, { type Logger } from "pino";
 import { parseOperatorConfig, type OperatorConfig, type OperatorConfigInput } from "./config.ts";
 import { Caches } from "./kube/caches.ts";
@@ -85,6 +86,10 @@ export async function startOperator(
         imagePullPolicy: config.launcherImagePullPolicy,
         emulation: config.emulation,
         defaultBinding: config.defaultBinding,
+        imagePullSecrets: config.launcherImagePullSecrets,
+        ...(config.launcherMemoryOverhead !== undefined
+          ? { memoryOverheadBaseBytes: parseQuantity(config.launcherMemoryOverhead) ?? 0 }
+          : {}),
       },
       crashLoop: {
         baseSeconds: config.crashLoopBaseSeconds,

@@ -112,6 +112,15 @@ const cases: Record<string, { vm: VirtualMachine; inputs: PodInputs }> = {
     ),
     inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem" } }, startFailures: 2 },
   },
+  "pull-secrets-overhead": {
+    vm: vm(rootPvc),
+    inputs: {
+      ...inputs,
+      claims: { "web-root": { volumeMode: "Filesystem" } },
+      imagePullSecrets: ["regcred", "mirror.creds"],
+      memoryOverheadBaseBytes: 256 * 2 ** 20,
+    },
+  },
   uefi: {
     vm: vm({ ...rootPvc, firmware: { uefi: { secureBoot: true } }, devices: { vnc: true } }),
     inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem" } } },
@@ -206,6 +215,21 @@ describe("buildLauncherPod", () => {
     expect(container(emu, "launcher").resources?.requests?.["devices.vireo.dev/kvm"]).toBeUndefined();
     const env = container(emu, "launcher").env?.[0]?.value ?? "{}";
     expect(JSON.parse(env).accelerator).toEqual({ allowEmulation: true });
+  });
+
+  it("replaces the overhead's fixed part when the operator sets one, and lists pull Secrets", () => {
+    const c = cases["minimal-pvc"]!;
+    // 512 MiB base instead of 192 MiB; the per-vCPU and per-guest terms stay: 512 + 8 + 2.
+    const pod = buildLauncherPod(c.vm, {
+      ...c.inputs,
+      memoryOverheadBaseBytes: 512 * 2 ** 20,
+      imagePullSecrets: ["regcred", "mirror.creds"],
+    });
+    expect(container(pod, "launcher").resources?.requests?.memory).toBe(`${1024 + 522}Mi`);
+    expect(pod.spec?.imagePullSecrets).toEqual([{ name: "regcred" }, { name: "mirror.creds" }]);
+    const none = buildLauncherPod(c.vm, { ...c.inputs, memoryOverheadBaseBytes: 0, imagePullSecrets: [] });
+    expect(container(none, "launcher").resources?.requests?.memory).toBe(`${1024 + 10}Mi`);
+    expect(none.spec?.imagePullSecrets).toBeUndefined();
   });
 
   it("attaches Filesystem claims as mounts and Block claims as devices", () => {

@@ -29,6 +29,10 @@ export interface PodInputs {
   emulation: boolean;
   /** Binding of pod-network NICs that do not name one. */
   defaultBinding: "bridge" | "masquerade" | "passt";
+  /** Image pull Secrets (names in the VM's namespace) for the launcher image. */
+  imagePullSecrets?: readonly string[];
+  /** Replaces the fixed part of the memory overhead, in bytes. */
+  memoryOverheadBaseBytes?: number;
   /** The VM's PVCs by claim name (volumeMode decides volume vs volumeDevice). */
   claims?: Record<string, ClaimFacts>;
   /** Consecutive quick failures before this pod (crash-loop back-off), recorded on the pod. */
@@ -108,7 +112,13 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
     env: env(),
     ports: containerPorts(config),
     securityContext: unprivileged(),
-    resources: launcherResources(spec, { emulation: inputs.emulation, needsTap }),
+    resources: launcherResources(spec, {
+      emulation: inputs.emulation,
+      needsTap,
+      ...(inputs.memoryOverheadBaseBytes !== undefined
+        ? { overheadBaseBytes: inputs.memoryOverheadBaseBytes }
+        : {}),
+    }),
     ...launcherProbes(spec),
     terminationMessagePolicy: "FallbackToLogsOnError",
     volumeMounts: [
@@ -150,6 +160,9 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
       enableServiceLinks: false,
       terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds + TERMINATION_GRACE_MARGIN_SECONDS,
       securityContext: podSecurityContext(config),
+      ...(inputs.imagePullSecrets?.length
+        ? { imagePullSecrets: inputs.imagePullSecrets.map((n) => ({ name: n })) }
+        : {}),
       initContainers: [netsetup, ...disks.initContainers],
       containers: [launcher],
       volumes: [

@@ -12,10 +12,13 @@ export const DEVICE_RESOURCES = {
   vhostNet: "devices.vireo.dev/vhost-net",
 } as const;
 
+/** The fixed part of the memory overhead; `--launcher-memory-overhead` replaces it. */
+export const DEFAULT_OVERHEAD_BASE_BYTES = 192 * MiB;
+
 /**
  * Memory the pod needs on top of guest RAM, in bytes: the one place this is computed.
  *
- *   overhead = 192 MiB                      launcher (Node.js ≈ 60 MiB), QEMU base process, dnsmasq/passt
+ *   overhead = base (192 MiB)              launcher (Node.js ≈ 60 MiB), QEMU base process, dnsmasq/passt
  *            + 8 MiB × vCPUs                QEMU's per-vCPU thread stacks and TCG/KVM state
  *            + guest / 512                  page tables and QEMU's per-page bookkeeping (KubeVirt uses the same share)
  *            + 16 MiB with UEFI             OVMF code and variable store (pflash)
@@ -23,11 +26,11 @@ export const DEVICE_RESOURCES = {
  *
  * rounded up to a whole MiB. The benchmark issue measures real RSS and tunes these figures.
  */
-export function memoryOverheadBytes(spec: VmSpec): number {
+export function memoryOverheadBytes(spec: VmSpec, baseBytes = DEFAULT_OVERHEAD_BASE_BYTES): number {
   const vcpus = spec.cpu.sockets * spec.cpu.cores * spec.cpu.threads;
   const guest = parseQuantity(spec.memory.guest) ?? 0;
   const bytes =
-    192 * MiB +
+    baseBytes +
     8 * MiB * vcpus +
     guest / 512 +
     (spec.firmware.uefi ? 16 * MiB : 0) +
@@ -46,6 +49,8 @@ export interface ResourceInputs {
   emulation: boolean;
   /** Some NIC uses a tap (bridge or masquerade binding), so /dev/net/tun and /dev/vhost-net are needed. */
   needsTap: boolean;
+  /** Replaces the overhead's fixed part (operator setting); default {@link DEFAULT_OVERHEAD_BASE_BYTES}. */
+  overheadBaseBytes?: number;
 }
 
 /**
@@ -57,7 +62,7 @@ export function launcherResources(spec: VmSpec, inputs: ResourceInputs): V1Resou
   const vcpus = spec.cpu.sockets * spec.cpu.cores * spec.cpu.threads;
   const guest = parseQuantity(spec.memory.guest) ?? 0;
   const hp = spec.memory.hugepages;
-  const memory = memoryOverheadBytes(spec) + (hp ? 0 : guest);
+  const memory = memoryOverheadBytes(spec, inputs.overheadBaseBytes) + (hp ? 0 : guest);
   const devices: Record<string, string> = {
     ...(inputs.emulation ? {} : { [DEVICE_RESOURCES.kvm]: "1" }),
     ...(inputs.needsTap ? { [DEVICE_RESOURCES.tun]: "1", [DEVICE_RESOURCES.vhostNet]: "1" } : {}),
