@@ -161,3 +161,10 @@ export type LauncherInterface = z.infer<typeof launcherInterfaceSchema>;
 export const LAUNCHER_CONFIG_ENV = "VIREO_LAUNCHER_CONFIG";
 /** The launcher's HTTP port (metrics, health); never forwarded into the guest. */
 export const LAUNCHER_HTTP_PORT = 9100;
+/**
+ * uid of the launcher container and the pod's copy containers: KubeVirt's qemu user. netsetup creates the taps
+ * owned by it, and the pod's `fsGroup` makes volumes writable for {@link LAUNCHER_GID}.
+ */
+export const LAUNCHER_UID = 107;
+/** gid of the launcher container (the same number as {@link LAUNCHER_UID}); also the pod's fsGroup. */
+export const LAUNCHER_GID = 107;

@@ -1,7 +1,12 @@
 /** `buildLauncherPod`: the launcher pod of a VM, as a pure function of the VM and cluster settings. */
 import type { V1Container, V1ContainerPort, V1Pod, V1PodSecurityContext } from "@kubernetes/client-node";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
-import { LAUNCHER_CONFIG_ENV, LAUNCHER_HTTP_PORT, type LauncherConfig } from "../../crds/launcher/config.ts";
+import {
+  LAUNCHER_CONFIG_ENV,
+  LAUNCHER_GID,
+  LAUNCHER_HTTP_PORT,
+  type LauncherConfig,
+} from "../../crds/launcher/config.ts";
 import { launcherConfigFromVm, type ClaimFacts } from "../../crds/launcher/from-vm.ts";
 import {
   ANNOTATION_RESTARTED_AT,
@@ -17,7 +22,7 @@ import {
 import { launcherProbes } from "./probes.ts";
 import { DEVICE_RESOURCES, initContainerResources, launcherResources } from "./resources.ts";
 import { launcherSpecHash } from "./spec-hash.ts";
-import { diskPlumbing, LAUNCHER_UID, unprivileged } from "./volumes.ts";
+import { diskPlumbing, unprivileged } from "./volumes.ts";
 
 /** Cluster settings and looked-up facts that shape the pod besides the VM itself. */
 export interface PodInputs {
@@ -189,7 +194,7 @@ function podSecurityContext(config: LauncherConfig): V1PodSecurityContext {
   return {
     seccompProfile: { type: "RuntimeDefault" },
     // Volumes (PVCs, emptyDirs) become group-writable for the launcher's group.
-    fsGroup: LAUNCHER_UID,
+    fsGroup: LAUNCHER_GID,
     fsGroupChangePolicy: "OnRootMismatch",
     ...(low.length
       ? { sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: String(Math.min(...low)) }] }

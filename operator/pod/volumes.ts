@@ -7,12 +7,9 @@ import type {
   V1VolumeMount,
 } from "@kubernetes/client-node";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
-import type { LauncherConfig } from "../../crds/launcher/config.ts";
+import { LAUNCHER_GID, LAUNCHER_UID, type LauncherConfig } from "../../crds/launcher/config.ts";
 import { podLocalName } from "./naming.ts";
 import { initContainerResources } from "./resources.ts";
-
-/** uid/gid of the launcher and copy containers: KubeVirt's qemu user, which taps are owned by as well. */
-export const LAUNCHER_UID = 107;
 
 /**
  * busybox-static, copied out of the launcher image: containerDisk and kernel images are usually `FROM scratch`
@@ -27,7 +24,7 @@ const TOOLS_VOLUME = "tools";
 export function unprivileged(): V1SecurityContext {
   return {
     runAsUser: LAUNCHER_UID,
-    runAsGroup: LAUNCHER_UID,
+    runAsGroup: LAUNCHER_GID,
     runAsNonRoot: true,
     allowPrivilegeEscalation: false,
     readOnlyRootFilesystem: true,
