@@ -6,10 +6,8 @@ import type { PodFacts, PodInterface } from "./facts.ts";
 import { cidrContains, formatCidr, networkOf, parseCidr4, type Cidr4 } from "./ipv4.ts";
 import type { DhcpLease, HostStep, PasstPlan, PlannedNic } from "./plan-types.ts";
 
-/** The uid and gid the launcher container runs as (KubeVirt's qemu user); taps are owned by them. */
-export const LAUNCHER_UID = 107;
-/** See {@link LAUNCHER_UID}. */
-export const LAUNCHER_GID = 107;
+// Taps are owned by the launcher container's user; the number is part of the operator–launcher contract.
+export { LAUNCHER_GID, LAUNCHER_UID } from "../../crds/launcher/config.ts";
 /** The pod network's interface, as every CNI names it. */
 export const POD_INTERFACE = "eth0";
 /** DHCP's server port; the launcher binds it as a non-root user once the pod allows it. */
