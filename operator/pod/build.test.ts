@@ -7,6 +7,7 @@ import { parse, stringify } from "yaml";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
 import { LAUNCHER_CONFIG_ENV, launcherConfigSchema, podPaths } from "../../crds/launcher/index.ts";
+import { NETWORK_STATUS_PATH } from "../../launcher/network/setup.ts";
 import { buildLauncherPod, type PodInputs } from "./build.ts";
 import { memoryOverheadBytes } from "./resources.ts";
 import { launcherSpecHash } from "./spec-hash.ts";
@@ -121,6 +122,18 @@ const cases: Record<string, { vm: VirtualMachine; inputs: PodInputs }> = {
       memoryOverheadBaseBytes: 256 * 2 ** 20,
     },
   },
+  multus: {
+    vm: vm({
+      ...rootPvc,
+      interfaces: [{ name: "default" }, { name: "storage" }, { name: "backup" }],
+      networks: [
+        { name: "default", pod: {} },
+        { name: "storage", multus: { networkName: "storage-net" } },
+        { name: "backup", multus: { networkName: "infra/backup-net" } },
+      ],
+    }),
+    inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem" } } },
+  },
   uefi: {
     vm: vm({ ...rootPvc, firmware: { uefi: { secureBoot: true } }, devices: { vnc: true } }),
     inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem" } } },
@@ -230,6 +243,24 @@ describe("buildLauncherPod", () => {
     const none = buildLauncherPod(c.vm, { ...c.inputs, memoryOverheadBaseBytes: 0, imagePullSecrets: [] });
     expect(container(none, "launcher").resources?.requests?.memory).toBe(`${1024 + 10}Mi`);
     expect(none.spec?.imagePullSecrets).toBeUndefined();
+  });
+
+  it("asks Multus for secondary networks and gives netsetup the network-status file the launcher reads", () => {
+    const pod = buildLauncherPod(cases.multus!.vm, cases.multus!.inputs);
+    expect(pod.metadata?.annotations?.["k8s.v1.cni.cncf.io/networks"]).toBe("storage-net,infra/backup-net");
+    const mount = container(pod, "netsetup").volumeMounts?.find((m) => m.name === "podinfo");
+    expect(mount).toEqual({ name: "podinfo", mountPath: "/etc/podinfo", readOnly: true });
+    const volume = pod.spec?.volumes?.find((v) => v.name === "podinfo");
+    const item = volume?.downwardAPI?.items?.[0];
+    expect(`${mount?.mountPath}/${item?.path}`).toBe(NETWORK_STATUS_PATH);
+    expect(item?.fieldRef?.fieldPath).toBe("metadata.annotations['k8s.v1.cni.cncf.io/network-status']");
+    // The launcher container plans from netsetup's record and does not need the file.
+    expect(container(pod, "launcher").volumeMounts?.some((m) => m.name === "podinfo")).toBe(false);
+
+    const plain = buildLauncherPod(cases["minimal-pvc"]!.vm, cases["minimal-pvc"]!.inputs);
+    expect(plain.metadata?.annotations?.["k8s.v1.cni.cncf.io/networks"]).toBeUndefined();
+    expect(plain.spec?.volumes?.some((v) => v.downwardAPI)).toBe(false);
+    expect(container(plain, "netsetup").volumeMounts?.some((m) => m.name === "podinfo")).toBe(false);
   });
 
   it("attaches Filesystem claims as mounts and Block claims as devices", () => {

@@ -19,6 +19,7 @@ import {
   NETSETUP_CONTAINER,
   VM_TYPE,
 } from "../names.ts";
+import { multusPlumbing } from "./multus.ts";
 import { launcherProbes } from "./probes.ts";
 import { DEVICE_RESOURCES, initContainerResources, launcherResources } from "./resources.ts";
 import { launcherSpecHash } from "./spec-hash.ts";
@@ -83,6 +84,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
   const configJson = JSON.stringify(config);
   const env = () => [{ name: LAUNCHER_CONFIG_ENV, value: configJson }];
   const disks = diskPlumbing(vm, config, { image: inputs.launcherImage, pullPolicy: inputs.imagePullPolicy });
+  const multus = multusPlumbing(config);
   const needsTap = config.interfaces.some((i) => i.binding !== "passt");
   const tapDevices: Record<string, string> = needsTap ? { [DEVICE_RESOURCES.tun]: "1" } : {};
   const baseMounts = [
@@ -106,7 +108,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
       capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] },
     },
     resources: initContainerResources(tapDevices),
-    volumeMounts: [{ name: "run", mountPath: config.paths.runDir }],
+    volumeMounts: [{ name: "run", mountPath: config.paths.runDir }, ...multus.netsetupMounts],
   };
 
   const hp = config.memory.hugepages;
@@ -147,6 +149,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
         [ANNOTATION_SPEC_HASH]: launcherSpecHash(spec),
         [ANNOTATION_START_FAILURES]: String(inputs.startFailures ?? 0),
         ...(restartedAt !== undefined ? { [ANNOTATION_RESTARTED_AT]: restartedAt } : {}),
+        ...multus.annotations,
       },
       ownerReferences: [
         {
@@ -176,6 +179,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
         { name: "tmp", emptyDir: {} },
         ...(hp ? [{ name: "hugepages", emptyDir: { medium: `HugePages-${hp.pageSize}` } }] : []),
         ...disks.volumes,
+        ...multus.volumes,
       ],
       ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
       ...(spec.affinity ? { affinity: spec.affinity } : {}),
