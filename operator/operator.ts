@@ -47,7 +47,18 @@ export async function startOperator(
   const config = parseOperatorConfig(input);
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? pino({ level: config.logLevel, base: { component: "vireo-operator" } });
-  const client = await KubeClient.connect(kubeConfig, Math.max(16, config.workers * 2));
+  // Counts read the VM cache at scrape time, once it exists.
+  const metrics = createMetrics(() => {
+    const counts = new Map<string, number>();
+    for (const vm of caches.allVms()) {
+      const phase = (vm.status as { phase?: string } | undefined)?.phase ?? "Unknown";
+      counts.set(phase, (counts.get(phase) ?? 0) + 1);
+    }
+    return counts;
+  });
+  const client = await KubeClient.connect(kubeConfig, Math.max(16, config.workers * 2), (labels, seconds) =>
+    metrics.apiRequestDuration.observe(labels, seconds),
+  );
   const resources = new KubeResources(client);
 
   let queue: WorkQueue<string> | undefined;
@@ -58,14 +69,6 @@ export async function startOperator(
   const caches: Caches = new Caches(client, config.namespaces, clock, log, {
     enqueue: (key) => queue?.add(key),
     vmCreated: (key) => reconciler.markStart(key),
-  });
-  const metrics = createMetrics(() => {
-    const counts = new Map<string, number>();
-    for (const vm of caches.allVms()) {
-      const phase = (vm.status as { phase?: string } | undefined)?.phase ?? "Unknown";
-      counts.set(phase, (counts.get(phase) ?? 0) + 1);
-    }
-    return counts;
   });
   const events = new EventRecorder({
     resources,

@@ -10,8 +10,13 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { performance } from "node:perf_hooks";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError } from "../errors.ts";
+import { requestLabels, type RequestLabels } from "./request-labels.ts";
+
+/** Told of every finished request (metrics): its labels and how long it took, in seconds. */
+export type RequestObserver = (labels: RequestLabels, seconds: number) => void;
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -36,16 +41,21 @@ export class KubeClient {
   readonly #server: URL;
   readonly #agent: http.Agent;
   readonly #secure: boolean;
+  readonly #observe: RequestObserver | undefined;
 
-  private constructor(kc: KubeConfig, server: URL, agent: http.Agent) {
+  private constructor(kc: KubeConfig, server: URL, agent: http.Agent, observe?: RequestObserver) {
     this.#kc = kc;
     this.#server = server;
     this.#agent = agent;
     this.#secure = server.protocol === "https:";
+    this.#observe = observe;
   }
 
-  /** A client for the current context of `kc`, with up to `maxSockets` parallel connections. */
-  static async connect(kc: KubeConfig, maxSockets = 32): Promise<KubeClient> {
+  /**
+   * A client for the current context of `kc`, with up to `maxSockets` parallel connections; `observe` hears of
+   * every request's outcome and duration.
+   */
+  static async connect(kc: KubeConfig, maxSockets = 32, observe?: RequestObserver): Promise<KubeClient> {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new KubeApiError(0, undefined, "the kubeconfig has no current cluster", "connect");
     const server = new URL(cluster.server);
@@ -63,7 +73,7 @@ export class KubeClient {
             ...(opts.servername ? { servername: opts.servername } : {}),
           })
         : new http.Agent(agentOptions);
-    return new KubeClient(kc, server, agent);
+    return new KubeClient(kc, server, agent, observe);
   }
 
   /** The KubeConfig this client authenticates with (watches use client-node's Watch with it). */
@@ -92,6 +102,18 @@ export class KubeClient {
     };
     const what = `${method} ${url.pathname}`;
     const send = this.#secure ? https.request : http.request;
+    const started = performance.now();
+    const observe = (code: string) =>
+      this.#observe?.(
+        {
+          ...requestLabels(method, path, {
+            watch: url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1",
+            apply: options.contentType === PATCH.apply,
+          }),
+          code,
+        },
+        (performance.now() - started) / 1000,
+      );
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = send(url, { method, headers, agent: this.#agent }, (res) => {
         const chunks: Buffer[] = [];
@@ -106,7 +128,11 @@ export class KubeClient {
         reject(new KubeApiError(0, undefined, (cause as Error).message, what, { cause })),
       );
       req.end(body);
+    }).catch((err: unknown) => {
+      observe("error");
+      throw err;
     });
+    observe(String(status));
     const parsed = text ? safeJson(text) : undefined;
     if (status >= 200 && status < 300) return parsed as T;
     const st = parsed as { reason?: string; message?: string } | undefined;

@@ -9,6 +9,11 @@ export const START_LATENCY_BUCKETS = [
   0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600,
 ];
 
+/** API request latency buckets: mostly sub-second (a healthy API server answers in milliseconds). */
+export const API_REQUEST_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
+
 /** Metric handles. */
 export interface OperatorMetrics {
   registry: Registry;
@@ -20,6 +25,7 @@ export interface OperatorMetrics {
   leader: Gauge;
   startLatency: Histogram;
   apiErrorsTotal: Counter<"verb">;
+  apiRequestDuration: Histogram<"verb" | "resource" | "code">;
   eventsDroppedTotal: Counter;
 }
 
@@ -79,6 +85,13 @@ export function createMetrics(vmPhases: () => Map<string, number>): OperatorMetr
       name: "vireo_operator_api_errors_total",
       help: "Failed Kubernetes API writes by verb.",
       labelNames: ["verb"] as const,
+      registers: [registry],
+    }),
+    apiRequestDuration: new Histogram({
+      name: "vireo_operator_api_request_duration_seconds",
+      help: "Kubernetes API requests of the operator's client (watches excepted) by verb, resource and HTTP code (error: no answer).",
+      labelNames: ["verb", "resource", "code"] as const,
+      buckets: API_REQUEST_BUCKETS,
       registers: [registry],
     }),
     eventsDroppedTotal: new Counter({

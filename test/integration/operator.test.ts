@@ -178,6 +178,13 @@ describe("a new VM", () => {
       const text = await (await fetch(`http://127.0.0.1:${operator.httpPort}/metrics`)).text();
       expectThat(/vireo_operator_vm_start_to_running_seconds_count [1-9]/.test(text), "latency observed");
     }, wait);
+    const metrics = await (await fetch(`http://127.0.0.1:${operator.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(
+      /vireo_operator_api_request_duration_seconds_count\{verb="create",resource="pods",code="201"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /vireo_operator_api_request_duration_seconds_bucket\{le="0\.1",verb="apply",resource="virtualmachines\/status",code="200"\}/,
+    );
   });
 });
 
