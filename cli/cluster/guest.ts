@@ -1,10 +1,12 @@
-/** `vireo pause|unpause`: `vireo-launcher pause|unpause` in the launcher pod (pods/exec). */
+/** `vireo pause|unpause`: `vireo-launcher pause|unpause` in the launcher pod (pods/exec), then the VM's annotation. */
 import { PassThrough } from "node:stream";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { ClusterCliError } from "./errors.ts";
 import type { VmClient } from "./kube.ts";
 import { runLauncher, runningLauncherPod } from "./launcher-exec.ts";
+import { ANNOTATION_PAUSED, type PauseExecOutcome, recordPauseOutcome } from "./pause-mark.ts";
 
-/** Pauses or resumes the guest's vCPUs and returns the line to print. */
+/** Pauses or resumes the guest's vCPUs, records it on the VM and returns the line to print. */
 export async function pauseOrUnpause(
   kc: KubeConfig,
   client: VmClient,
@@ -18,12 +20,43 @@ export async function pauseOrUnpause(
   const reply = new PassThrough();
   const chunks: Buffer[] = [];
   reply.on("data", (c: Buffer) => chunks.push(c));
+  let outcome: PauseExecOutcome;
   try {
     await runLauncher(kc, pod, [command], { stdin: null, stdout: reply, stderr: process.stderr });
+    outcome = { ok: true };
   } catch (err) {
+    outcome = { ok: false, error: err };
+  }
+  await recordOrExplain(client, command, namespace, name, outcome);
+  if (!outcome.ok) {
+    const err = outcome.error;
     const text = Buffer.concat(chunks).toString("utf8").trim();
     if (text && err instanceof Error) err.message += `\n${text}`;
     throw err;
   }
   return `VM ${name} ${command === "pause" ? "paused" : "unpaused"}`;
+}
+
+async function recordOrExplain(
+  client: VmClient,
+  command: "pause" | "unpause",
+  namespace: string,
+  name: string,
+  outcome: PauseExecOutcome,
+): Promise<void> {
+  try {
+    await recordPauseOutcome(client, command, namespace, name, outcome);
+  } catch (err) {
+    // The guest did change state; only the report of it is missing, so say how to finish it by hand.
+    const fix =
+      command === "pause"
+        ? `kubectl annotate virtualmachine ${name} -n ${namespace} ${ANNOTATION_PAUSED}=true --overwrite`
+        : `kubectl annotate virtualmachine ${name} -n ${namespace} ${ANNOTATION_PAUSED}-`;
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new ClusterCliError(
+      "API",
+      `VM ${name} ${command === "pause" ? "paused" : "unpaused"}, but recording it on the VM failed: ${detail}; run ${fix}`,
+      { cause: err },
+    );
+  }
 }

@@ -25,6 +25,8 @@ import {
   type TestNamespace,
 } from "../harness/index.ts";
 import { useControlPlane } from "../harness/vitest.ts";
+import { VmClient } from "../../cli/cluster/kube.ts";
+import { ANNOTATION_PAUSED, recordPauseOutcome } from "../../cli/cluster/pause-mark.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const crdPath = join(repoRoot, "crds/vireo.dev_virtualmachines.yaml");
@@ -387,6 +389,41 @@ describe("vireo cluster commands", () => {
     expect(adminPause.stderr).toContain(
       `kubectl exec -n ${ns.name} vireo-launcher-web -c launcher -- vireo-launcher pause`,
     );
+    // Neither failed pause reported the VM as paused.
+    expect((await getVm("web")).metadata.annotations?.[ANNOTATION_PAUSED]).toBeUndefined();
+  });
+
+  it("pause/unpause record vireo.dev/paused on the VM only when the launcher exec succeeded", async () => {
+    // No kubelet here, so the exec itself cannot succeed; the step after it takes the exec's outcome.
+    const client = new VmClient(cp().kubeConfig);
+    const annotations = async () => (await getVm("web")).metadata.annotations ?? {};
+    const before = await annotations();
+    expect(before[ANNOTATION_PAUSED]).toBeUndefined();
+
+    const failed = { ok: false as const, error: new Error("exec failed") };
+    expect(await recordPauseOutcome(client, "pause", ns.name, "web", failed)).toBe(false);
+    expect(await annotations()).toEqual(before);
+
+    expect(await recordPauseOutcome(client, "pause", ns.name, "web", { ok: true })).toBe(true);
+    const paused = await getVm("web");
+    expect(paused.metadata.annotations).toEqual({ ...before, [ANNOTATION_PAUSED]: "true" });
+    const cli = paused.metadata.managedFields?.find((f) => f.manager === "vireo-cli");
+    expect(JSON.stringify(cli?.fieldsV1)).toContain(`"f:${ANNOTATION_PAUSED}"`);
+    // A second pause has nothing to change.
+    expect(await recordPauseOutcome(client, "pause", ns.name, "web", { ok: true })).toBe(false);
+
+    // A failed unpause (here through the real command: pods/exec with no kubelet) keeps the VM paused.
+    expect(await recordPauseOutcome(client, "unpause", ns.name, "web", failed)).toBe(false);
+    const unpause = await vireo(["unpause", "web", "-n", ns.name, "--kubeconfig", kc]);
+    expect(unpause.code).toBe(1);
+    expect(unpause.stderr).toContain(
+      `vireo unpause: exec into pod vireo-launcher-web in namespace ${ns.name} failed:`,
+    );
+    expect((await annotations())[ANNOTATION_PAUSED]).toBe("true");
+
+    expect(await recordPauseOutcome(client, "unpause", ns.name, "web", { ok: true })).toBe(true);
+    expect(await annotations()).toEqual(before);
+    expect(await recordPauseOutcome(client, "unpause", ns.name, "web", { ok: true })).toBe(false);
   });
 
   it("prints usage errors with exit code 2", async () => {

@@ -1,0 +1,48 @@
+/**
+ * The declarative half of `vireo pause|unpause`: once the launcher has paused (or resumed) the vCPUs, the VM
+ * carries the annotation `vireo.dev/paused: "true"` (or loses it), from which the operator reports the
+ * `Paused` condition — the launcher pod holds no API credentials, so it cannot report a pause itself.
+ */
+import type { VmClient } from "./kube.ts";
+import type { VmView } from "./vm-view.ts";
+
+/**
+ * Annotation that says the guest's vCPUs are paused. Same key as the operator's `PAUSED_ANNOTATION`; spelled
+ * here so the CLI does not depend on the operator's module for one string.
+ */
+export const ANNOTATION_PAUSED = "vireo.dev/paused";
+
+/** How the exec of `vireo-launcher pause|unpause` ended. */
+export type PauseExecOutcome = { ok: true } | { ok: false; error: unknown };
+
+/** The merge patch that records `command` on the VM, or undefined when the VM already says so. */
+export function pausedAnnotationPatch(
+  vm: VmView,
+  command: "pause" | "unpause",
+): Record<string, unknown> | undefined {
+  const current = vm.metadata.annotations?.[ANNOTATION_PAUSED];
+  if (command === "pause")
+    return current === "true" ? undefined : { metadata: { annotations: { [ANNOTATION_PAUSED]: "true" } } };
+  // null deletes the key in a JSON merge patch.
+  return current === undefined ? undefined : { metadata: { annotations: { [ANNOTATION_PAUSED]: null } } };
+}
+
+/**
+ * Records the outcome of the launcher exec on the VM: only a successful pause/unpause changes the annotation;
+ * a failed exec leaves it as it was (the guest's state did not change, or is unknown). Returns whether it
+ * patched.
+ */
+export async function recordPauseOutcome(
+  client: VmClient,
+  command: "pause" | "unpause",
+  namespace: string,
+  name: string,
+  outcome: PauseExecOutcome,
+): Promise<boolean> {
+  if (!outcome.ok) return false;
+  const patch = pausedAnnotationPatch(await client.getVm(namespace, name), command);
+  if (patch === undefined) return false;
+  // No resourceVersion in the patch: the annotation is ours alone and the latest pause/unpause wins.
+  await client.patchVm(namespace, name, patch);
+  return true;
+}
