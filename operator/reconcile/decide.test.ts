@@ -411,6 +411,36 @@ describe("decide: pause (reported from the user's request)", () => {
   });
 });
 
+describe("decide: microvm under emulation", () => {
+  const microvm = {
+    machine: { type: "microvm" },
+    firmware: { kernelBoot: { image: "registry.example/kernels:6.1", kernelPath: "/boot/vmlinuz" } },
+  };
+  const warned = (d: Decision) =>
+    d.events.some((e) => e.type === "Warning" && e.reason === "MicrovmUnderEmulation");
+
+  it("starts the pod and warns once, with the start, when emulation is allowed", () => {
+    const d = decide(rawVm(microvm), observed());
+    expect(kinds(d)).toEqual(["createPod"]);
+    expect(warned(d)).toBe(true);
+    expect(cond(d, "Failure")).toBeUndefined();
+    const again = decide(
+      rawVm(microvm, { status: d.status! }),
+      observed({
+        pods: [pod({ phase: "Pending", ready: false, nodeName: undefined, specHash: hashOf(microvm) })],
+      }),
+    );
+    expect(warned(again)).toBe(false);
+  });
+
+  it("does not warn without emulation, or for q35", () => {
+    const kvm = observed();
+    kvm.pod = { ...kvm.pod, emulation: false };
+    expect(warned(decide(rawVm(microvm), kvm))).toBe(false);
+    expect(warned(decide(rawVm(), observed()))).toBe(false);
+  });
+});
+
 describe("decide: failures", () => {
   it("quick failures back off exponentially, keeping the failed pod as the record until the delay passes", () => {
     const settings = { baseSeconds: 10, maxSeconds: 300, minRunSeconds: 60 };

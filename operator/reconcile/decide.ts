@@ -530,7 +530,7 @@ function finish(
   return {
     actions,
     status,
-    events: eventsFor(prev, status, s, actions),
+    events: [...eventsFor(prev, status, s, actions), ...(created && vm ? startWarnings(vm, o) : [])],
     ...(s.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(1, Math.ceil(s.requeueAfterMs)) } : {}),
   };
 }
@@ -547,6 +547,24 @@ function pausedCondition(raw: RawVm, s: Pick<Situation, "paused">): ConditionInp
         message: "a pause is recorded on the VM but its launcher is not running",
       }
     : { type: "Paused", status: "False", reason: "NotPaused", message: "the guest is not paused" };
+}
+
+/**
+ * Warnings about a start that goes ahead. microvm under emulation is warned about, not refused: it boots most of
+ * the time, and with emulation allowed the launcher still uses KVM where the node has it; but under TCG on a
+ * busy host the guest kernel can stall calibrating its clock (microvm has no HPET or ACPI PM timer).
+ */
+function startWarnings(vm: VirtualMachine, o: Observed): VmEvent[] {
+  if (!o.pod.emulation || vm.spec.machine.type !== "microvm") return [];
+  return [
+    {
+      type: "Warning",
+      reason: "MicrovmUnderEmulation",
+      message:
+        "machine type microvm with emulation (TCG) allowed: without KVM the guest kernel can stall at boot " +
+        "calibrating its clock on a busy host (microvm has no HPET or ACPI PM timer); q35 is safer",
+    },
+  ];
 }
 
 function startLatency(raw: RawVm, prev: VmStatus, o: Observed, s: Situation): Partial<VmStatus> {
