@@ -16,12 +16,9 @@ Run 'vireo <command> --help' for a command's options.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
-// Specifier built at run time: these modules are owned by other parts and may be absent in a partial build.
-const lazy = (name: string) => new URL(`./${name}.ts`, import.meta.url).href;
-
 const commands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import("./validate.ts")).validateCommand,
-  run: async () => ((await import(lazy("run"))) as { runCommand: Command }).runCommand,
+  run: async () => (await import("./run.ts")).runCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -38,14 +35,12 @@ async function main(argv: string[]): Promise<number> {
   return (await load())(rest);
 }
 
-/** Cluster commands live in cli/cluster.ts once it exists; resolved lazily so `validate` starts fast. */
+/** Cluster commands are loaded lazily so `validate` starts fast. */
 async function clusterCommand(name: string): Promise<(() => Promise<Command>) | undefined> {
   const cluster = ["start", "stop", "restart", "pause", "unpause", "console", "vnc", "status"];
   if (!cluster.includes(name)) return undefined;
   return async () => {
-    const mod = (await import(lazy("cluster"))) as {
-      clusterCommand: (name: string, argv: string[]) => Promise<number>;
-    };
+    const mod = await import("./cluster.ts");
     return (argv: string[]) => mod.clusterCommand(name, argv);
   };
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): unit tests, then integration tests against real components,
 # then one closing line with the totals ("tests: N passed, N failed, N skipped").
-# Usage: scripts/test.sh [unit|integration|all] [extra vitest args...]
+# Usage: scripts/test.sh [unit|integration|e2e|all] [extra vitest args...]
+# `all` ends with the end-to-end suite on a real single-node cluster (scripts/cluster/up.sh, minutes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-all}"; shift || true
@@ -11,6 +12,10 @@ if [[ "$which" != unit && -z "${VIREO_SKIP_PREREQS:-}" ]]; then
   bash scripts/install-deps.sh || exit 1
   bash scripts/k8s/build.sh || exit 1
   bash scripts/guest/build.sh || exit 1
+  if [[ "$which" == e2e || "$which" == all ]]; then
+    bash scripts/k8s/build.sh kubelet kube-scheduler kube-controller-manager || exit 1
+    bash scripts/images/base.sh || exit 1
+  fi
 fi
 out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
 status=0
@@ -19,11 +24,16 @@ run() {
   echo "== $project tests =="
   npx vitest run --project "$project" --reporter=default --reporter=json --outputFile.json="$out/$project.json" "$@" || status=1
 }
+e2e() {
+  echo "== e2e tests (real single-node cluster) =="
+  npx vitest run --config test/e2e/vitest.config.ts --reporter=default --reporter=json --outputFile.json="$out/e2e.json" "$@" || status=1
+}
 case "$which" in
   unit) run unit "$@" ;;
   integration) run integration "$@" ;;
-  all) run unit "$@"; run integration "$@" ;;
-  *) echo "usage: $0 [unit|integration|all]" >&2; exit 2 ;;
+  e2e) e2e "$@" ;;
+  all) run unit "$@"; run integration "$@"; e2e "$@" ;;
+  *) echo "usage: $0 [unit|integration|e2e|all]" >&2; exit 2 ;;
 esac
 node -e '
   const fs = require("fs"); let p = 0, f = 0, s = 0, files = 0;
