@@ -226,6 +226,8 @@ describe("buildLauncherPod", () => {
     expect(req["devices.vireo.dev/vhost-net"]).toBe("1");
     const emu = buildLauncherPod(c.vm, { ...c.inputs, emulation: true });
     expect(container(emu, "launcher").resources?.requests?.["devices.vireo.dev/kvm"]).toBeUndefined();
+    expect(container(emu, "launcher").resources?.requests?.["devices.vireo.dev/vhost-net"]).toBeUndefined();
+    expect(container(emu, "launcher").resources?.requests?.["devices.vireo.dev/tun"]).toBe("1");
     const env = container(emu, "launcher").env?.[0]?.value ?? "{}";
     expect(JSON.parse(env).accelerator).toEqual({ allowEmulation: true });
   });

@@ -47,7 +47,7 @@ const mi = (bytes: number) => `${Math.ceil(bytes / MiB)}Mi`;
 export interface ResourceInputs {
   /** Emulation configured: the launcher runs TCG and needs no /dev/kvm. */
   emulation: boolean;
-  /** Some NIC uses a tap (bridge or masquerade binding), so /dev/net/tun and /dev/vhost-net are needed. */
+  /** Some NIC uses a tap (bridge or masquerade binding), so /dev/net/tun (and, with KVM, /dev/vhost-net) is needed. */
   needsTap: boolean;
   /** Replaces the overhead's fixed part (operator setting); default {@link DEFAULT_OVERHEAD_BASE_BYTES}. */
   overheadBaseBytes?: number;
@@ -65,7 +65,11 @@ export function launcherResources(spec: VmSpec, inputs: ResourceInputs): V1Resou
   const memory = memoryOverheadBytes(spec, inputs.overheadBaseBytes) + (hp ? 0 : guest);
   const devices: Record<string, string> = {
     ...(inputs.emulation ? {} : { [DEVICE_RESOURCES.kvm]: "1" }),
-    ...(inputs.needsTap ? { [DEVICE_RESOURCES.tun]: "1", [DEVICE_RESOURCES.vhostNet]: "1" } : {}),
+    // vhost-net only accelerates KVM guests, and nodes without KVM often lack /dev/vhost-net: requesting it
+    // when emulating would leave pods Pending there (seen on the e2e node). The launcher uses vhost only when
+    // the device is present.
+    ...(inputs.needsTap ? { [DEVICE_RESOURCES.tun]: "1" } : {}),
+    ...(inputs.needsTap && !inputs.emulation ? { [DEVICE_RESOURCES.vhostNet]: "1" } : {}),
     ...(hp ? { [`hugepages-${hp.pageSize}`]: mi(guest) } : {}),
   };
   return {
