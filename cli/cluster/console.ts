@@ -57,8 +57,8 @@ export async function attachConsole(
   process.stderr.write(`VM ${name}: serial console of pod ${pod.metadata?.name}\r\n`);
   if (raw) stdin.setRawMode(true);
   stdin.on("data", onData);
-  // Piped (non-terminal) input ended: pass the end on; the launcher keeps showing the console's output
-  // until the console closes (`echo poweroff | vireo console vm`).
+  // Piped (non-terminal) input ended: pass the end on; `vireo-launcher console` then closes its session and
+  // exits, which ends this one. (If this process is killed instead, the exec's stdin closes the same way.)
   stdin.once("end", () => toRemote.end());
   stdin.resume();
   try {

@@ -3,6 +3,15 @@ import { connect } from "node:net";
 /** Ctrl-] ends a console session, as in telnet and virsh console. */
 export const DETACH_BYTE = 0x1d;
 
+/** Signals that end a session: the terminal hung up (SIGHUP) or the runtime stops the exec (SIGTERM). */
+export const SESSION_END_SIGNALS = ["SIGHUP", "SIGTERM"] as const;
+
+/** Exit code for a session ended by a signal, as a shell reports it (128 + the signal's number). */
+const SIGNAL_EXIT: Record<(typeof SESSION_END_SIGNALS)[number], number> = { SIGHUP: 129, SIGTERM: 143 };
+
+/** How long a closing session waits for the hub to acknowledge before it drops the socket anyway. */
+const CLOSE_GRACE_MS = 2_000;
+
 /** Options for {@link attachConsole}. */
 export interface AttachOptions {
   input?: NodeJS.ReadStream;
@@ -11,15 +20,19 @@ export interface AttachOptions {
   replay?: Buffer;
   /** Print how to detach (on stderr) when the input is a terminal. */
   banner?: boolean;
+  /** Where SIGHUP/SIGTERM are received (default: this process); tests pass an EventEmitter. */
+  signals?: Pick<NodeJS.Process, "on" | "off">;
 }
 
 /**
  * Connects the terminal to the launcher's console socket: raw mode on a TTY so keys reach the guest as
- * typed, Ctrl-] detaches. Resolves with 0 when the user detaches or the console closes.
+ * typed, Ctrl-] detaches. Resolves with 0 when the user detaches, the input ends or the console closes, and
+ * with 129/143 on SIGHUP/SIGTERM; in every case the socket session is closed first, so the hub drops it.
  */
 export async function attachConsole(socketPath: string, options: AttachOptions = {}): Promise<number> {
   const input = options.input ?? process.stdin;
   const output = options.output ?? process.stdout;
+  const signals = options.signals ?? process;
   const socket = connect(socketPath);
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", () => resolve());
@@ -33,26 +46,47 @@ export async function attachConsole(socketPath: string, options: AttachOptions =
   if (options.replay?.length) output.write(options.replay);
   if (tty) input.setRawMode(true);
   return new Promise<number>((resolve) => {
-    const finish = () => {
+    let finished = false;
+    const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
       input.off("data", onInput);
+      input.off("end", onEnd);
+      input.off("error", onEnd);
+      for (const [signal, handler] of onSignal) signals.off(signal, handler);
       if (tty) input.setRawMode(false);
       input.pause();
-      socket.destroy();
-      resolve(0);
+      // end(), not destroy(): what was typed last still reaches the hub, which then closes its side.
+      const grace = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+      socket.once("close", () => {
+        clearTimeout(grace);
+        resolve(code);
+      });
+      if (socket.destroyed) {
+        clearTimeout(grace);
+        resolve(code);
+      } else socket.end();
     };
     const onInput = (chunk: Buffer) => {
       const at = tty ? chunk.indexOf(DETACH_BYTE) : -1;
       if (at >= 0) {
         if (at > 0) socket.write(chunk.subarray(0, at));
-        finish();
+        finish(0);
       } else socket.write(chunk);
     };
+    // Without a terminal nothing else ends this process when the caller goes away: an exec whose client
+    // disconnected only closes our stdin. Ending here keeps a dropped `vireo console` from leaving a session.
+    const onEnd = () => finish(0);
+    const onSignal = SESSION_END_SIGNALS.map(
+      (signal) => [signal, () => finish(SIGNAL_EXIT[signal])] as const,
+    );
+    for (const [signal, handler] of onSignal) signals.on(signal, handler);
     input.on("data", onInput);
+    input.once("end", onEnd);
+    input.once("error", onEnd);
     input.resume();
     socket.on("data", (chunk) => output.write(chunk));
-    socket.on("close", finish);
+    socket.on("close", () => finish(0));
     socket.on("error", () => {});
-    // Piped input that ends (e.g. `echo reboot | … console`) still shows the output until the console closes.
-    if (tty) input.once("end", finish);
   });
 }

@@ -90,6 +90,9 @@ export class ConsoleHub {
       if (!this.#serial.destroyed) this.#serial.write(chunk);
     });
     client.on("error", () => {});
+    // A session that ended its side (the console client exited) gets no more output; the socket then
+    // closes (allowHalfOpen is off), which also covers clients that vanish without a FIN.
+    client.on("end", () => this.#clients.delete(client));
     client.on("close", () => this.#clients.delete(client));
   }
 }
