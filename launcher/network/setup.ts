@@ -28,6 +28,22 @@ export interface PodFactSources {
   resolvConfPath?: string;
   /** Default {@link NETWORK_STATUS_PATH}; a missing or empty file means no Multus networks. */
   networkStatusPath?: string;
+  /** How long to wait for the network-status file to fill when the VM has Multus NICs; default 60 s. */
+  networkStatusWaitMs?: number;
+}
+
+/**
+ * Waits until the downward-API network-status file has content. Multus writes the annotation during sandbox
+ * setup, after the kubelet first wrote the file, and the kubelet fills it only on a later refresh; planning
+ * from the empty file would fail every Multus VM's first start.
+ */
+export async function waitForNetworkStatus(path: string, waitMs: number, pollMs = 250): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if ((await optionalFile(path))?.trim()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }
 
 /** Dependencies of {@link setupPodNetwork}. */
@@ -118,6 +134,11 @@ export function chooseFacts(
  * the namespace untouched.
  */
 export async function setupPodNetwork(config: LauncherConfig, deps: SetupDeps): Promise<SetupResult> {
+  if (config.interfaces.some((i) => i.network.kind === "multus")) {
+    const path = deps.networkStatusPath ?? NETWORK_STATUS_PATH;
+    if (!(await waitForNetworkStatus(path, deps.networkStatusWaitMs ?? 60_000)))
+      deps.logger?.warn({ path }, "Multus network-status is still empty; planning without it");
+  }
   const t0 = performance.now();
   const runDir = config.paths.runDir;
   // The masquerade table is read alongside the facts: one process start less on the critical path.
