@@ -39,7 +39,7 @@ export const operatorConfigSchema = z
      */
     launcherImagePullSecrets: nameList(DNS_SUBDOMAIN, "a Secret name"),
     /**
-     * Replaces the fixed part (192 MiB) of the launcher's memory overhead formula; the per-vCPU, per-guest-
+     * Replaces the fixed part (128 MiB) of the launcher's memory overhead formula; the per-vCPU, per-guest-
      * memory, UEFI and VNC terms still apply. A Kubernetes quantity; kept as text so a parsed config
      * parses again (tests and the chart-install test re-feed it).
      */
@@ -106,7 +106,7 @@ export const OPTIONS: Record<Key, { flag: string; env: string; help: string }> =
   launcherMemoryOverhead: {
     flag: "launcher-memory-overhead",
     env: "VIREO_LAUNCHER_MEMORY_OVERHEAD",
-    help: "quantity replacing the overhead's fixed 192Mi",
+    help: "quantity replacing the overhead's fixed 128Mi",
   },
   emulation: { flag: "emulation", env: "VIREO_EMULATION", help: "allow TCG; do not request /dev/kvm" },
   defaultBinding: {

@@ -218,9 +218,9 @@ describe("buildLauncherPod", () => {
     const c = cases["minimal-pvc"]!;
     const pod = buildLauncherPod(c.vm, c.inputs);
     const req = container(pod, "launcher").resources?.requests ?? {};
-    // 192 MiB + 8 MiB × 1 vCPU + 1 GiB / 512 (2 MiB), plus the 1 GiB guest.
-    expect(memoryOverheadBytes(c.vm.spec)).toBe(202 * 2 ** 20);
-    expect(req.memory).toBe(`${1024 + 202}Mi`);
+    // 128 MiB + 2 MiB × 1 vCPU + 1 GiB / 512 (2 MiB), plus the 1 GiB guest.
+    expect(memoryOverheadBytes(c.vm.spec)).toBe(132 * 2 ** 20);
+    expect(req.memory).toBe(`${1024 + 132}Mi`);
     expect(req["devices.vireo.dev/kvm"]).toBe("1");
     expect(req["devices.vireo.dev/tun"]).toBe("1");
     expect(req["devices.vireo.dev/vhost-net"]).toBe("1");
@@ -234,16 +234,16 @@ describe("buildLauncherPod", () => {
 
   it("replaces the overhead's fixed part when the operator sets one, and lists pull Secrets", () => {
     const c = cases["minimal-pvc"]!;
-    // 512 MiB base instead of 192 MiB; the per-vCPU and per-guest terms stay: 512 + 8 + 2.
+    // 512 MiB base instead of 128 MiB; the per-vCPU and per-guest terms stay: 512 + 2 + 2.
     const pod = buildLauncherPod(c.vm, {
       ...c.inputs,
       memoryOverheadBaseBytes: 512 * 2 ** 20,
       imagePullSecrets: ["regcred", "mirror.creds"],
     });
-    expect(container(pod, "launcher").resources?.requests?.memory).toBe(`${1024 + 522}Mi`);
+    expect(container(pod, "launcher").resources?.requests?.memory).toBe(`${1024 + 516}Mi`);
     expect(pod.spec?.imagePullSecrets).toEqual([{ name: "regcred" }, { name: "mirror.creds" }]);
     const none = buildLauncherPod(c.vm, { ...c.inputs, memoryOverheadBaseBytes: 0, imagePullSecrets: [] });
-    expect(container(none, "launcher").resources?.requests?.memory).toBe(`${1024 + 10}Mi`);
+    expect(container(none, "launcher").resources?.requests?.memory).toBe(`${1024 + 4}Mi`);
     expect(none.spec?.imagePullSecrets).toBeUndefined();
   });
 

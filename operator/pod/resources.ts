@@ -13,27 +13,32 @@ export const DEVICE_RESOURCES = {
 } as const;
 
 /** The fixed part of the memory overhead; `--launcher-memory-overhead` replaces it. */
-export const DEFAULT_OVERHEAD_BASE_BYTES = 192 * MiB;
+export const DEFAULT_OVERHEAD_BASE_BYTES = 128 * MiB;
 
 /**
- * Memory the pod needs on top of guest RAM, in bytes: the one place this is computed.
+ * Memory the pod needs on top of guest RAM, in bytes: the one place this is computed. The figures come from
+ * `npm run bench -- overhead` (method and numbers in docs/performance.md; 1 vCPU / 1 GiB, KVM, bridge NIC):
  *
- *   overhead = base (192 MiB)              launcher (Node.js ≈ 60 MiB), QEMU base process, dnsmasq/passt
- *            + 8 MiB × vCPUs                QEMU's per-vCPU thread stacks and TCG/KVM state
- *            + guest / 512                  page tables and QEMU's per-page bookkeeping (KubeVirt uses the same share)
- *            + 16 MiB with UEFI             OVMF code and variable store (pflash)
- *            + 16 MiB with VNC              framebuffer and VNC server
+ *   overhead = base (128 MiB)              measured ≈ 100 MiB resident: the launcher 63 MiB (20 private, 43 of
+ *                                          Node's binary) and QEMU 37 MiB (10 private, 26 of its libraries);
+ *                                          +28 MiB headroom for the launcher's start-up peak (≈ +17 MiB) and
+ *                                          metrics scrapes
+ *            + 2 MiB × vCPUs                measured ≈ 1 MiB per vCPU (1 → 4 vCPUs: +3 MiB), doubled
+ *            + guest / 512                  page tables for guest RAM (KubeVirt uses the same share)
+ *            + 8 MiB with UEFI              OVMF in pflash: measured +4 MiB, doubled
+ *            + 16 MiB with VNC              VGA's 16 MiB framebuffer once a guest draws on all of it
  *
- * rounded up to a whole MiB. The benchmark issue measures real RSS and tunes these figures.
+ * rounded up to a whole MiB; 1 vCPU / 1 GiB: 132 MiB (KubeVirt: 250 MiB). Not covered: TCG's translation
+ * cache under emulation (QEMU grows it up to 1 GiB; ≈ 60 MiB after the test guest boots), and passt.
  */
 export function memoryOverheadBytes(spec: VmSpec, baseBytes = DEFAULT_OVERHEAD_BASE_BYTES): number {
   const vcpus = spec.cpu.sockets * spec.cpu.cores * spec.cpu.threads;
   const guest = parseQuantity(spec.memory.guest) ?? 0;
   const bytes =
     baseBytes +
-    8 * MiB * vcpus +
+    2 * MiB * vcpus +
     guest / 512 +
-    (spec.firmware.uefi ? 16 * MiB : 0) +
+    (spec.firmware.uefi ? 8 * MiB : 0) +
     (spec.devices.vnc ? 16 * MiB : 0);
   return Math.ceil(bytes / MiB) * MiB;
 }
