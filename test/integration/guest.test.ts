@@ -204,6 +204,33 @@ describe("test guest under QEMU (TCG)", () => {
     expect(final.records.some((r) => r.kind === "acpi" && r.fields.event === "power-button")).toBe(true);
   });
 
+  it("powers off cleanly on a press that comes while /init is still PID 1 (before ready)", async () => {
+    // The NIC sits alone on a QEMU hub, so DHCP gets no answer and /init waits in its DHCP step for
+    // vireo.dhcp_timeout: the press reliably lands while PID 1 is still the /init script.
+    const qemu = await boot({
+      dir: workDir(),
+      append: ["vireo.dhcp=1", "vireo.dhcp_timeout=30"],
+      args: ["-netdev", "hubport,id=net0,hubid=0", "-device", "virtio-net-pci,netdev=net0"],
+    });
+    // The earliest moment a press can count: QEMU drops one while the guest kernel has not enabled the
+    // power button event (before the `button` driver loads), and /init loads it and starts acpid first,
+    // reporting this line before anything else it does.
+    await qemu.serial.waitFor(/^VIREO-GUEST acpi power_button=1 handler=acpid/m, BOOT_MS);
+    await qemu.qmp.execute("system_powerdown");
+    const shutdown = await qemu.waitForEvent("SHUTDOWN", BOOT_MS);
+    expect(shutdown.data).toMatchObject({ guest: true, reason: "guest-shutdown" });
+    expect(await qemu.exited).toEqual({ code: 0, signal: null });
+    await qemu.serial.waitFor(/^VIREO-GUEST halted/m, COMMAND_MS);
+    const lines = qemu.serial.lines();
+    const press = lines.findIndex((l) => l.startsWith("VIREO-GUEST acpi event=power-button"));
+    const ready = lines.findIndex((l) => l.startsWith("VIREO-GUEST ready"));
+    expect(press, "the handler reported the press").toBeGreaterThanOrEqual(0);
+    expect(lines[press]).toContain("init=script");
+    // Handled before "ready", i.e. while /init ran; the shutdown waited for busybox init and was clean.
+    expect(ready).toBeGreaterThan(press);
+    expect(parseGuestReport(lines).halted).toBe(true);
+  });
+
   it("ignores the power button with vireo.acpi=ignore", async () => {
     const qemu = await boot({ dir: workDir(), append: ["vireo.acpi=ignore"] });
     const report = await qemu.serial.waitForReady(BOOT_MS);
