@@ -4,7 +4,7 @@
  * namespace with the test guest under TCG. Gives the bench the launcher's pid, its log and its phase marks.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,7 @@ import { applyLayout, planLayout } from "../../launcher/standalone/layout.ts";
 import { createPodNetns, removePodNetns, type PodNetns } from "../../launcher/standalone/netns.ts";
 import { SerialConsole } from "../../test/guest/serial-console.ts";
 import { LineSplitter, parseLogLine, phaseMarks, type LogLine, type Phase } from "./launcher-log.ts";
+import type { KernelBootFiles } from "./smaps.ts";
 
 const LAUNCHER_BIN = fileURLToPath(new URL("../../bin/vireo-launcher.js", import.meta.url));
 
@@ -95,6 +96,8 @@ export interface LaunchedVm {
   /** Wall time from spawning the launcher to its "running" mark, seen from outside. */
   spawnToRunningMs: number;
   marks: Partial<Record<Phase, number>>;
+  /** The directly booted kernel's size and the initrd's real path, as resolved when the VM started. */
+  kernelBoot?: KernelBootFiles;
   /** QEMU's pid, from the launcher's "QEMU started" line. */
   qemuPid: number;
   lines: LogLine[];
@@ -158,6 +161,15 @@ export async function launchVm(vm: VirtualMachine, options: LaunchOptions): Prom
   try {
     await applyLayout(planLayout(vm, config, imageDirs()));
     writeFileSync(configFile, JSON.stringify(config));
+    // Resolved now: the guest cache's `current` link may move to a rebuilt guest while the VM runs.
+    const boot = config.boot;
+    const kernelBoot =
+      boot.kind === "kernel"
+        ? {
+            kernelBytes: statSync(realpathSync(boot.kernelPath)).size,
+            ...(boot.initrdPath ? { initrdPath: realpathSync(boot.initrdPath) } : {}),
+          }
+        : undefined;
     ns = await createPodNetns(options.id);
     const inNs = (args: string[]) => ["ip", "netns", "exec", ns!.name, ...args];
     let netsetupMs = 0;
@@ -219,6 +231,7 @@ export async function launchVm(vm: VirtualMachine, options: LaunchOptions): Prom
       netsetupMs,
       spawnToRunningMs: runningAt - spawnedAt,
       marks: phaseMarks(lines),
+      ...(kernelBoot ? { kernelBoot } : {}),
       qemuPid,
       lines,
       async waitGuestReady(timeoutMs) {

@@ -4,7 +4,6 @@
  * the metrics endpoint has been scraped as Prometheus would, the launcher, QEMU and any helper processes
  * are read from /proc (see docs/performance.md for the method).
  */
-import { realpathSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { kubevirtOverheadBytes, TARGETS } from "../lib/kubevirt.ts";
 import { benchVm, launchVm, type BenchVmShape, type LaunchedVm } from "../lib/launch.ts";
@@ -43,21 +42,12 @@ export interface OverheadFigures {
 
 const toMiB = (kib: number) => kib / KiB_PER_MiB;
 
-function kernelBootFiles(vm: LaunchedVm) {
-  const boot = vm.config.boot;
-  if (boot.kind !== "kernel") return undefined;
-  return {
-    kernelBytes: statSync(boot.kernelPath).size,
-    ...(boot.initrdPath ? { initrdPath: realpathSync(boot.initrdPath) } : {}),
-  };
-}
-
 /** Reads everything `samples` times a second apart and keeps each figure's largest value. */
 async function measure(vm: LaunchedVm, guestBytes: number, samples: number) {
   let launcher = { rss: 0, anon: 0, file: 0, peak: 0 };
   let qemu: QemuMemory | undefined;
   const helpers = new Map<string, number>();
-  const boot = kernelBootFiles(vm);
+  const boot = vm.kernelBoot;
   for (let i = 0; i < samples; i++) {
     const m = statusMemory(vm.launcherPid);
     if (m && m.rssKiB > launcher.rss * KiB_PER_MiB)
