@@ -3,8 +3,11 @@
  * `sinceStartMs` (milliseconds since the launcher process started, from performance.now()).
  */
 
-/** Phases the launcher marks on its way to a running guest, in the order it passes them. */
-export const PHASES = ["config", "preflight", "disks", "network", "qemu-spawned", "qmp", "running"] as const;
+/**
+ * Phases the launcher marks on its way to a running guest, in the order it passes them (the KVM probe runs
+ * alongside disks and network; its verdict is marked after them).
+ */
+export const PHASES = ["config", "disks", "network", "preflight", "qemu-spawned", "qmp", "running"] as const;
 /** One of {@link PHASES}. */
 export type Phase = (typeof PHASES)[number];
 
