@@ -1,7 +1,7 @@
 import { dirname } from "node:path";
 import type { LauncherDisk } from "../../crds/launcher/config.ts";
 import type { PreparedDisk } from "../prepared.ts";
-import type { DiskEnv } from "./kind.ts";
+import { preparedDisk, type DiskEnv, type DiskOptions } from "./kind.ts";
 
 /** A file to put on an ISO: a path relative to the ISO's root, and its exact bytes. */
 export interface IsoFile {
@@ -38,4 +38,19 @@ export async function writeIso(
   } finally {
     await fs.remove(staging);
   }
+}
+
+/** Writes a planned ISO and presents it read-only: the shared tail of the cloud-init and config-volume kinds. */
+export async function applyIsoDisk(
+  disk: LauncherDisk,
+  plan: { path: string; files: readonly IsoFile[]; options: DiskOptions },
+  env: DiskEnv,
+  label: string,
+): Promise<PreparedDisk> {
+  await writeIso(env, plan.path, label, plan.files);
+  return preparedDisk(
+    { ...disk, readOnly: true },
+    { path: plan.path, format: "raw", media: isoMedia(disk.bus) },
+    plan.options,
+  );
 }

@@ -1,9 +1,8 @@
 import type { LauncherConfig, LauncherDisk } from "../../../crds/launcher/config.ts";
 import { DiskError } from "../errors.ts";
-import { isoMedia, writeIso, type IsoFile } from "../iso-volume.ts";
+import { applyIsoDisk, type IsoFile } from "../iso-volume.ts";
 import {
   optionsFor,
-  preparedDisk,
   type DirectIoFact,
   type DiskEnv,
   type DiskKind,
@@ -137,16 +136,12 @@ export function cloudInitKind(
     inspect,
     plan: (disk, source, facts, layout) => planCloudInit(disk, source, facts, layout, config),
     async apply(disk, plan, env) {
-      await writeIso(env, plan.path, NOCLOUD_LABEL, plan.files);
+      const prepared = await applyIsoDisk(disk, plan, env, NOCLOUD_LABEL);
       env.deps.log.info(
         { disk: disk.name, path: plan.path, files: plan.files.map((f) => f.path) },
         "wrote the cloud-init NoCloud ISO",
       );
-      return preparedDisk(
-        { ...disk, readOnly: true },
-        { path: plan.path, format: "raw", media: isoMedia(disk.bus) },
-        plan.options,
-      );
+      return prepared;
     },
   };
 }

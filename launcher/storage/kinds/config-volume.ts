@@ -1,9 +1,8 @@
 import type { LauncherDisk } from "../../../crds/launcher/config.ts";
 import { DiskError } from "../errors.ts";
-import { isoMedia, writeIso, type IsoFile } from "../iso-volume.ts";
+import { applyIsoDisk, type IsoFile } from "../iso-volume.ts";
 import {
   optionsFor,
-  preparedDisk,
   type DirectIoFact,
   type DiskEnv,
   type DiskKind,
@@ -94,15 +93,11 @@ export const configVolume: DiskKind<Source, ConfigVolumeFacts, ConfigVolumePlan>
   inspect,
   plan: (disk, source, facts, layout) => planConfigVolume(disk, source, facts, layout),
   async apply(disk, plan, env) {
-    await writeIso(env, plan.path, CONFIG_LABEL, plan.files);
+    const prepared = await applyIsoDisk(disk, plan, env, CONFIG_LABEL);
     env.deps.log.info(
       { disk: disk.name, path: plan.path, keys: plan.files.map((f) => f.path) },
       "wrote the volume's files to an ISO",
     );
-    return preparedDisk(
-      { ...disk, readOnly: true },
-      { path: plan.path, format: "raw", media: isoMedia(disk.bus) },
-      plan.options,
-    );
+    return prepared;
   },
 };
