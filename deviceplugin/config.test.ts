@@ -7,6 +7,7 @@ describe("parseDevicePluginConfig", () => {
     expect(parseDevicePluginConfig([], {})).toEqual({
       devicePluginDir: "/var/lib/kubelet/device-plugins",
       devDir: "/dev",
+      nodeDir: "/var/lib/vireo/device-nodes",
       resources: ["kvm", "tun", "vhost-net"],
       slots: 110,
       pollIntervalMs: 2000,
@@ -23,7 +24,10 @@ describe("parseDevicePluginConfig", () => {
     expect(cfg.slots).toBe(7);
     expect(cfg.resources).toEqual(["kvm", "tun"]);
     expect(cfg.devDir).toBe("/x/dev");
-    expect(parseDevicePluginConfig(["--host-dev-dir=/dev"], {}).hostDevDir).toBe("/dev");
+    expect(parseDevicePluginConfig(["--host-node-dir=/var/lib/vireo/n"], {}).hostNodeDir).toBe(
+      "/var/lib/vireo/n",
+    );
+    expect(parseDevicePluginConfig([], { VIREO_NODE_DIR: "/run/n" }).nodeDir).toBe("/run/n");
   });
 
   it.each([
@@ -31,6 +35,7 @@ describe("parseDevicePluginConfig", () => {
     [["--slots", "many"], /slots: .*expected number/],
     [["--resources", "gpu"], /resources.0: /],
     [["--dev-dir", "dev"], /devDir: --dev-dir must be an absolute path/],
+    [["--node-dir", "n"], /nodeDir: --node-dir must be an absolute path/],
     [["--frobnicate"], /Unknown option '--frobnicate'/],
   ])("refuses %j with a message naming the field", (argv, message) => {
     const call = () => parseDevicePluginConfig(argv, {});

@@ -5,6 +5,9 @@ import { DEFAULT_DEVICE_PLUGIN_DIR } from "./api.ts";
 import { DevicePluginError } from "./errors.ts";
 import { RESOURCE_NAMES } from "./resources.ts";
 
+/** Where the launcher's device nodes live on a node (launcher-nodes.ts): private to root, not under /dev. */
+export const DEFAULT_NODE_DIR = "/var/lib/vireo/device-nodes";
+
 const absPath = (what: string) => z.string().regex(/^\//, `${what} must be an absolute path`);
 
 /** The validated configuration. */
@@ -12,7 +15,8 @@ export const devicePluginConfigSchema = z
   .object({
     devicePluginDir: absPath("--device-plugin-dir").default(DEFAULT_DEVICE_PLUGIN_DIR),
     devDir: absPath("--dev-dir").default("/dev"),
-    hostDevDir: absPath("--host-dev-dir").optional(),
+    nodeDir: absPath("--node-dir").default(DEFAULT_NODE_DIR),
+    hostNodeDir: absPath("--host-node-dir").optional(),
     resources: z
       .array(z.enum(RESOURCE_NAMES))
       .min(1, "--resources must name at least one of kvm, tun, vhost-net")
@@ -34,7 +38,8 @@ export type DevicePluginConfig = z.output<typeof devicePluginConfigSchema>;
 const FLAGS = {
   "device-plugin-dir": { env: "VIREO_DEVICE_PLUGIN_DIR", key: "devicePluginDir", kind: "string" },
   "dev-dir": { env: "VIREO_DEV_DIR", key: "devDir", kind: "string" },
-  "host-dev-dir": { env: "VIREO_HOST_DEV_DIR", key: "hostDevDir", kind: "string" },
+  "node-dir": { env: "VIREO_NODE_DIR", key: "nodeDir", kind: "string" },
+  "host-node-dir": { env: "VIREO_HOST_NODE_DIR", key: "hostNodeDir", kind: "string" },
   resources: { env: "VIREO_RESOURCES", key: "resources", kind: "list" },
   slots: { env: "VIREO_SLOTS", key: "slots", kind: "int" },
   "poll-interval-ms": { env: "VIREO_POLL_INTERVAL_MS", key: "pollIntervalMs", kind: "int" },
@@ -47,8 +52,9 @@ export const USAGE = `usage: vireo-device-plugin [options]
 
 Advertises devices.vireo.dev/{kvm,tun,vhost-net} to the kubelet. Every flag has an environment variable.
   --device-plugin-dir DIR   kubelet device-plugin directory (VIREO_DEVICE_PLUGIN_DIR; ${DEFAULT_DEVICE_PLUGIN_DIR})
-  --dev-dir DIR             where this process sees the device nodes (VIREO_DEV_DIR; /dev)
-  --host-dev-dir DIR        where they are on the host, for the kubelet (VIREO_HOST_DEV_DIR; --dev-dir)
+  --dev-dir DIR             where this process sees the host's device nodes (VIREO_DEV_DIR; /dev)
+  --node-dir DIR            where it makes the launcher's nodes, root:107 0660 (VIREO_NODE_DIR; ${DEFAULT_NODE_DIR})
+  --host-node-dir DIR       that directory on the host, for the kubelet (VIREO_HOST_NODE_DIR; --node-dir)
   --resources LIST          comma-separated subset of kvm,tun,vhost-net (VIREO_RESOURCES; all)
   --slots N                 slots advertised per resource (VIREO_SLOTS; 110)
   --poll-interval-ms MS     how often to check devices and the kubelet socket (VIREO_POLL_INTERVAL_MS; 2000)

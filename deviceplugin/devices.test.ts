@@ -3,23 +3,35 @@ import { allocate, deviceList, slotIds } from "./devices.ts";
 import { DevicePluginError } from "./errors.ts";
 import { endpointFor, hostDevices } from "./resources.ts";
 
-const [kvm, tun, vhost] = hostDevices({ devDir: "/host/dev/" });
+const [kvm, tun, vhost] = hostDevices({ devDir: "/host/dev/", nodeDir: "/var/lib/vireo/device-nodes/" });
 
 describe("hostDevices", () => {
-  it("maps each resource to its node under the dev dir and the real /dev path in the container", () => {
-    expect(hostDevices({ devDir: "/dev" }).map((d) => [d.resourceName, d.hostPath, d.containerPath])).toEqual(
-      [
-        ["devices.vireo.dev/kvm", "/dev/kvm", "/dev/kvm"],
-        ["devices.vireo.dev/tun", "/dev/net/tun", "/dev/net/tun"],
-        ["devices.vireo.dev/vhost-net", "/dev/vhost-net", "/dev/vhost-net"],
-      ],
-    );
-    expect(tun?.hostPath).toBe("/host/dev/net/tun");
-    expect(hostDevices({ devDir: "/dev" }, ["tun"]).map((d) => d.name)).toEqual(["tun"]);
-    const mounted = hostDevices({ devDir: "/host/dev", hostDevDir: "/dev" }, ["kvm"])[0];
-    expect([mounted?.probePath, mounted?.hostPath, mounted?.containerPath]).toEqual([
+  it("probes the host's node, hands out the launcher's node, and puts it at the real /dev path", () => {
+    expect(
+      hostDevices({ devDir: "/dev", nodeDir: "/n" }).map((d) => [
+        d.resourceName,
+        d.probePath,
+        d.hostPath,
+        d.containerPath,
+      ]),
+    ).toEqual([
+      ["devices.vireo.dev/kvm", "/dev/kvm", "/n/kvm", "/dev/kvm"],
+      ["devices.vireo.dev/tun", "/dev/net/tun", "/n/net/tun", "/dev/net/tun"],
+      ["devices.vireo.dev/vhost-net", "/dev/vhost-net", "/n/vhost-net", "/dev/vhost-net"],
+    ]);
+    expect([tun?.probePath, tun?.nodePath, tun?.hostPath]).toEqual([
+      "/host/dev/net/tun",
+      "/var/lib/vireo/device-nodes/net/tun",
+      "/var/lib/vireo/device-nodes/net/tun",
+    ]);
+    expect(hostDevices({ devDir: "/dev", nodeDir: "/n" }, ["tun"]).map((d) => d.name)).toEqual(["tun"]);
+    const mounted = hostDevices({ devDir: "/host/dev", nodeDir: "/mnt/nodes", hostNodeDir: "/var/lib/v" }, [
+      "kvm",
+    ])[0];
+    expect([mounted?.probePath, mounted?.nodePath, mounted?.hostPath, mounted?.containerPath]).toEqual([
       "/host/dev/kvm",
-      "/dev/kvm",
+      "/mnt/nodes/kvm",
+      "/var/lib/v/kvm",
       "/dev/kvm",
     ]);
     expect(endpointFor("vhost-net")).toBe("vireo-vhost-net.sock");
@@ -46,7 +58,11 @@ describe("allocate", () => {
     const res = allocate(kvm!, 4, true, {
       container_requests: [{ devices_ids: ["kvm-0", "kvm-3"] }, { devices_ids: ["kvm-1"] }],
     });
-    const spec = { container_path: "/dev/kvm", host_path: "/host/dev/kvm", permissions: "rw" };
+    const spec = {
+      container_path: "/dev/kvm",
+      host_path: "/var/lib/vireo/device-nodes/kvm",
+      permissions: "rw",
+    };
     expect(res).toEqual({ container_responses: [{ devices: [spec] }, { devices: [spec] }] });
   });
 

@@ -22,7 +22,8 @@ export function deviceList(device: HostDevice, slots: number, healthy: boolean):
 
 /**
  * The Allocate answer: one DeviceSpec (read-write; no mknod) per container, however many slots it asked
- * for. Unknown IDs are refused (the kubelet asked the wrong plugin), and so is an allocation while the
+ * for, naming the launcher's node (launcher-nodes.ts) rather than the host's, so its owner and mode reach
+ * the container. Unknown IDs are refused (the kubelet asked the wrong plugin), and so is an allocation while the
  * host node is missing: the proto asks plugins to fail Allocate then rather than hand out a dead path.
  */
 export function allocate(
@@ -43,7 +44,7 @@ export function allocate(
     if (!healthy) {
       throw new DevicePluginError(
         "DEVICE_UNHEALTHY",
-        `${device.resourceName}: ${device.hostPath} is missing on this node`,
+        `${device.resourceName}: ${device.probePath} is missing on this node, or its launcher node ${device.hostPath} could not be made`,
       );
     }
     return {

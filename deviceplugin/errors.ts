@@ -5,7 +5,8 @@ export type DevicePluginErrorCode =
   | "SERVE_FAILED"
   | "REGISTER_FAILED"
   | "UNKNOWN_DEVICE"
-  | "DEVICE_UNHEALTHY";
+  | "DEVICE_UNHEALTHY"
+  | "NODE_FAILED";
 
 /** An error of the device plugin with a stable `code`. */
 export class DevicePluginError extends Error {

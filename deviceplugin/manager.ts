@@ -15,12 +15,16 @@ import { decideKubeletAction, type SocketIdentity } from "./kubelet.ts";
 import type { DevicePluginMetrics } from "./metrics.ts";
 import { PLUGIN_OPTIONS, ResourcePlugin } from "./plugin.ts";
 import { registerWithKubelet } from "./registration.ts";
-import { hostDevices } from "./resources.ts";
+import { type SyncResult, syncLauncherNode } from "./launcher-nodes.ts";
+import { type HostDevice, hostDevices } from "./resources.ts";
 
 /** Side effects the manager needs, injectable for tests of its control flow. */
 export interface ManagerDeps {
-  /** Whether a device node is present (a character device at `path`). */
-  devicePresent(path: string): Promise<boolean>;
+  /**
+   * Keeps the launcher's node of `device` in step with the host's node; `ready` when it can be handed
+   * out. Throws DevicePluginError NODE_FAILED when the node cannot be made.
+   */
+  syncNode(device: HostDevice, nodeDir: string): Promise<SyncResult>;
   /** Identity of a socket file, or undefined when absent. */
   socketIdentity(path: string): Promise<SocketIdentity | undefined>;
   /** Registers with the kubelet. */
@@ -29,13 +33,7 @@ export interface ManagerDeps {
 
 /** The real side effects. */
 export const nodeDeps: ManagerDeps = {
-  async devicePresent(path) {
-    try {
-      return (await stat(path)).isCharacterDevice();
-    } catch {
-      return false;
-    }
-  },
+  syncNode: syncLauncherNode,
   async socketIdentity(path) {
     try {
       const s = await stat(path, { bigint: true });
@@ -123,8 +121,24 @@ export class DevicePluginManager {
   }
 
   async #checkHealth(): Promise<void> {
-    for (const plugin of this.#plugins)
-      plugin.setHealth(await this.#deps.devicePresent(plugin.device.probePath));
+    for (const plugin of this.#plugins) {
+      let healthy = false;
+      try {
+        const result = await this.#deps.syncNode(plugin.device, this.#config.nodeDir);
+        healthy = result.ready;
+        if (result.action === "make" || result.action === "remove")
+          this.#log.info(
+            { resource: plugin.device.resourceName, node: plugin.device.nodePath, host: result.host },
+            result.action === "make"
+              ? "made the launcher's device node (root:107 0660) from the host's"
+              : "removed the launcher's device node: the host's is gone",
+          );
+      } catch (err) {
+        // Unhealthy rather than fatal: the kubelet then schedules no launcher here, and the log says why.
+        this.#log.error({ err, resource: plugin.device.resourceName }, "launcher device node not ready");
+      }
+      plugin.setHealth(healthy);
+    }
   }
 
   async #round(): Promise<void> {

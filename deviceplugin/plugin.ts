@@ -77,8 +77,8 @@ export class ResourcePlugin {
     if (healthy === this.#healthy) return;
     this.#healthy = healthy;
     this.#log.info(
-      { hostPath: this.#device.hostPath, healthy },
-      healthy ? "device present" : "device missing: reporting Unhealthy",
+      { probePath: this.#device.probePath, hostPath: this.#device.hostPath, healthy },
+      healthy ? "device present, launcher node ready" : "device missing: reporting Unhealthy",
     );
     this.#metrics?.setHealth(this.#device.resourceName, healthy, this.#slots);
     for (const stream of this.#streams) stream.write(this.#list());

@@ -22,32 +22,41 @@ export interface HostDevice {
   name: ResourceName;
   /** Full resource name, e.g. `devices.vireo.dev/kvm`. */
   resourceName: string;
-  /** Path at which this process checks that the node exists (the host's /dev may be mounted elsewhere). */
+  /** Where this process sees the host's own node (the host's /dev may be mounted elsewhere). */
   probePath: string;
-  /** Path of the node on the host, which the kubelet passes to the container runtime. */
+  /** Where this process makes the launcher's node of the same device (launcher-nodes.ts). */
+  nodePath: string;
+  /** The launcher's node as the host sees it: what the kubelet passes to the container runtime. */
   hostPath: string;
   /** Path of the node in the container. */
   containerPath: string;
 }
 
+/** Where the plugin finds the host's device nodes and keeps the launcher's. */
+export interface DeviceDirs {
+  /** Where this process sees the host's /dev (in the DaemonSet a read-only mount, in tests a temp dir). */
+  devDir: string;
+  /** Where this process makes the launcher's nodes. */
+  nodeDir: string;
+  /** The same directory as the host sees it (default `nodeDir`). */
+  hostNodeDir?: string | undefined;
+}
+
 /**
- * The host devices for `names`: checked for under `devDir` (where this process sees the host's /dev; in the
- * DaemonSet a read-only mount, in tests a temporary directory) and handed to the kubelet as paths under
- * `hostDevDir` (the host's view; default `devDir`). The container path is always the real /dev path,
- * because that is where QEMU looks.
+ * The host devices for `names`: the host's node under `devDir`, the launcher's node under `nodeDir`
+ * (handed to the kubelet under `hostNodeDir`). The container path is always the real /dev path, because
+ * that is where QEMU looks.
  */
-export function hostDevices(
-  dirs: { devDir: string; hostDevDir?: string | undefined },
-  names: readonly ResourceName[] = RESOURCE_NAMES,
-): HostDevice[] {
+export function hostDevices(dirs: DeviceDirs, names: readonly ResourceName[] = RESOURCE_NAMES): HostDevice[] {
   const trim = (d: string) => d.replace(/\/+$/, "");
-  const probeDir = trim(dirs.devDir);
-  const hostDir = trim(dirs.hostDevDir ?? dirs.devDir);
+  const nodeDir = trim(dirs.nodeDir);
+  const hostNodeDir = trim(dirs.hostNodeDir ?? dirs.nodeDir);
   return names.map((name) => ({
     name,
     resourceName: `${RESOURCE_PREFIX}/${name}`,
-    probePath: `${probeDir}/${DEV_PATHS[name]}`,
-    hostPath: `${hostDir}/${DEV_PATHS[name]}`,
+    probePath: `${trim(dirs.devDir)}/${DEV_PATHS[name]}`,
+    nodePath: `${nodeDir}/${DEV_PATHS[name]}`,
+    hostPath: `${hostNodeDir}/${DEV_PATHS[name]}`,
     containerPath: `/dev/${DEV_PATHS[name]}`,
   }));
 }

@@ -11,10 +11,9 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readSync,
   closeSync,
-  readdirSync,
-  readFileSync,
   rmSync,
 } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -23,6 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { helm, kubectl } from "../harness/commands.ts";
 import { eventually } from "../harness/eventually.ts";
+import { setHostDeviceModes } from "../harness/host-device-modes.ts";
+import { containerNode, holdsOpen, KVM_VM, kvmLauncherPod, qemuPidsOf } from "./device-nodes.ts";
 import { imageRefs, type ImageRefs } from "./images.ts";
 import { localCluster, NODE_NAME, type LocalCluster } from "./local-cluster.ts";
 import { vmObject, volumeObjects, type E2eNames } from "./manifests.ts";
@@ -70,6 +71,8 @@ let core: CoreV1Api;
 let custom: CustomObjectsApi;
 let cli: CliTarget;
 let releaseWasThere = false;
+/** Puts the host's /dev/kvm and /dev/net/tun modes back as they were before the suite. */
+let restoreHostModes: (() => Promise<void>) | undefined;
 
 const k = (args: string[], input?: string) =>
   kubectl(args, cluster.kubeconfigPath, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
@@ -100,20 +103,7 @@ const condition = (vm: VmView | undefined, type: string) =>
   vm?.status?.conditions?.find((c) => c.type === type)?.status;
 
 /** Host pids of QEMU processes running this VM (QEMU's `-name guest=<ns>/<name>` is in its command line). */
-function qemuPids(): number[] {
-  const needle = `guest=${names.namespace}/${names.vm},`;
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (cmd.startsWith("qemu-system") && cmd.includes(needle)) pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids;
-}
+const qemuPids = () => qemuPidsOf(names.namespace, names.vm);
 
 /** Whether the launcher at `ip` says QEMU runs the guest (/readyz; the pod IP is the launcher's own with masquerade). */
 async function launcherReady(ip: string | undefined): Promise<boolean> {
@@ -188,6 +178,8 @@ describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI
     core = cluster.kubeConfig.makeApiClient(CoreV1Api);
     custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
     cli = { kubeconfigPath: cluster.kubeconfigPath, namespace: names.namespace };
+    // Hardened node modes first (nothing but root may open them); a later test switches to Debian's.
+    restoreHostModes = await setHostDeviceModes("0600 root:root");
 
     releaseWasThere =
       (await helm(["status", "vireo", "-n", RELEASE_NS], cluster.kubeconfigPath, { check: false }))
@@ -246,6 +238,7 @@ describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI
   }, 45 * 60_000);
 
   afterAll(async () => {
+    await restoreHostModes?.();
     if (!cluster) return;
     if (core) {
       await k(["-n", names.namespace, "delete", "virtualmachines", "--all", "--timeout=180s"]).catch(
@@ -380,6 +373,61 @@ describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI
       await session.close();
     }
   });
+
+  it("gives QEMU the device plugin's nodes (root:107 0660), not the host's 0600 root:root ones", () => {
+    const [pid] = qemuPids();
+    expect(pid).toBeDefined();
+    expect(containerNode(pid!, "/dev/net/tun")).toEqual({ uid: 0, gid: LAUNCHER_UID, mode: 0o660 });
+    expect(holdsOpen(pid!, "/dev/net/tun")).toBe(true);
+  });
+
+  it("boots again after the host's nodes change to 0660 root:kvm (`vireo restart`)", async () => {
+    await restoreHostModes?.();
+    restoreHostModes = undefined;
+    restoreHostModes = await setHostDeviceModes("0660 root:kvm");
+    const before = await getPod();
+    const timeline = new Timeline();
+    timeline.mark("vireo restart");
+    await vireo(cli, ["restart", names.vm]);
+    await watchStart(timeline, before?.metadata?.uid);
+    console.log(formatTimeline(`VM restart with host nodes 0660 root:kvm`, timeline.milestones()));
+    const [pid] = qemuPids();
+    expect(containerNode(pid!, "/dev/net/tun")).toEqual({ uid: 0, gid: LAUNCHER_UID, mode: 0o660 });
+    const session = ConsoleSession.open(cli, names.vm);
+    try {
+      await session.waitFor(/VIREO-GUEST ready/, 120_000);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it.skipIf(!existsSync("/dev/kvm"))(
+    "opens /dev/kvm in a launcher pod that does not emulate (the KVM path)",
+    async () => {
+      const pod = kvmLauncherPod(names, images.launcher);
+      const podName = pod.metadata!.name!;
+      await core.createNamespacedPod({ namespace: names.namespace, body: pod });
+      try {
+        const pid = await eventually(
+          async () => {
+            const [p] = qemuPidsOf(names.namespace, KVM_VM);
+            if (p === undefined || !holdsOpen(p, "/dev/kvm")) throw new Error("no QEMU holding /dev/kvm yet");
+            return p;
+          },
+          { timeoutMs: 5 * 60_000, intervalMs: 500, description: "QEMU with /dev/kvm open in the pod" },
+        );
+        expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain("kvm");
+        expect(containerNode(pid, "/dev/kvm")).toEqual({ uid: 0, gid: LAUNCHER_UID, mode: 0o660 });
+        const limits = pod.spec?.containers.find((c) => c.name === "launcher")?.resources?.limits ?? {};
+        expect(limits).toHaveProperty(["devices.vireo.dev/kvm"], "1");
+      } finally {
+        await k(["-n", names.namespace, "delete", "pod", podName, "--grace-period=1", "--timeout=120s"]);
+      }
+      await eventually(async () => {
+        if (qemuPidsOf(names.namespace, KVM_VM).length) throw new Error("KVM QEMU still running");
+      });
+    },
+  );
 
   it("deleting the VM removes its pod and QEMU, and nothing else", async () => {
     const others = async () => {

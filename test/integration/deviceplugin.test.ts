@@ -2,7 +2,8 @@
 // real v1beta1 protobuf: registration, ListAndWatch, Allocate, health when a device node disappears, and
 // re-registration when the kubelet restarts (wiping the socket directory, as the real one does).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { chownSync, existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -24,6 +25,7 @@ import {
   loadDevicePluginApi,
   type RegisterRequest,
 } from "../../deviceplugin/api.ts";
+import { kvmGid } from "../harness/host-device-modes.ts";
 import { eventually } from "../harness/index.ts";
 import { freePort } from "../harness/ports.ts";
 
@@ -93,15 +95,20 @@ function healthOf(list: ListAndWatchResponse | undefined): string[] {
   return [...new Set((list?.devices ?? []).map((d) => d.health))];
 }
 
-/** Makes a character device node like the host's (same major:minor), so the plugin's stat sees a real one. */
-function mknod(path: string, major: number, minor: number): void {
-  execFileSync("mknod", ["-m", "0666", path, "c", String(major), String(minor)]);
+/**
+ * Makes a character device node like the host's (same major:minor, and a mode and owner real nodes ship
+ * with), so the plugin's stat sees a real one and the launcher's node opens the real device.
+ */
+function mknod(path: string, major: number, minor: number, mode = "0600", gid = 0): void {
+  execFileSync("mknod", ["-m", mode, path, "c", String(major), String(minor)]);
+  chownSync(path, 0, gid);
 }
 
 describe("vireo-device-plugin against a fake kubelet", () => {
   let dir: string;
   let pluginDir: string;
   let devDir: string;
+  let nodeDir: string;
   let kubelet: FakeKubelet;
   let plugin: ChildProcess;
   let healthPort: number;
@@ -119,11 +126,13 @@ describe("vireo-device-plugin against a fake kubelet", () => {
     dir = await mkdtemp(join(tmpdir(), "vireo-dp-"));
     pluginDir = join(dir, "device-plugins");
     devDir = join(dir, "dev");
+    nodeDir = join(dir, "device-nodes");
     await mkdir(pluginDir);
     await mkdir(join(devDir, "net"), { recursive: true });
-    mknod(join(devDir, "kvm"), 10, 232);
-    mknod(join(devDir, "net/tun"), 10, 200);
-    mknod(join(devDir, "vhost-net"), 10, 238);
+    // Both shapes real nodes ship with: hardened (0600 root:root) and Debian's kvm group (0660 root:kvm).
+    mknod(join(devDir, "kvm"), 10, 232, "0600", 0);
+    mknod(join(devDir, "net/tun"), 10, 200, "0660", kvmGid());
+    mknod(join(devDir, "vhost-net"), 10, 238, "0600", 0);
     kubelet = new FakeKubelet(join(pluginDir, "kubelet.sock"));
     await kubelet.start();
     healthPort = await freePort();
@@ -133,6 +142,7 @@ describe("vireo-device-plugin against a fake kubelet", () => {
         join(repoRoot, "bin/vireo-device-plugin.js"),
         `--device-plugin-dir=${pluginDir}`,
         `--dev-dir=${devDir}`,
+        `--node-dir=${nodeDir}`,
         "--poll-interval-ms=100",
         `--health-port=${healthPort}`,
         "--log-level=debug",
@@ -189,15 +199,50 @@ describe("vireo-device-plugin against a fake kubelet", () => {
     }
   });
 
-  it("Allocate hands each container the device node, read-write", async () => {
+  it("makes the launcher's nodes root:107 0660 with the host's numbers, in a directory only root enters", async () => {
+    for (const [name, host] of [
+      ["kvm", "kvm"],
+      ["net/tun", "net/tun"],
+      ["vhost-net", "vhost-net"],
+    ] as const) {
+      const [node, source] = await Promise.all([
+        stat(join(nodeDir, name), { bigint: true }),
+        stat(join(devDir, host), { bigint: true }),
+      ]);
+      expect(node.isCharacterDevice()).toBe(true);
+      expect(node.rdev).toBe(source.rdev);
+      expect([Number(node.uid), Number(node.gid), Number(node.mode & 0o7777n)]).toEqual([0, 107, 0o660]);
+    }
+    for (const d of [nodeDir, join(nodeDir, "net")]) expect((await stat(d)).mode & 0o7777).toBe(0o700);
+  });
+
+  it.each([
+    ["kvm", "/dev/kvm", "0600 root:root"],
+    ["net/tun", "/dev/net/tun", "0660 root:kvm"],
+  ])("lets uid 107 open the launcher's %s where the runtime puts it (host node %s)", async (name, at) => {
+    const open = (node: string) =>
+      execFileSync(
+        "unshare",
+        [
+          ...["--mount", "--propagation", "private", "--", "sh", "-c"],
+          `mount --bind "$1" "$2" && exec setpriv --reuid=107 --regid=107 --clear-groups sh -c 'exec 3<>"$2"' sh "$@"`,
+          ...["sh", node, at],
+        ],
+        { stdio: "pipe" },
+      );
+    expect(() => open(join(devDir, name))).toThrow(/Permission denied/);
+    expect(() => open(join(nodeDir, name))).not.toThrow();
+  });
+
+  it("Allocate hands each container the launcher's node, read-write", async () => {
     const res = await allocateCall(client("kvm"), {
       container_requests: [{ devices_ids: ["kvm-0", "kvm-5"] }, { devices_ids: ["kvm-7"] }],
     });
-    const kvm = { container_path: "/dev/kvm", host_path: join(devDir, "kvm"), permissions: "rw" };
+    const kvm = { container_path: "/dev/kvm", host_path: join(nodeDir, "kvm"), permissions: "rw" };
     expect(res.container_responses.map((c) => c.devices)).toEqual([[kvm], [kvm]]);
     const tun = await allocateCall(client("tun"), { container_requests: [{ devices_ids: ["tun-3"] }] });
     expect(tun.container_responses[0]?.devices).toEqual([
-      { container_path: "/dev/net/tun", host_path: join(devDir, "net/tun"), permissions: "rw" },
+      { container_path: "/dev/net/tun", host_path: join(nodeDir, "net/tun"), permissions: "rw" },
     ]);
     const vhost = await allocateCall(client("vhost-net"), {
       container_requests: [{ devices_ids: ["vhost-net-109"] }],
@@ -218,6 +263,8 @@ describe("vireo-device-plugin against a fake kubelet", () => {
       description: "kvm Unhealthy",
     });
     expect(lists.at(-1)?.devices).toHaveLength(110);
+    // The launcher's node goes with it, so a re-created host node is never handed out with old numbers.
+    expect(existsSync(join(nodeDir, "kvm"))).toBe(false);
     const refused = await allocateCall(client("kvm"), {
       container_requests: [{ devices_ids: ["kvm-0"] }],
     }).catch((e: ServiceError) => e);
@@ -229,6 +276,7 @@ describe("vireo-device-plugin against a fake kubelet", () => {
     await eventually(async () => expect(healthOf(lists.at(-1))).toEqual(["Healthy"]), {
       description: "kvm Healthy again",
     });
+    expect((await stat(join(nodeDir, "kvm"))).gid).toBe(107);
     stream.cancel();
     tun.stream.cancel();
   });
@@ -259,7 +307,7 @@ describe("vireo-device-plugin against a fake kubelet", () => {
       description: "re-registration",
     });
     const res = await allocateCall(client("tun"), { container_requests: [{ devices_ids: ["tun-0"] }] });
-    expect(res.container_responses[0]?.devices[0]?.host_path).toBe(join(devDir, "net/tun"));
+    expect(res.container_responses[0]?.devices[0]?.host_path).toBe(join(nodeDir, "net/tun"));
   });
 
   it("removes its sockets on SIGTERM", async () => {

@@ -60,7 +60,9 @@ export async function bootGuest(
     files,
     firmware: firmwareFiles(false),
   });
-  const qemu = topo.track(startProcess([...asUnprivileged(topo.pod), "qemu-system-x86_64", ...argv]));
+  const qemu = topo.track(
+    startProcess([...asUnprivileged(topo.pod, topo.devices), "qemu-system-x86_64", ...argv]),
+  );
   let serial: SerialConsole | undefined;
   let qmp: QmpClient | undefined;
   const stop = async () => {

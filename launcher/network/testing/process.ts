@@ -55,13 +55,19 @@ export function startProcess(argv: readonly string[]): TestProcess {
   };
 }
 
-/** Argv prefix that runs a command in namespace `ns` as uid/gid `id` with no capabilities at all. */
-export function asUnprivileged(ns: string, id = 107): string[] {
-  return [
-    "ip",
-    "netns",
-    "exec",
-    ns,
+/** A device node the container runtime would put at `containerPath`: the launcher's node at `nodePath`. */
+export interface DeviceBind {
+  nodePath: string;
+  containerPath: string;
+}
+
+/**
+ * Argv prefix that runs a command in namespace `ns` as uid/gid `id` with no capabilities at all, and, in a
+ * private mount namespace, with each of `devices` bind-mounted over its /dev path — what the container
+ * runtime does with the device plugin's `host_path`, so the host's own nodes (any mode) are never opened.
+ */
+export function asUnprivileged(ns: string, devices: readonly DeviceBind[] = [], id = 107): string[] {
+  const drop = [
     "setpriv",
     `--reuid=${id}`,
     `--regid=${id}`,
@@ -69,5 +75,26 @@ export function asUnprivileged(ns: string, id = 107): string[] {
     "--inh-caps=-all",
     "--ambient-caps=-all",
     "--bounding-set=-all",
+  ];
+  if (devices.length === 0) return ["ip", "netns", "exec", ns, ...drop];
+  const bindAll =
+    'while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"';
+  return [
+    "ip",
+    "netns",
+    "exec",
+    ns,
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "sh",
+    "-c",
+    bindAll,
+    "sh",
+    ...devices.flatMap((d) => [d.nodePath, d.containerPath]),
+    "--",
+    ...drop,
   ];
 }

@@ -39,7 +39,7 @@ export async function startLauncherSide(
   await writeFile(configPath, JSON.stringify(config), { mode: 0o644 });
   const p = topo.track(
     startProcess([
-      ...asUnprivileged(topo.pod),
+      ...asUnprivileged(topo.pod, topo.devices),
       process.execPath,
       "--import",
       "tsx",

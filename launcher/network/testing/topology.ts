@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sh, startProcess, type TestProcess } from "./process.ts";
+import { launcherDeviceNodes } from "./devices.ts";
+import { type DeviceBind, sh, startProcess, type TestProcess } from "./process.ts";
 
 /** Options of {@link createTopology}. */
 export interface TopologyOptions {
@@ -35,6 +36,8 @@ export interface Topology {
   dir: string;
   resolvConf: string;
   runDir: string;
+  /** The launcher's /dev/kvm and /dev/net/tun as the device plugin makes them (see devices.ts). */
+  devices: DeviceBind[];
   /** Runs a command inside namespace `ns`. */
   exec(ns: string, argv: readonly string[], input?: string): Promise<string>;
   /** Kills the processes the test registered, deletes the namespaces and the scratch directory. */
@@ -72,6 +75,7 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
     `nameserver ${TOPOLOGY.nameserver}\nsearch ${TOPOLOGY.search.join(" ")}\noptions ndots:5\n`,
   );
   const processes: TestProcess[] = [];
+  let devices: DeviceBind[] = [];
   const made: string[] = [];
   const destroy = async () => {
     await Promise.all(processes.map((p) => p.kill()));
@@ -145,6 +149,7 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
     await sh(["ip", "netns", "exec", gw, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
     await ip(svc, `addr add ${TOPOLOGY.svcIp}/24 dev eth0`);
     await ip(svc, `route add default via ${TOPOLOGY.svcGwIp} dev eth0`);
+    devices = await launcherDeviceNodes(join(dir, "device-nodes"));
   } catch (err) {
     await destroy();
     throw err;
@@ -159,6 +164,7 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
     dir,
     resolvConf,
     runDir,
+    devices,
     exec: (ns, argv, input) => sh(["ip", "netns", "exec", ns, ...argv], input),
     destroy,
     track(p) {
