@@ -15,7 +15,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 
 [[ -f $admin_kubeconfig ]] || die "no cluster ($admin_kubeconfig missing); run scripts/cluster/up.sh"
-args=(-f "$here/values-local.yaml")
+# The device plugin's own device nodes live in the cluster's data dir, so down.sh removes them with it.
+args=(-f "$here/values-local.yaml" --set "devicePlugin.nodeDir=$data_dir/device-nodes")
 if [[ ! -e /dev/vhost-net ]]; then args+=(--set 'devicePlugin.devices={kvm,tun}'); fi
 
 say "helm upgrade --install vireo charts/vireo -n vireo-system ${args[*]} $*"

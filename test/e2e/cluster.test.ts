@@ -35,6 +35,7 @@ const VALUES = fileURLToPath(new URL("../../scripts/cluster/values-local.yaml", 
 const RELEASE_NS = "vireo-system";
 const VM_API = { group: "vireo.dev", version: "v1alpha1", plural: "virtualmachines" } as const;
 const LAUNCHER_UID = 107;
+const CLUSTER_DIR = process.env.VIREO_CLUSTER_DIR ?? "/var/lib/vireo-cluster";
 const BOOT_TIMEOUT_MS = 10 * 60_000;
 /** Where the guest writes the test's data on the PVC disk: 1 MiB in, clear of any header. */
 const DATA_OFFSET_SECTORS = 2048;
@@ -56,7 +57,7 @@ const names: E2eNames = {
   namespace: `vireo-e2e-${rand}`,
   vm: "e2e",
   volume: `vireo-e2e-${rand}-data`,
-  hostPath: `${process.env.VIREO_CLUSTER_DIR ?? "/var/lib/vireo-cluster"}/volumes/vireo-e2e-${rand}`,
+  hostPath: `${CLUSTER_DIR}/volumes/vireo-e2e-${rand}`,
   node: NODE_NAME,
   guestImage: "",
   guestId: `id${rand}`,
@@ -194,6 +195,9 @@ describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI
       "--create-namespace",
       "-f",
       VALUES,
+      // As scripts/cluster/install.sh: the plugin's device nodes in the cluster's data dir, which down.sh removes.
+      "--set",
+      `devicePlugin.nodeDir=${CLUSTER_DIR}/device-nodes`,
     ];
     // This kernel has no vhost_net: the device plugin advertises what exists (see scripts/cluster/install.sh).
     if (!existsSync("/dev/vhost-net")) args.push("--set", "devicePlugin.devices={kvm,tun}");
