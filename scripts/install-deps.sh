@@ -12,6 +12,7 @@ PACKAGES=(
   podman runc debootstrap catatonit file # container images without a registry
   containerd containernetworking-plugins # the end-to-end single-node cluster
   util-linux e2fsprogs psmisc procps jq  # losetup, mkfs, fuser, ps, jq for scripts and tests
+  lua5.1                                 # the Argo CD health check's tests (gopher-lua speaks Lua 5.1)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
