@@ -18,9 +18,10 @@ export const LABEL_VM = "vireo.dev/vm";
 export const ANNOTATION_RESTARTED_AT = "vireo.dev/restartedAt";
 
 /**
- * Pause report: the CLI sets it to `"true"` on the VM after a successful `vireo pause` and removes it after
- * `vireo unpause`. The pod shows nothing of a pause (it only turns not ready), so the operator reports
- * `Paused` from this request.
+ * Pause report: the CLI sets it to the uid of the launcher pod it paused, after a successful `vireo pause`, and
+ * removes it after `vireo unpause`. The pod shows nothing of a pause (it only turns not ready), so the operator
+ * reports `Paused` from this mark — only while that very pod runs, so a mark left behind by an earlier pod
+ * (restarted, crashed, stopped and started again) cannot make a fresh guest read Paused.
  */
 export const PAUSED_ANNOTATION = "vireo.dev/paused";
 

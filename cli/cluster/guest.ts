@@ -27,7 +27,7 @@ export async function pauseOrUnpause(
   } catch (err) {
     outcome = { ok: false, error: err };
   }
-  await recordOrExplain(client, command, namespace, name, outcome);
+  await recordOrExplain(client, command, namespace, name, outcome, pod.metadata?.uid ?? "");
   if (!outcome.ok) {
     const err = outcome.error;
     const text = Buffer.concat(chunks).toString("utf8").trim();
@@ -43,14 +43,15 @@ async function recordOrExplain(
   namespace: string,
   name: string,
   outcome: PauseExecOutcome,
+  podUid: string,
 ): Promise<void> {
   try {
-    await recordPauseOutcome(client, command, namespace, name, outcome);
+    await recordPauseOutcome(client, command, namespace, name, outcome, podUid);
   } catch (err) {
     // The guest did change state; only the report of it is missing, so say how to finish it by hand.
     const fix =
       command === "pause"
-        ? `kubectl annotate virtualmachine ${name} -n ${namespace} ${ANNOTATION_PAUSED}=true --overwrite`
+        ? `kubectl annotate virtualmachine ${name} -n ${namespace} ${ANNOTATION_PAUSED}=${podUid} --overwrite`
         : `kubectl annotate virtualmachine ${name} -n ${namespace} ${ANNOTATION_PAUSED}-`;
     const detail = err instanceof Error ? err.message : String(err);
     throw new ClusterCliError(

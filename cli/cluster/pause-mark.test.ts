@@ -11,13 +11,16 @@ function vm(annotations?: Record<string, string>): VmView {
 }
 
 describe("pausedAnnotationPatch", () => {
-  it("pause sets the annotation to true", () => {
-    expect(pausedAnnotationPatch(vm(), "pause")).toEqual({
-      metadata: { annotations: { [ANNOTATION_PAUSED]: "true" } },
+  it("pause sets the annotation to the uid of the paused launcher pod", () => {
+    expect(pausedAnnotationPatch(vm(), "pause", "uid-1")).toEqual({
+      metadata: { annotations: { [ANNOTATION_PAUSED]: "uid-1" } },
     });
-    expect(pausedAnnotationPatch(vm({ [ANNOTATION_PAUSED]: "false" }), "pause")).toEqual({
-      metadata: { annotations: { [ANNOTATION_PAUSED]: "true" } },
-    });
+    // A mark left by an earlier pod (or an old-style "true") is replaced by one for this pod.
+    for (const old of ["true", "uid-0"])
+      expect(pausedAnnotationPatch(vm({ [ANNOTATION_PAUSED]: old }), "pause", "uid-1")).toEqual({
+        metadata: { annotations: { [ANNOTATION_PAUSED]: "uid-1" } },
+      });
+    expect(() => pausedAnnotationPatch(vm(), "pause")).toThrow(/uid/);
   });
 
   it("unpause removes the annotation with a null, whatever its value", () => {
@@ -30,7 +33,9 @@ describe("pausedAnnotationPatch", () => {
   });
 
   it("changes nothing when the VM already says so", () => {
-    expect(pausedAnnotationPatch(vm({ [ANNOTATION_PAUSED]: "true", other: "x" }), "pause")).toBeUndefined();
+    expect(
+      pausedAnnotationPatch(vm({ [ANNOTATION_PAUSED]: "uid-1", other: "x" }), "pause", "uid-1"),
+    ).toBeUndefined();
     expect(pausedAnnotationPatch(vm({ other: "x" }), "unpause")).toBeUndefined();
     expect(pausedAnnotationPatch(vm(), "unpause")).toBeUndefined();
   });

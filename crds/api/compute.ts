@@ -12,7 +12,10 @@ const quantityPattern =
 
 /** A Kubernetes quantity string such as `1Gi`. */
 export const quantity = () =>
-  z.string().regex(new RegExp(quantityPattern), "must be a Kubernetes quantity such as 512Mi or 2Gi");
+  z
+    .string()
+    .max(64, "must be at most 64 characters")
+    .regex(new RegExp(quantityPattern), "must be a Kubernetes quantity such as 512Mi or 2Gi");
 
 /** A byte quantity within [min, max], reported with the offending value. */
 export const byteQuantity = (min: number, max: number, what: string) =>
@@ -70,11 +73,32 @@ export const memorySchema = z
   })
   .strict()
   .meta(
-    cel({
-      rule: "quantity(self.guest).compareTo(quantity('16Mi')) >= 0",
-      message: "guest memory must be at least 16Mi",
-      fieldPath: ".guest",
-    }),
+    cel(
+      {
+        rule: "quantity(self.guest).compareTo(quantity('16Mi')) >= 0",
+        message: "guest memory must be at least 16Mi",
+        fieldPath: ".guest",
+      },
+      {
+        rule: "quantity(self.guest).compareTo(quantity('16Ti')) <= 0",
+        message: "guest memory must be at most 16Ti",
+        fieldPath: ".guest",
+      },
+      {
+        rule: "quantity(self.guest).isInteger()",
+        message: "guest memory must be a whole number of bytes",
+        fieldPath: ".guest",
+      },
+      {
+        rule:
+          "!has(self.hugepages) || !quantity(self.guest).isInteger() || " +
+          "quantity(self.guest).asInteger() % quantity(self.hugepages.pageSize).asInteger() == 0",
+        message: "guest memory must be a multiple of the hugepage size",
+        messageExpression:
+          "'guest memory ' + self.guest + ' must be a multiple of the hugepage size ' + self.hugepages.pageSize",
+        fieldPath: ".guest",
+      },
+    ),
   );
 
 /** Machine type. */

@@ -4,6 +4,8 @@
 export interface CelRule {
   rule: string;
   message: string;
+  /** A CEL expression for the message, to name the offending element (`message` is the fallback). */
+  messageExpression?: string;
   fieldPath?: string;
   reason?: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
 }

@@ -33,6 +33,7 @@ export const interfaceSchema = z
       ),
     macAddress: z
       .string()
+      .max(17, "must be a MAC address like 02:00:00:aa:bb:cc")
       .regex(MAC_PATTERN, "must be a MAC address like 02:00:00:aa:bb:cc")
       .refine(
         (m) => (parseInt(m.slice(0, 2), 16) & 1) === 0,
@@ -51,11 +52,21 @@ export const interfaceSchema = z
   })
   .strict()
   .meta(
-    cel({
-      rule: "!has(self.ports) || !has(self.binding) || self.binding != 'bridge'",
-      message: "ports can only be forwarded with the masquerade or passt binding; bridge exposes every port",
-      fieldPath: ".ports",
-    }),
+    cel(
+      {
+        rule: "!has(self.ports) || !has(self.binding) || self.binding != 'bridge'",
+        message:
+          "ports can only be forwarded with the masquerade or passt binding; bridge exposes every port",
+        fieldPath: ".ports",
+        reason: "FieldValueForbidden",
+      },
+      {
+        // The first octet's low bit is the multicast bit: its second hex digit must be even.
+        rule: "!has(self.macAddress) || self.macAddress.matches('^[0-9A-Fa-f][02468AaCcEe]')",
+        message: "must be a unicast MAC address (first octet even)",
+        fieldPath: ".macAddress",
+      },
+    ),
   );
 
 const CIDR4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(\d|[12]\d|3[0-2])$/;
@@ -68,6 +79,7 @@ export const networkSchema = z
       .object({
         vmNetworkCIDR: z
           .string()
+          .max(18, "must be an IPv4 CIDR like 10.0.2.0/24")
           .regex(CIDR4, "must be an IPv4 CIDR like 10.0.2.0/24")
           .refine(
             (c) => Number(c.split("/")[1]) <= 30,
@@ -77,6 +89,13 @@ export const networkSchema = z
           .describe("Private guest subnet for the masquerade binding (default 10.0.2.0/24)."),
       })
       .strict()
+      .meta(
+        cel({
+          rule: "!has(self.vmNetworkCIDR) || !self.vmNetworkCIDR.matches('/3[12]$')",
+          message: "vmNetworkCIDR must leave room for a gateway and a guest (prefix /30 or shorter)",
+          fieldPath: ".vmNetworkCIDR",
+        }),
+      )
       .optional()
       .describe("The pod's own network."),
     multus: z

@@ -37,6 +37,7 @@ export const PRINTABLE_STATUSES = [
 /** Condition types the operator maintains. */
 export const CONDITION_TYPES = [
   "Ready",
+  "GuestReady",
   "Paused",
   "RestartRequired",
   "Failure",
@@ -81,7 +82,10 @@ export const vmStatusSchema = z
     launcherPod: z.string().optional(),
     interfaces: z.array(interfaceStatusSchema).optional(),
     ipAddress: z.string().optional().describe("First IP of the first interface, for printer columns."),
-    ready: z.boolean().optional(),
+    ready: z
+      .boolean()
+      .optional()
+      .describe("The guest runs and passes its readiness (the GuestReady condition)."),
     restartCount: z.int().min(0).optional().describe("Launcher pods started after the first one."),
     restartedAt: z.string().optional().describe("The vireo.dev/restartedAt annotation value last acted on."),
     startFailure: z

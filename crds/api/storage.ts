@@ -106,6 +106,25 @@ export const volumeSchema = z
     emptyDisk: z
       .object({ capacity: byteQuantity(MIN_DISK_BYTES, MAX_DISK_BYTES, "emptyDisk capacity") })
       .strict()
+      .meta(
+        cel(
+          {
+            rule: "quantity(self.capacity).compareTo(quantity('1Mi')) >= 0",
+            message: "emptyDisk capacity must be at least 1Mi",
+            fieldPath: ".capacity",
+          },
+          {
+            rule: "quantity(self.capacity).compareTo(quantity('64Ti')) <= 0",
+            message: "emptyDisk capacity must be at most 64Ti",
+            fieldPath: ".capacity",
+          },
+          {
+            rule: "quantity(self.capacity).isInteger()",
+            message: "emptyDisk capacity must be a whole number of bytes",
+            fieldPath: ".capacity",
+          },
+        ),
+      )
       .optional()
       .describe("A fresh, empty ephemeral disk."),
     cloudInitNoCloud: cloudInitNoCloudSchema

@@ -40,7 +40,20 @@ export function buildVirtualMachineCrd(): Record<string, unknown> {
           subresources: { status: {} },
           additionalPrinterColumns: [
             { name: "Status", type: "string", jsonPath: ".status.printableStatus" },
-            { name: "Ready", type: "boolean", jsonPath: ".status.ready" },
+            // Ready is health as GitOps tools read it (the VM is as its spec asks: running and ready, stopped
+            // or paused as asked); Guest is whether the guest itself runs and passes its readiness.
+            {
+              name: "Ready",
+              type: "string",
+              jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+              description: "The VM is as its spec asks (the Ready condition).",
+            },
+            {
+              name: "Guest",
+              type: "boolean",
+              jsonPath: ".status.ready",
+              description: "The guest runs and passes its readiness (the GuestReady condition).",
+            },
             { name: "Node", type: "string", jsonPath: ".status.nodeName" },
             { name: "IP", type: "string", jsonPath: ".status.ipAddress" },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
@@ -57,7 +70,10 @@ export function buildVirtualMachineCrd(): Record<string, unknown> {
                 kind: { type: "string" },
                 metadata: {
                   type: "object",
-                  properties: { name: { type: "string", maxLength: 63 } },
+                  // A VM's name names its launcher pod, its host name and its labels: a DNS-1123 label.
+                  properties: {
+                    name: { type: "string", maxLength: 63, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
+                  },
                 },
                 spec: { ...spec, description: "Desired state of the virtual machine." },
                 status: { ...status, description: "Observed state, written by the operator." },

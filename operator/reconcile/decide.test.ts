@@ -132,10 +132,11 @@ describe("decide: runStrategy (KubeVirt semantics)", () => {
 });
 
 describe("decide: status", () => {
-  it("a halted VM is healthy for kstatus: Ready=False/Halted, no Reconciling or Stalled, generation observed", () => {
+  it("a halted VM is healthy for kstatus: Ready=True/Halted, GuestReady=False, no Reconciling or Stalled", () => {
     const d = decide(rawVm({ runStrategy: "Halted" }), observed());
     expect(d.status?.observedGeneration).toBe(3);
-    expect(cond(d, "Ready")).toMatchObject({ status: "False", reason: "Halted", observedGeneration: 3 });
+    expect(cond(d, "Ready")).toMatchObject({ status: "True", reason: "Halted", observedGeneration: 3 });
+    expect(cond(d, "GuestReady")).toMatchObject({ status: "False", reason: "NotRunning" });
     expect(cond(d, "Reconciling")).toBeUndefined();
     expect(cond(d, "Stalled")).toBeUndefined();
     expect(d.status?.ready).toBe(false);
@@ -287,7 +288,8 @@ describe("decide: start, stop, restart", () => {
 });
 
 describe("decide: pause (reported from the user's request)", () => {
-  const paused = { [PAUSED_ANNOTATION]: "true" };
+  // The CLI records the uid of the launcher pod it paused; pod() is "pod-uid".
+  const paused = { [PAUSED_ANNOTATION]: "pod-uid" };
   const probed = { readinessProbe: { tcpSocket: { port: 22 } } };
   const table: [
     string,
@@ -332,14 +334,24 @@ describe("decide: pause (reported from the user's request)", () => {
     ],
     ["not annotated, running", {}, undefined, pod(), "Running", "False", "NotPaused", "Ready"],
     [
-      'annotation not "true"',
+      "a mark made for an earlier launcher pod",
       {},
-      { [PAUSED_ANNOTATION]: "false" },
+      { [PAUSED_ANNOTATION]: "earlier-pod-uid" },
       pod(),
       "Running",
       "False",
-      "NotPaused",
+      "StaleMark",
       "Ready",
+    ],
+    [
+      'an old-style mark ("true", no pod named)',
+      {},
+      { [PAUSED_ANNOTATION]: "true" },
+      pod({ ready: false }),
+      "Starting",
+      "False",
+      "StaleMark",
+      "Starting",
     ],
     [
       "annotated, pod pending",
@@ -387,10 +399,13 @@ describe("decide: pause (reported from the user's request)", () => {
       const d = decide(rawVm(spec, annotations ? { annotations } : {}), observed({ pods: p ? [p] : [] }));
       expect(d.status?.printableStatus).toBe(printable);
       expect(cond(d, "Paused")).toMatchObject({ status: pausedStatus, reason: pausedReason });
+      // Ready means "as the spec asks": running and ready, paused by the user, or stopped as asked.
       expect(cond(d, "Ready")).toMatchObject({
-        status: readyReason === "Ready" ? "True" : "False",
+        status: ["Ready", "Paused", "Succeeded", "Halted"].includes(readyReason) ? "True" : "False",
         reason: readyReason,
       });
+      expect(cond(d, "GuestReady")?.status).toBe(readyReason === "Ready" ? "True" : "False");
+      expect(d.status?.ready).toBe(readyReason === "Ready");
     });
   }
 

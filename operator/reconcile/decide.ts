@@ -93,11 +93,16 @@ type Printable = (typeof PRINTABLE_STATUSES)[number];
 type RunStrategy = (typeof RUN_STRATEGIES)[number];
 type Reason = { reason: string; message: string };
 
-/** Where the VM stands, before it is rendered into status. */
+/**
+ * Where the VM stands, before it is rendered into status. `ready` is the `Ready` condition: the VM is as its spec
+ * asks (running with a ready guest, stopped as asked, paused by the user); `guest` is `GuestReady`, the guest
+ * itself running and passing its readiness (default: not running, for the situations without a live guest).
+ */
 interface Situation {
   phase: Phase;
   printable: Printable;
   ready: { ok: boolean } & Reason;
+  guest?: { ok: boolean } & Reason;
   reconciling?: Reason;
   stalled?: Reason;
   failure?: Reason;
@@ -231,11 +236,12 @@ function decideValid(vm: VirtualMachine, prev: VmStatus, o: Observed, actions: A
   return startPod(vm, prev, o, actions);
 }
 
+/** Stopped as the spec asks (Halted, Manual): as asked, so Ready. */
 function stopped(reason: string, message: string): Situation {
   return {
     phase: "Stopped",
     printable: "Stopped",
-    ready: { ok: false, reason, message },
+    ready: { ok: true, reason, message },
     startFailure: null,
   };
 }
@@ -267,7 +273,8 @@ function ended(pod: PodView, strategy: RunStrategy): Situation {
     return {
       phase: "Succeeded",
       printable: "Stopped",
-      ready: { ok: false, reason: "Succeeded", message: `the guest shut down (${strategy}: not restarted)` },
+      // The run the strategy asked for is done, like a completed Job: as asked, so Ready.
+      ready: { ok: true, reason: "Succeeded", message: `the guest shut down (${strategy}: not restarted)` },
       pod,
     };
   return {
@@ -400,30 +407,28 @@ function podSituation(vm: VirtualMachine, pod: PodView, o: Observed): Situation 
       ? "the spec changed since the launcher pod was created; restart the VM to apply it"
       : undefined;
   const base = { pod, ...(restartRequired ? { restartRequired } : {}) };
-  if (pod.phase === "Running" && vm.metadata.annotations?.[PAUSED_ANNOTATION] === "true") {
+  if (pod.phase === "Running" && pausedPod(vm.metadata.annotations) === pod.uid) {
     // A paused guest fails its readiness probe by design; the user's request, not the probe, is the truth.
     const message = "the guest is paused (vireo pause); resume it with vireo unpause";
     return {
       ...base,
       phase: "Running",
       printable: "Paused",
-      ready: { ok: false, reason: "Paused", message },
+      // Paused by the user's request: as asked, so Ready; the guest itself is not (GuestReady=False).
+      ready: { ok: true, reason: "Paused", message },
+      guest: { ok: false, reason: "Paused", message },
       paused: { reason: "PausedByUser", message },
       startFailure: null,
     };
   }
   if (pod.phase === "Running") {
     const launcherReady = hasGuestProbes(vm.spec) ? pod.launcherStarted : pod.ready;
-    if (launcherReady)
-      return {
-        ...base,
-        phase: "Running",
-        printable: "Running",
-        ready: pod.ready
-          ? { ok: true, reason: "Ready", message: "the guest is running and ready" }
-          : { ok: false, reason: "GuestNotReady", message: "the guest readiness probe has not passed" },
-        startFailure: null,
-      };
+    if (launcherReady) {
+      const ready = pod.ready
+        ? { ok: true, reason: "Ready", message: "the guest is running and ready" }
+        : { ok: false, reason: "GuestNotReady", message: "the guest readiness probe has not passed" };
+      return { ...base, phase: "Running", printable: "Running", ready, guest: ready, startFailure: null };
+    }
     const message = "the launcher is starting the guest";
     return {
       ...base,
@@ -479,12 +484,19 @@ function finish(
   vm: VirtualMachine | undefined,
 ): Decision {
   const generation = raw.metadata.generation ?? 0;
+  const guest = s.guest ?? notRunning(s);
   const wanted: ConditionInput[] = [
     {
       type: "Ready",
       status: s.ready.ok ? "True" : "False",
       reason: s.ready.reason,
       message: s.ready.message,
+    },
+    {
+      type: "GuestReady",
+      status: guest.ok ? "True" : "False",
+      reason: guest.reason,
+      message: guest.message,
     },
   ];
   wanted.push(pausedCondition(raw, s));
@@ -521,7 +533,7 @@ function finish(
     ...(launcherPod ? { launcherPod } : {}),
     ...(interfaces?.length ? { interfaces } : {}),
     ...(ipAddress ? { ipAddress } : {}),
-    ready: s.ready.ok,
+    ready: guest.ok,
     ...(restartCount !== undefined ? { restartCount } : {}),
     ...(restartedAt !== undefined ? { restartedAt } : {}),
     ...(startFailure ? { startFailure } : {}),
@@ -535,18 +547,38 @@ function finish(
   };
 }
 
-/** Paused is always reported, True only while a user's pause holds on a running launcher. */
-function pausedCondition(raw: RawVm, s: Pick<Situation, "paused">): ConditionInput {
+/** GuestReady for the situations without a live guest: the VM's own reason when it is on its way. */
+function notRunning(s: Situation): { ok: false } & Reason {
+  if (!s.ready.ok) return { ok: false, reason: s.ready.reason, message: s.ready.message };
+  return { ok: false, reason: "NotRunning", message: `no guest runs: ${s.ready.message}` };
+}
+
+/** The uid of the launcher pod a pause mark was made for, if the VM carries one. */
+function pausedPod(annotations: Record<string, string> | undefined): string | undefined {
+  const mark = annotations?.[PAUSED_ANNOTATION];
+  return mark ? mark : undefined;
+}
+
+/** Paused is always reported, True only while a user's pause holds on the launcher pod it was made for. */
+function pausedCondition(raw: RawVm, s: Pick<Situation, "paused" | "pod">): ConditionInput {
   if (s.paused) return { type: "Paused", status: "True", ...s.paused };
-  const requested = raw.metadata.annotations?.[PAUSED_ANNOTATION] === "true";
-  return requested
+  const mark = pausedPod(raw.metadata.annotations);
+  if (mark === undefined)
+    return { type: "Paused", status: "False", reason: "NotPaused", message: "the guest is not paused" };
+  const live = s.pod && !s.pod.terminating && s.pod.phase === "Running" ? s.pod : undefined;
+  return live
     ? {
+        type: "Paused",
+        status: "False",
+        reason: "StaleMark",
+        message: `the pause recorded on the VM was for launcher pod ${mark}, not for the running ${live.uid}`,
+      }
+    : {
         type: "Paused",
         status: "False",
         reason: "NotRunning",
         message: "a pause is recorded on the VM but its launcher is not running",
-      }
-    : { type: "Paused", status: "False", reason: "NotPaused", message: "the guest is not paused" };
+      };
 }
 
 /**

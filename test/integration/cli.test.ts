@@ -401,16 +401,17 @@ describe("vireo cluster commands", () => {
     expect(before[ANNOTATION_PAUSED]).toBeUndefined();
 
     const failed = { ok: false as const, error: new Error("exec failed") };
-    expect(await recordPauseOutcome(client, "pause", ns.name, "web", failed)).toBe(false);
+    expect(await recordPauseOutcome(client, "pause", ns.name, "web", failed, "pod-uid-1")).toBe(false);
     expect(await annotations()).toEqual(before);
 
-    expect(await recordPauseOutcome(client, "pause", ns.name, "web", { ok: true })).toBe(true);
+    // The mark names the launcher pod that was paused, so it cannot outlive that pod's guest.
+    expect(await recordPauseOutcome(client, "pause", ns.name, "web", { ok: true }, "pod-uid-1")).toBe(true);
     const paused = await getVm("web");
-    expect(paused.metadata.annotations).toEqual({ ...before, [ANNOTATION_PAUSED]: "true" });
+    expect(paused.metadata.annotations).toEqual({ ...before, [ANNOTATION_PAUSED]: "pod-uid-1" });
     const cli = paused.metadata.managedFields?.find((f) => f.manager === "vireo-cli");
     expect(JSON.stringify(cli?.fieldsV1)).toContain(`"f:${ANNOTATION_PAUSED}"`);
     // A second pause has nothing to change.
-    expect(await recordPauseOutcome(client, "pause", ns.name, "web", { ok: true })).toBe(false);
+    expect(await recordPauseOutcome(client, "pause", ns.name, "web", { ok: true }, "pod-uid-1")).toBe(false);
 
     // A failed unpause (here through the real command: pods/exec with no kubelet) keeps the VM paused.
     expect(await recordPauseOutcome(client, "unpause", ns.name, "web", failed)).toBe(false);
@@ -419,7 +420,7 @@ describe("vireo cluster commands", () => {
     expect(unpause.stderr).toContain(
       `vireo unpause: exec into pod vireo-launcher-web in namespace ${ns.name} failed:`,
     );
-    expect((await annotations())[ANNOTATION_PAUSED]).toBe("true");
+    expect((await annotations())[ANNOTATION_PAUSED]).toBe("pod-uid-1");
 
     expect(await recordPauseOutcome(client, "unpause", ns.name, "web", { ok: true })).toBe(true);
     expect(await annotations()).toEqual(before);

@@ -10,7 +10,15 @@ import { buildLauncherPod } from "../../operator/pod/build.ts";
 import { startOperator, type OperatorHandle } from "../../operator/operator.ts";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";
 import { useControlPlane } from "../harness/vitest.ts";
-import { Cluster, condition, expectThat, installCrd, repoRoot, type ApiVm } from "./operator-kit.ts";
+import {
+  Cluster,
+  condition,
+  expectThat,
+  installCrd,
+  repoRoot,
+  underCrdWithoutRules,
+  type ApiVm,
+} from "./operator-kit.ts";
 
 const cp = useControlPlane();
 let cluster: Cluster;
@@ -264,7 +272,9 @@ describe("stop, start, restart", () => {
       ready: false,
       observedGeneration: halted.metadata.generation,
     });
-    expect(condition(halted, "Ready")).toMatchObject({ status: "False", reason: "Halted" });
+    // Stopped as the spec asks: Ready (kstatus Current), the guest not running.
+    expect(condition(halted, "Ready")).toMatchObject({ status: "True", reason: "Halted" });
+    expect(condition(halted, "GuestReady")).toMatchObject({ status: "False", reason: "NotRunning" });
     expect(condition(halted, "Reconciling")).toBeUndefined();
     expect(condition(halted, "Stalled")).toBeUndefined();
     expect(await cluster.pod(ns.name, podName("web"))).toBeUndefined();
@@ -288,13 +298,15 @@ describe("stop, start, restart", () => {
 
   it("a pause recorded by the CLI reads Paused while the launcher runs; removing it reads Running", async () => {
     const pod = await runningVm("web");
-    await cluster.patchVm(ns.name, "web", { metadata: { annotations: { "vireo.dev/paused": "true" } } });
+    await cluster.recordPause(ns.name, "web", pod.metadata?.uid);
     // The paused guest fails the launcher's readiness, as a real pause does.
     await cluster.podRunning(ns.name, podName("web"), { ready: false });
     const paused = await vmWhere("web", (v) => v.status?.printableStatus === "Paused", "Paused");
     expect(paused.status).toMatchObject({ phase: "Running", ready: false });
     expect(condition(paused, "Paused")).toMatchObject({ status: "True", reason: "PausedByUser" });
-    expect(condition(paused, "Ready")).toMatchObject({ status: "False", reason: "Paused" });
+    // Paused as the user asked: Ready (healthy for GitOps), the guest itself not ready.
+    expect(condition(paused, "Ready")).toMatchObject({ status: "True", reason: "Paused" });
+    expect(condition(paused, "GuestReady")).toMatchObject({ status: "False", reason: "Paused" });
     expect(condition(paused, "Reconciling")).toBeUndefined();
     expect(condition(paused, "Stalled")).toBeUndefined();
     expect((await cluster.pod(ns.name, podName("web")))?.metadata?.uid).toBe(pod.metadata?.uid);
@@ -304,6 +316,26 @@ describe("stop, start, restart", () => {
     const resumed = await vmWhere("web", (v) => v.status?.printableStatus === "Running", "Running");
     expect(condition(resumed, "Paused")).toMatchObject({ status: "False", reason: "NotPaused" });
     expect(condition(resumed, "Ready")).toMatchObject({ status: "True" });
+  });
+
+  it("a pause mark left by an earlier pod does not make the restarted VM read Paused", async () => {
+    const first = await runningVm("web");
+    await cluster.bind(ns.name, podName("web"));
+    await cluster.recordPause(ns.name, "web", first.metadata?.uid);
+    await cluster.podRunning(ns.name, podName("web"), { ready: false });
+    await vmWhere("web", (v) => v.status?.printableStatus === "Paused", "Paused");
+    // A restart ends the pause (the new QEMU starts running); the mark stays behind on the VM.
+    await cluster.patchVm(ns.name, "web", {
+      metadata: { annotations: { "vireo.dev/restartedAt": "2025-06-01T10:00:00Z" } },
+    });
+    await podWhere("web", (p) => Boolean(p.metadata?.deletionTimestamp), "terminating");
+    await cluster.finalizePod(ns.name, podName("web"));
+    await podWhere("web", (p) => p.metadata?.uid !== first.metadata?.uid, "replaced");
+    await cluster.podRunning(ns.name, podName("web"), { ready: true });
+    const fresh = await vmWhere("web", (v) => v.status?.printableStatus === "Running", "Running");
+    expect(fresh.metadata.annotations?.["vireo.dev/paused"]).toBe(first.metadata?.uid);
+    expect(condition(fresh, "Paused")).toMatchObject({ status: "False", reason: "StaleMark" });
+    expect(condition(fresh, "GuestReady")).toMatchObject({ status: "True" });
   });
 
   it("a spec change is RestartRequired, never patched into the pod; a restart applies it", async () => {
@@ -394,8 +426,10 @@ describe("a namesake's leftover pod", () => {
 
 describe("bad input", () => {
   it("invalid and missing-PVC VMs get conditions and events; others are unaffected; nothing loops", async () => {
-    // Passes the CRD (no CEL rule for it) but not the full schema: 1000Mi is no multiple of 1Gi pages.
-    await cluster.createVm(ns.name, "bad", { memory: { guest: "1000Mi", hugepages: { pageSize: "1Gi" } } });
+    // Not a multiple of 1Gi pages: refused by the CRD's CEL today, so stored under an older CRD without the
+    // rules (Helm does not upgrade CRDs), as an operator newer than its CRD meets it.
+    const badSpec = { memory: { guest: "1000Mi", hugepages: { pageSize: "1Gi" } } };
+    await underCrdWithoutRules(cp(), () => cluster.createVm(ns.name, "bad", badSpec));
     await cluster.createVm(ns.name, "nopvc", withPvc("missing"));
     await cluster.createVm(ns.name, "good", {});
 
