@@ -12,6 +12,7 @@ Commands:
   console VM            attach to a VM's serial console (through pods/exec)
   vnc VM                forward a VM's VNC display to localhost (through port-forward)
   status [VM]           show VM status
+  doctor                check an install: CRD, operator, a halted VM accepted and reconciled
 Run 'vireo <command> --help' for a command's options.`;
 
 type Command = (argv: string[]) => Promise<number>;
@@ -19,6 +20,7 @@ type Command = (argv: string[]) => Promise<number>;
 const commands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import("./validate.ts")).validateCommand,
   run: async () => (await import("./run.ts")).runCommand,
+  doctor: async () => (await import("./doctor.ts")).doctorCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
