@@ -97,6 +97,19 @@ export const vmStatusSchema = z
       .strict()
       .optional()
       .describe("Crash-loop back-off state."),
+    lastRun: z
+      .object({
+        phase: z.enum(["Succeeded", "Failed"]),
+        pod: z.string().describe("uid of the launcher pod that ran it."),
+        finishedAt: z.string().optional(),
+        message: z.string().max(4096).optional(),
+        restartedAt: z.string().optional().describe("The restart request that pod was made for."),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "A run that ended and is not repeated (Once, RerunOnFailure after success, Manual): remembered so that the run is not repeated when its pod disappears.",
+      ),
     createdToRunningSeconds: z
       .number()
       .optional()

@@ -131,6 +131,62 @@ describe("decide: runStrategy (KubeVirt semantics)", () => {
   }
 });
 
+describe("decide: a run that ended for good stays ended when its pod disappears", () => {
+  const LONG = 10 * 60_000;
+  const endedPod = (phase: "Succeeded" | "Failed") =>
+    pod({
+      phase,
+      ready: false,
+      startedAt: NOW - 5_000 - LONG,
+      finishedAt: NOW - 5_000,
+      termination: { exitCode: phase === "Failed" ? 1 : 0, message: phase === "Failed" ? "qemu died" : "" },
+    });
+
+  for (const [strategy, phase, printable, ready] of [
+    ["Once", "Succeeded", "Stopped", "True"],
+    ["Once", "Failed", "Failed", "False"],
+    ["RerunOnFailure", "Succeeded", "Stopped", "True"],
+  ] as const) {
+    it(`${strategy}, the ${phase} pod removed → no new pod, ${printable}`, () => {
+      const first = decide(rawVm({ runStrategy: strategy }), observed({ pods: [endedPod(phase)] }));
+      expect(first.status?.lastRun).toMatchObject({ phase, pod: "pod-uid" });
+      const gone = decide(rawVm({ runStrategy: strategy }, { status: first.status! }), observed());
+      expect(kinds(gone)).toEqual([]);
+      expect(gone.status?.printableStatus).toBe(printable);
+      expect(cond(gone, "Ready")?.status).toBe(ready);
+      expect(cond(gone, "Stalled")?.status).toBe(phase === "Failed" ? "True" : undefined);
+      expect(gone.status?.lastRun).toEqual(first.status?.lastRun);
+    });
+  }
+
+  it("a restart request newer than the run starts another, which clears the record", () => {
+    const first = decide(rawVm({ runStrategy: "Once" }), observed({ pods: [endedPod("Succeeded")] }));
+    const again = decide(
+      rawVm(
+        { runStrategy: "Once" },
+        { status: first.status!, annotations: { "vireo.dev/restartedAt": "2025-06-01T10:00:00Z" } },
+      ),
+      observed(),
+    );
+    expect(kinds(again)).toEqual(["createPod"]);
+    expect(again.status?.lastRun).toBeUndefined();
+  });
+
+  it("Halted forgets the run: starting again is a new run", () => {
+    const first = decide(rawVm({ runStrategy: "Once" }), observed({ pods: [endedPod("Succeeded")] }));
+    const halted = decide(rawVm({ runStrategy: "Halted" }, { status: first.status! }), observed());
+    expect(halted.status?.lastRun).toBeUndefined();
+    const once = decide(rawVm({ runStrategy: "Once" }, { status: halted.status! }), observed());
+    expect(kinds(once)).toEqual(["createPod"]);
+  });
+
+  it("Always ignores a record and runs", () => {
+    const first = decide(rawVm({ runStrategy: "Once" }), observed({ pods: [endedPod("Succeeded")] }));
+    const always = decide(rawVm({ runStrategy: "Always" }, { status: first.status! }), observed());
+    expect(kinds(always)).toEqual(["createPod"]);
+  });
+});
+
 describe("decide: status", () => {
   it("a halted VM is healthy for kstatus: Ready=True/Halted, GuestReady=False, no Reconciling or Stalled", () => {
     const d = decide(rawVm({ runStrategy: "Halted" }), observed());
@@ -152,11 +208,61 @@ describe("decide: status", () => {
       launcherPod: "vireo-launcher-web",
       ipAddress: "10.1.2.3",
     });
-    expect(d.status?.interfaces).toEqual([
-      { name: "default", mac: expect.stringMatching(/^02:/), ips: ["10.1.2.3"], podInterface: "eth0" },
-    ]);
+    // The cluster's default binding here is bridge: no network-status, so the guest's MAC (eth0's) is unknown.
+    expect(d.status?.interfaces).toEqual([{ name: "default", ips: ["10.1.2.3"], podInterface: "eth0" }]);
     expect(cond(d, "Ready")).toMatchObject({ status: "True", reason: "Ready" });
     expect(cond(d, "Reconciling")).toBeUndefined();
+  });
+
+  describe("interfaces report the MAC the guest has", () => {
+    const multusSpec = {
+      interfaces: [{ name: "default" }, { name: "storage" }],
+      networks: [
+        { name: "default", pod: {} },
+        { name: "storage", multus: { networkName: "storage-net" } },
+      ],
+    };
+    const networkStatus = [
+      { name: "cluster-net", interface: "eth0", ips: ["10.1.2.3"], mac: "0A:58:0A:01:02:03", default: true },
+      { name: "prod/storage-net", interface: "net1", ips: ["192.168.5.7"], mac: "0a:58:c0:a8:05:07" },
+    ];
+
+    it("bridge on the pod network: eth0's MAC from network-status, never the derived one", () => {
+      const spec = { interfaces: [{ name: "default", binding: "bridge", macAddress: "02:aa:bb:cc:dd:ee" }] };
+      const withStatus = decide(
+        rawVm(spec),
+        observed({ pods: [pod({ specHash: hashOf(spec), networkStatus })] }),
+      );
+      expect(withStatus.status?.interfaces).toEqual([
+        { name: "default", mac: "0a:58:0a:01:02:03", ips: ["10.1.2.3"], podInterface: "eth0" },
+      ]);
+      const without = decide(rawVm(spec), observed({ pods: [pod({ specHash: hashOf(spec) })] }));
+      expect(without.status?.interfaces?.[0]?.mac).toBeUndefined();
+    });
+
+    it("masquerade and passt: the spec's or the derived MAC, which the guest does have", () => {
+      const spec = { interfaces: [{ name: "default", binding: "masquerade" }] };
+      const d = decide(rawVm(spec), observed({ pods: [pod({ specHash: hashOf(spec), networkStatus })] }));
+      expect(d.status?.interfaces?.[0]?.mac).toMatch(/^02:/);
+      const passt = { interfaces: [{ name: "default", binding: "passt", macAddress: "02:AA:BB:CC:DD:EE" }] };
+      const p = decide(rawVm(passt), observed({ pods: [pod({ specHash: hashOf(passt) })] }));
+      expect(p.status?.interfaces?.[0]?.mac).toBe("02:aa:bb:cc:dd:ee");
+    });
+
+    it("Multus: the attachment's MAC, IPs and pod interface; nothing guessed before Multus reports", () => {
+      const d = decide(
+        rawVm(multusSpec),
+        observed({ pods: [pod({ specHash: hashOf(multusSpec), networkStatus })] }),
+      );
+      expect(d.status?.interfaces?.[1]).toEqual({
+        name: "storage",
+        mac: "0a:58:c0:a8:05:07",
+        ips: ["192.168.5.7"],
+        podInterface: "net1",
+      });
+      const early = decide(rawVm(multusSpec), observed({ pods: [pod({ specHash: hashOf(multusSpec) })] }));
+      expect(early.status?.interfaces?.[1]).toEqual({ name: "storage" });
+    });
   });
 
   it("running but not yet ready is Starting and Reconciling", () => {

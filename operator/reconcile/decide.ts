@@ -115,6 +115,8 @@ interface Situation {
   createdPod?: string;
   /** undefined: keep the previous value; null: clear. */
   startFailure?: VmStatus["startFailure"] | null;
+  /** The run that ended for good; undefined: keep the previous record; null: clear. */
+  lastRun?: VmStatus["lastRun"] | null;
   requeueAfterMs?: number;
 }
 
@@ -227,6 +229,13 @@ function decideValid(vm: VirtualMachine, prev: VmStatus, o: Observed, actions: A
   }
   if (pod) return podSituation(vm, pod, o);
 
+  // The ended pod of a run that is not repeated is gone (drained, deleted by hand, garbage-collected): the run
+  // still happened. Only a restart request newer than that run starts another.
+  const last = prev.lastRun;
+  const newRequest = restartRequest !== undefined && restartRequest !== last?.restartedAt;
+  if (last && (strategy === "Once" || strategy === "RerunOnFailure") && !newRequest)
+    return endedRecord(last, strategy);
+
   const wantsStart =
     strategy === "Always" ||
     strategy === "RerunOnFailure" ||
@@ -243,6 +252,8 @@ function stopped(reason: string, message: string): Situation {
     printable: "Stopped",
     ready: { ok: true, reason, message },
     startFailure: null,
+    // Halted (or Manual without a start request) ends any record: the next start is a new run.
+    lastRun: null,
   };
 }
 
@@ -266,11 +277,47 @@ function describeEnd(pod: PodView): string {
   return parts.length ? parts.join(": ") : `the launcher pod ${pod.phase === "Failed" ? "failed" : "ended"}`;
 }
 
+/** What status remembers of a run that ended for good. */
+function runRecord(pod: PodView): NonNullable<VmStatus["lastRun"]> {
+  const why = describeEnd(pod);
+  return {
+    phase: pod.phase === "Succeeded" ? "Succeeded" : "Failed",
+    pod: pod.uid,
+    ...(pod.finishedAt !== undefined ? { finishedAt: rfc3339(pod.finishedAt) } : {}),
+    message: boundMessage(why, 1024),
+    ...(pod.restartedAt !== undefined ? { restartedAt: pod.restartedAt } : {}),
+  };
+}
+
+/** A run that ended for good and whose pod is gone: the record in status says how it ended. */
+function endedRecord(last: NonNullable<VmStatus["lastRun"]>, strategy: RunStrategy): Situation {
+  const why = last.message ?? `the launcher pod ${last.phase === "Failed" ? "failed" : "ended"}`;
+  if (last.phase === "Succeeded")
+    return {
+      phase: "Succeeded",
+      printable: "Stopped",
+      ready: {
+        ok: true,
+        reason: "Succeeded",
+        message: `the guest shut down (${strategy}: not restarted; its pod is gone)`,
+      },
+    };
+  return {
+    phase: "Failed",
+    printable: "Failed",
+    ready: { ok: false, reason: "Failed", message: why },
+    failure: { reason: "LauncherFailed", message: why },
+    stalled: { reason: "LauncherFailed", message: `${strategy}: not restarted after failure: ${why}` },
+  };
+}
+
 /** A run that ended and stays ended (Once, Manual, RerunOnFailure after success). */
 function ended(pod: PodView, strategy: RunStrategy): Situation {
   const why = describeEnd(pod);
+  const lastRun = runRecord(pod);
   if (pod.phase === "Succeeded")
     return {
+      lastRun,
       phase: "Succeeded",
       printable: "Stopped",
       // The run the strategy asked for is done, like a completed Job: as asked, so Ready.
@@ -284,6 +331,7 @@ function ended(pod: PodView, strategy: RunStrategy): Situation {
     failure: { reason: "LauncherFailed", message: why },
     stalled: { reason: "LauncherFailed", message: `${strategy}: not restarted after failure: ${why}` },
     pod,
+    lastRun,
   };
 }
 
@@ -514,6 +562,8 @@ function finish(
 
   const created = actions.some((a) => a.kind === "createPod");
   const startFailure = s.startFailure === null ? undefined : (s.startFailure ?? prev.startFailure);
+  // A new pod is a new run: the record of the last one goes.
+  const lastRun = created || s.lastRun === null ? undefined : (s.lastRun ?? prev.lastRun);
   const restartCount = created
     ? prev.restartCount === undefined
       ? 0
@@ -521,7 +571,7 @@ function finish(
     : prev.restartCount;
   const restartRequest = raw.metadata.annotations?.[ANNOTATION_RESTARTED_AT];
   const restartedAt = created ? restartRequest : (s.pod?.restartedAt ?? prev.restartedAt);
-  const interfaces = vm ? interfacesOf(vm, s.pod) : prev.interfaces;
+  const interfaces = vm ? interfacesOf(vm, s.pod, o.pod.defaultBinding) : prev.interfaces;
   const ipAddress = interfaces?.[0]?.ips?.[0];
   const launcherPod = s.createdPod ?? s.pod?.name;
   const status: VmStatus = {
@@ -537,6 +587,7 @@ function finish(
     ...(restartCount !== undefined ? { restartCount } : {}),
     ...(restartedAt !== undefined ? { restartedAt } : {}),
     ...(startFailure ? { startFailure } : {}),
+    ...(lastRun ? { lastRun } : {}),
     ...startLatency(raw, prev, o, s),
   };
   return {
@@ -611,18 +662,43 @@ function startLatency(raw: RawVm, prev: VmStatus, o: Observed, s: Situation): Pa
   return { createdToRunningSeconds: Math.max(0, Math.round(o.now - from) / 1000) };
 }
 
-/** Guest NICs: MAC from the spec (or derived, as the launcher does), pod IPs on the pod-network NIC. */
-function interfacesOf(vm: VirtualMachine, pod: PodView | undefined): VmStatus["interfaces"] {
+/**
+ * Guest NICs with what the guest has. masquerade and passt give the guest the spec's MAC (or the derived one, as
+ * the launcher does). bridge on the pod network and every Multus NIC hand the guest the pod interface's own MAC
+ * (the network knows the pod's address at it), which only Multus' network-status annotation tells: reported
+ * from there, and left out when unknown rather than guessed. IPs: the pod's on the pod-network NIC, the
+ * attachment's on a Multus NIC, while the launcher runs.
+ */
+function interfacesOf(
+  vm: VirtualMachine,
+  pod: PodView | undefined,
+  defaultBinding: Observed["pod"]["defaultBinding"],
+): VmStatus["interfaces"] {
   const networks = new Map(vm.spec.networks.map((n) => [n.name, n]));
   const ns = vm.metadata.namespace ?? "default";
   const name = vm.metadata.name ?? "";
-  const live = pod && !pod.terminating && pod.phase === "Running";
+  const live = pod && !pod.terminating && pod.phase === "Running" ? pod : undefined;
+  const qualify = (n: string) => (n.includes("/") ? n : `${ns}/${n}`);
   return vm.spec.interfaces.map((i) => {
-    const onPod = Boolean(networks.get(i.name)?.pod);
+    const net = networks.get(i.name);
+    const own = (i.macAddress ?? deriveMac(ns, name, i.name)).toLowerCase();
+    if (net?.multus) {
+      const wanted = qualify(net.multus.networkName);
+      const entry = live?.networkStatus?.find((e) => !e.default && qualify(e.name) === wanted);
+      return {
+        name: i.name,
+        ...(entry?.mac ? { mac: entry.mac.toLowerCase() } : {}),
+        ...(entry?.ips?.length ? { ips: [...entry.ips] } : {}),
+        ...(entry?.interface ? { podInterface: entry.interface } : {}),
+      };
+    }
+    const binding = i.binding ?? defaultBinding;
+    const podMac = live?.networkStatus?.find((e) => e.default)?.mac;
+    const mac = binding === "bridge" ? podMac?.toLowerCase() : own;
     return {
       name: i.name,
-      mac: (i.macAddress ?? deriveMac(ns, name, i.name)).toLowerCase(),
-      ...(onPod && live && pod.podIPs.length ? { ips: [...pod.podIPs], podInterface: "eth0" } : {}),
+      ...(mac ? { mac } : {}),
+      ...(net?.pod && live?.podIPs.length ? { ips: [...live.podIPs], podInterface: "eth0" } : {}),
     };
   });
 }

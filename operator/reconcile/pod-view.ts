@@ -1,5 +1,7 @@
 /** What the operator reads from a launcher pod, projected once so deciding code never digs through V1Pod. */
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import { z } from "zod";
+import { MULTUS_NETWORK_STATUS_ANNOTATION } from "../pod/multus.ts";
 import {
   ANNOTATION_RESTARTED_AT,
   ANNOTATION_SPEC_HASH,
@@ -39,6 +41,32 @@ export interface PodView {
   waiting?: { reason: string; message?: string };
   /** How the pod ended (for Failed and Succeeded pods). */
   termination?: { exitCode?: number; reason?: string; message?: string };
+  /** Multus' network-status annotation: each attachment's pod interface, MAC and IPs. */
+  networkStatus?: NetworkAttachment[];
+}
+
+/** One entry of Multus' `k8s.v1.cni.cncf.io/network-status` annotation, as far as status needs it. */
+const networkAttachmentSchema = z.object({
+  name: z.string().min(1).max(512),
+  interface: z.string().max(64).optional(),
+  ips: z.array(z.string().max(64)).max(16).optional(),
+  mac: z.string().max(64).optional(),
+  default: z.boolean().optional(),
+});
+
+/** One entry of Multus' network-status annotation. */
+export type NetworkAttachment = z.infer<typeof networkAttachmentSchema>;
+
+/** The network-status annotation's entries; undefined when absent or not what Multus writes. */
+function networkStatusOf(annotations: Record<string, string>): NetworkAttachment[] | undefined {
+  const raw = annotations[MULTUS_NETWORK_STATUS_ANNOTATION];
+  if (!raw || raw.length > 65_536) return undefined;
+  try {
+    const r = z.array(networkAttachmentSchema).max(32).safeParse(JSON.parse(raw));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Cached objects carry strings (watch) or Dates (typed lists); both become milliseconds. */
@@ -106,6 +134,7 @@ export function podView(pod: V1Pod): PodView {
   const phase = status.phase ?? "Pending";
   const finished = phase === "Succeeded" || phase === "Failed";
   const waiting = stuck(status.initContainerStatuses) ?? stuck(status.containerStatuses);
+  const networkStatus = networkStatusOf(ann);
   const ips = (status.podIPs ?? []).map((p) => p.ip).filter((ip): ip is string => Boolean(ip));
   if (ips.length === 0 && status.podIP) ips.push(status.podIP);
   return {
@@ -129,5 +158,6 @@ export function podView(pod: V1Pod): PodView {
     ...(startedAt !== undefined ? { startedAt } : {}),
     ...(waiting ? { waiting } : {}),
     ...(finished ? ending(pod) : {}),
+    ...(networkStatus ? { networkStatus } : {}),
   };
 }

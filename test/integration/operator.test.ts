@@ -2,7 +2,7 @@
 // status (Running, Ready, Succeeded, Failed) and by finishing graceful deletions of pods it bound to a node.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SchedulingV1Api, type V1Pod } from "@kubernetes/client-node";
+import { PatchStrategy, SchedulingV1Api, setHeaderOptions, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
@@ -171,13 +171,36 @@ describe("a new VM", () => {
     await cluster.podRunning(ns.name, podName("web"), { ready: false });
     const starting = await vmWhere("web", (v) => v.status?.phase === "Running", "phase Running");
     expect(starting.status?.printableStatus).toBe("Starting");
+    // With the bridge binding the guest takes eth0's MAC, which only Multus' network-status tells.
+    await cluster.core.patchNamespacedPod(
+      {
+        namespace: ns.name,
+        name: podName("web"),
+        body: {
+          metadata: {
+            annotations: {
+              "k8s.v1.cni.cncf.io/network-status": JSON.stringify([
+                {
+                  name: "cbr0",
+                  interface: "eth0",
+                  ips: ["10.244.1.9"],
+                  mac: "0a:58:0a:f4:01:09",
+                  default: true,
+                },
+              ]),
+            },
+          },
+        },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
     await cluster.podRunning(ns.name, podName("web"), { ready: true, ip: "10.244.1.9" });
     const vm = await vmWhere("web", (v) => v.status?.ready === true, "ready");
     expect(vm.status).toMatchObject({
       printableStatus: "Running",
       nodeName: "node-7",
       ipAddress: "10.244.1.9",
-      interfaces: [{ name: "default", ips: ["10.244.1.9"], mac: expect.stringMatching(/^02:/) }],
+      interfaces: [{ name: "default", ips: ["10.244.1.9"], mac: "0a:58:0a:f4:01:09" }],
     });
     expect(condition(vm, "Ready")).toMatchObject({ status: "True", observedGeneration: 1 });
     expect(condition(vm, "Reconciling")).toBeUndefined();
@@ -255,6 +278,44 @@ describe("runStrategy when the launcher pod ends", () => {
     expect((await cluster.pod(ns.name, podName("web")))?.metadata?.uid).toBe(first.metadata?.uid);
     const events = await cluster.events(ns.name, "web");
     expect(events.some((e) => e.type === "Warning" && e.reason === "Failed")).toBe(true);
+  });
+});
+
+describe("a run that ended for good", () => {
+  it("Once: the ended pod disappearing (drain, delete, pod GC) does not run it again; a restart does", async () => {
+    const first = await runningVm("web", { runStrategy: "Once" });
+    await cluster.bind(ns.name, podName("web"));
+    await cluster.podEnded(ns.name, podName("web"), "Succeeded");
+    const done = await vmWhere("web", (v) => v.status?.lastRun?.phase === "Succeeded", "run recorded");
+    expect(done.status?.lastRun?.pod).toBe(first.metadata?.uid);
+    await cluster.finalizePod(ns.name, podName("web"));
+    const gone = await vmWhere("web", (v) => v.status?.launcherPod === undefined, "pod gone from status");
+    expect(gone.status).toMatchObject({ printableStatus: "Stopped", phase: "Succeeded" });
+    expect(condition(gone, "Ready")).toMatchObject({ status: "True", reason: "Succeeded" });
+    // Nothing starts it again on its own.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await cluster.pod(ns.name, podName("web"))).toBeUndefined();
+
+    await cluster.patchVm(ns.name, "web", {
+      metadata: { annotations: { "vireo.dev/restartedAt": "2025-06-01T10:00:00Z" } },
+    });
+    await podWhere("web", (p) => p.metadata?.uid !== first.metadata?.uid, "a new run");
+    await vmWhere("web", (v) => v.status?.lastRun === undefined, "record cleared");
+  });
+
+  it("RerunOnFailure: a success stays done when its pod is deleted", async () => {
+    await runningVm("web", { runStrategy: "RerunOnFailure" });
+    await cluster.podEnded(ns.name, podName("web"), "Succeeded");
+    await vmWhere("web", (v) => v.status?.lastRun?.phase === "Succeeded", "run recorded");
+    await cluster.core.deleteNamespacedPod({
+      namespace: ns.name,
+      name: podName("web"),
+      gracePeriodSeconds: 0,
+    });
+    await vmWhere("web", (v) => v.status?.launcherPod === undefined, "pod gone from status");
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await cluster.pod(ns.name, podName("web"))).toBeUndefined();
+    expect((await cluster.vm(ns.name, "web"))?.status?.printableStatus).toBe("Stopped");
   });
 });
 
