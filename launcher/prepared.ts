@@ -41,7 +41,7 @@ export interface PreparedNic {
   bootOrder?: number;
 }
 
-/** Something preparation started that must be stopped when the launcher exits (dnsmasq, passt). */
+/** Something preparation started that must be stopped when the launcher exits (passt). */
 export interface RunningService {
   name: string;
   pid?: number;

@@ -4,7 +4,7 @@
 set -euo pipefail
 PACKAGES=(
   qemu-system-x86 qemu-utils ovmf        # the hypervisor, qemu-img, UEFI firmware
-  dnsmasq-base nftables passt iproute2   # guest networking
+  nftables passt iproute2                # guest networking (DHCP is served in-process)
   genisoimage                            # cloud-init NoCloud ISOs
   busybox-static cpio                    # the test guest's userland and initramfs
   openssl                                # test control plane certificates

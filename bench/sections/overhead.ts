@@ -188,7 +188,7 @@ export async function overheadSection(ctx: BenchContext): Promise<SectionResult>
       }; the test guest under TCG, bridge NIC, a PVC disk and a cloud-init disk.`,
       "QEMU beyond guest RAM = QEMU's Rss minus the Rss of its guest-RAM mapping (smaps); TCG's code cache and " +
         "QEMU's copies of a directly booted kernel are shown apart because a KVM VM booting from its disk has neither.",
-      "KubeVirt: 240 MiB + 8 MiB/vCPU + guest/512 (its request formula, not a measurement here).",
+      "KubeVirt: 240 MiB + 8 MiB/vCPU + 8 MiB/IOThread + 32 MiB video RAM + guest/512 (its request formula with its defaults, not a measurement here).",
     ],
     data: { figures },
   };

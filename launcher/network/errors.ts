@@ -20,7 +20,7 @@ export type NetworkErrorCode =
   | "APPLY_FAILED"
   /** The launcher found no completed network setup although the plan needs one (netsetup did not run). */
   | "NOT_SET_UP"
-  /** dnsmasq or passt did not start. */
+  /** A helper process (passt) did not start. */
   | "SERVICE_FAILED";
 
 /** Optional details of a {@link NetworkError}. */

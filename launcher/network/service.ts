@@ -1,5 +1,5 @@
 /**
- * A helper process of the launcher (dnsmasq, passt): started in the foreground as a child, its output
+ * A helper process of the launcher (passt): started in the foreground as a child, its output
  * forwarded to the log, ready when a probe says so, stopped by pid.
  */
 import { spawn } from "node:child_process";

@@ -9,8 +9,8 @@ export interface NetworkConfigV2 {
 
 /**
  * The network-config the guest gets when the VM gives none: every NIC, found by its MAC (names inside the
- * guest are the guest's business), configured by DHCPv4, which every binding serves (dnsmasq for bridge,
- * the masquerade DHCP server, passt's built-in one). Pure; the network plan may refine it.
+ * guest are the guest's business), configured by DHCPv4, which every binding serves (the launcher's
+ * in-process DHCP server for bridge, Multus and masquerade, passt's built-in one). Pure; the network plan may refine it.
  */
 export function defaultNetworkConfigData(config: Pick<LauncherConfig, "interfaces">): NetworkConfigV2 {
   return {

@@ -51,7 +51,7 @@ export interface PodInputs {
  */
 export const TERMINATION_GRACE_MARGIN_SECONDS = 15;
 
-/** The DHCP server port dnsmasq binds as the launcher's (non-root) user. */
+/** The DHCP server port the launcher's in-process DHCP server binds as its (non-root) user. */
 const DHCP_PORT = 67;
 
 /** Labels every launcher pod carries; `vireo.dev/vm` is what the operator's pod informer selects on. */
@@ -190,7 +190,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
 }
 
 function podSecurityContext(config: LauncherConfig): V1PodSecurityContext {
-  // dnsmasq (DHCP) and passt (forwarded ports) bind low ports as the launcher's user; the pod's own network
+  // The in-process DHCP server and passt (forwarded ports) bind low ports as the launcher's user; the pod's own network
   // namespace may lower the privileged-port floor, a "safe" sysctl every kubelet allows.
   const low = config.interfaces.flatMap((i) =>
     i.binding === "passt" ? i.ports.map((p) => p.port).filter((p) => p < 1024) : [DHCP_PORT],
