@@ -13,6 +13,7 @@ Commands:
   vnc VM                forward a VM's VNC display to localhost (through port-forward)
   status [VM]           show VM status
   doctor                check an install: CRD, operator, a halted VM accepted and reconciled
+  version               client, Kubernetes and operator versions
 Run 'vireo <command> --help' for a command's options.`;
 
 type Command = (argv: string[]) => Promise<number>;
@@ -21,6 +22,7 @@ const commands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import("./validate.ts")).validateCommand,
   run: async () => (await import("./run.ts")).runCommand,
   doctor: async () => (await import("./doctor.ts")).doctorCommand,
+  version: async () => (await import("./version.ts")).versionCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

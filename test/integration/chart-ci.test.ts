@@ -237,6 +237,27 @@ describe("chart ci/ cases and the helm test hook", () => {
       expect(res.stdout).toMatch(/ok {4}trial VM vireo-doctor-[0-9a-f]{6} deleted/);
     });
 
+    it("vireo version reports the client, the API server and the installed operator", async () => {
+      await markDeployment(true);
+      const res = await run([join(repoRoot, "bin/vireo.js"), "version", "--kubeconfig", cp().kubeconfigPath]);
+      expect(res.code).toBe(0);
+      expect(res.stdout.trim().split("\n")).toEqual([
+        "Client Version: 0.1.0",
+        expect.stringMatching(/^Kubernetes Version: v1\.\d+\.\d+/),
+        `Operator Version: 0.1.0 (${releaseNs.name}/vireo-operator, image localhost/vireo-operator:0.1.0, 2/2 ready)`,
+      ]);
+      // As a user who may not list Deployments cluster-wide: the client version still prints, with the reason.
+      const limited = await run([
+        join(repoRoot, "bin/vireo.js"),
+        "version",
+        "--kubeconfig",
+        testIdentity.kubeconfigPath,
+      ]);
+      expect(limited.code).toBe(0);
+      expect(limited.stdout).toMatch(/^Client Version: 0\.1\.0\n/);
+      expect(limited.stdout).toMatch(/\(cluster: read versions: forbidden: .*deployments/);
+    });
+
     it("grants the hook's ServiceAccount only what doctor needs", async () => {
       const can = async (args: string[]) =>
         (
