@@ -8,7 +8,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { LABEL_VM } from "../../operator/names.ts";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import { buildLauncherPod } from "../../operator/pod/build.ts";
-import type { E2eNames } from "./manifests.ts";
+import { type E2eNames, testGuestBoot } from "./manifests.ts";
 
 /** Host pids of the QEMU processes whose `-name guest=<namespace>/<name>` matches. */
 export function qemuPidsOf(namespace: string, name: string): number[] {
@@ -61,14 +61,7 @@ export function kvmLauncherPod(n: E2eNames, launcherImage: string): V1Pod {
       cpu: { cores: 1 },
       memory: { guest: "64Mi" },
       terminationGracePeriodSeconds: 5,
-      firmware: {
-        kernelBoot: {
-          image: n.guestImage,
-          kernelPath: "/boot/vmlinuz",
-          initrdPath: "/boot/initramfs.cpio.gz",
-          cmdline: "console=ttyS0 panic=-1",
-        },
-      },
+      firmware: testGuestBoot(n.guestImage, "console=ttyS0 panic=-1"),
       interfaces: [],
       networks: [],
     },

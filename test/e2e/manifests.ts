@@ -66,6 +66,13 @@ export function volumeObjects(n: E2eNames): object[] {
   ];
 }
 
+/** Firmware that boots the test guest image's kernel and initramfs directly with `cmdline`. */
+export function testGuestBoot(image: string, cmdline: string): object {
+  return {
+    kernelBoot: { image, kernelPath: "/boot/vmlinuz", initrdPath: "/boot/initramfs.cpio.gz", cmdline },
+  };
+}
+
 /**
  * The VM: the test guest booted directly (DHCP on, busybox httpd on port 80), a data disk on the claim, a
  * cloud-init NoCloud disk, masquerade binding with port 80 forwarded (see docs/cluster.md for why not bridge),
@@ -80,14 +87,10 @@ export function vmObject(n: E2eNames): object {
       cpu: { cores: 1 },
       memory: { guest: "256Mi" },
       terminationGracePeriodSeconds: 60,
-      firmware: {
-        kernelBoot: {
-          image: n.guestImage,
-          kernelPath: "/boot/vmlinuz",
-          initrdPath: "/boot/initramfs.cpio.gz",
-          cmdline: `console=ttyS0 panic=-1 vireo.dhcp=1 vireo.http=80 vireo.hostname=${n.vm} vireo.id=${n.guestId}`,
-        },
-      },
+      firmware: testGuestBoot(
+        n.guestImage,
+        `console=ttyS0 panic=-1 vireo.dhcp=1 vireo.http=80 vireo.hostname=${n.vm} vireo.id=${n.guestId}`,
+      ),
       disks: [{ name: "data" }, { name: "cloudinit" }],
       volumes: [
         { name: "data", persistentVolumeClaim: { claimName: n.volume } },
