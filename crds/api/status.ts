@@ -32,6 +32,7 @@ export const PRINTABLE_STATUSES = [
   "Failed",
   "Succeeded",
   "InvalidSpec",
+  "NodeUnreachable",
 ] as const;
 
 /** Condition types the operator maintains. */

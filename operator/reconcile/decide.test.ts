@@ -187,6 +187,40 @@ describe("decide: a run that ended for good stays ended when its pod disappears"
   });
 });
 
+describe("decide: a node that stops answering", () => {
+  it("a running pod the node controller marked not ready is NodeUnreachable and Stalled, not Starting", () => {
+    const d = decide(rawVm(), observed({ pods: [pod({ ready: false, nodeLost: "NotReady" })] }));
+    expect(d.status?.printableStatus).toBe("NodeUnreachable");
+    expect(cond(d, "Ready")).toMatchObject({ status: "False", reason: "NodeUnreachable" });
+    expect(cond(d, "Stalled")).toMatchObject({ status: "True", reason: "NodeUnreachable" });
+    expect(cond(d, "Reconciling")).toBeUndefined();
+    expect(cond(d, "Stalled")?.message).toContain("node.kubernetes.io/out-of-service");
+    expect(kinds(d)).toEqual([]);
+  });
+
+  it("a pod evicted by the taint manager is NodeUnreachable, not Stopping, and no second pod is made", () => {
+    const p = pod({ ready: false, terminating: true, nodeLost: "Evicted" });
+    const d = decide(rawVm(), observed({ pods: [p] }));
+    expect(d.status?.printableStatus).toBe("NodeUnreachable");
+    expect(cond(d, "Stalled")?.message).toContain("evicted by the taint manager");
+    expect(kinds(d)).toEqual([]);
+  });
+
+  it("Halted still deletes the pod, and says why it cannot be confirmed gone", () => {
+    const d = decide(
+      rawVm({ runStrategy: "Halted" }),
+      observed({ pods: [pod({ ready: false, nodeLost: "NotReady" })] }),
+    );
+    expect(kinds(d)).toEqual(["deletePod"]);
+    expect(d.status?.printableStatus).toBe("NodeUnreachable");
+  });
+
+  it("once the pod is gone (node deleted or out-of-service: pod GC) the VM starts again", () => {
+    const d = decide(rawVm(), observed({ pods: [] }));
+    expect(kinds(d)).toEqual(["createPod"]);
+  });
+});
+
 describe("decide: status", () => {
   it("a halted VM is healthy for kstatus: Ready=True/Halted, GuestReady=False, no Reconciling or Stalled", () => {
     const d = decide(rawVm({ runStrategy: "Halted" }), observed());

@@ -128,6 +128,7 @@ const WARNING_STATUSES: ReadonlySet<Printable> = new Set([
   "ErrorPvcNotFound",
   "Failed",
   "InvalidSpec",
+  "NodeUnreachable",
   "Unknown",
 ]);
 
@@ -204,6 +205,36 @@ export function claimNamesOf(spec: unknown): string[] {
 }
 
 function decideValid(vm: VirtualMachine, prev: VmStatus, o: Observed, actions: Action[]): Situation {
+  const s = decideRunStrategy(vm, prev, o, actions);
+  // Whatever the strategy asked for (run, stop, restart), a pod on a node that stopped answering can neither
+  // be seen running nor be confirmed gone: say so instead of Starting or Stopping forever.
+  return s.pod?.nodeLost && !finished(s.pod) ? nodeUnreachable(s.pod, s) : s;
+}
+
+/** A pod whose node stopped answering; the situation it would otherwise be in keeps its other parts. */
+function nodeUnreachable(pod: PodView, s: Situation): Situation {
+  const node = pod.nodeName ?? "(unknown)";
+  const what =
+    pod.nodeLost === "Evicted" || pod.terminating
+      ? `the launcher pod is being deleted (${pod.nodeLost === "Evicted" ? "evicted by the taint manager" : s.printable}) but only that node can confirm QEMU is gone`
+      : "the node lifecycle controller marked the launcher pod not ready";
+  const message =
+    `node ${node} is not responding: ${what}. The VM starts elsewhere only once the pod is gone: when the ` +
+    `node comes back, is deleted, or is tainted node.kubernetes.io/out-of-service — never while its disks may ` +
+    `still be open there`;
+  return {
+    ...s,
+    phase: phaseOfPod(pod),
+    printable: "NodeUnreachable",
+    ready: { ok: false, reason: "NodeUnreachable", message },
+    guest: { ok: false, reason: "NodeUnreachable", message },
+    stalled: { reason: "NodeUnreachable", message },
+    reconciling: undefined,
+    paused: undefined,
+  };
+}
+
+function decideRunStrategy(vm: VirtualMachine, prev: VmStatus, o: Observed, actions: Action[]): Situation {
   const strategy: RunStrategy = vm.spec.runStrategy;
   const restartRequest = vm.metadata.annotations?.[ANNOTATION_RESTARTED_AT];
   // The newest pod is the VM's; older ones (only possible if names changed between versions) go.
@@ -617,6 +648,13 @@ function pausedCondition(raw: RawVm, s: Pick<Situation, "paused" | "pod">): Cond
   if (mark === undefined)
     return { type: "Paused", status: "False", reason: "NotPaused", message: "the guest is not paused" };
   const live = s.pod && !s.pod.terminating && s.pod.phase === "Running" ? s.pod : undefined;
+  if (live && mark === live.uid)
+    return {
+      type: "Paused",
+      status: "Unknown",
+      reason: "NodeUnreachable",
+      message: "the guest was paused, but its node is not responding",
+    };
   return live
     ? {
         type: "Paused",

@@ -49,6 +49,47 @@ describe("podView", () => {
     });
   });
 
+  it("reads the marks the control plane leaves on a pod whose node stopped answering", () => {
+    const running = {
+      name: "launcher",
+      started: true,
+      state: { running: { startedAt: "2025-06-01T12:00:05Z" } },
+    };
+    const marked = podView(
+      base({
+        phase: "Running",
+        conditions: [
+          { type: "Ready", status: "False" },
+          { type: "ContainersReady", status: "True" },
+        ],
+        containerStatuses: [running],
+      }),
+    );
+    expect(marked.nodeLost).toBe("NotReady");
+    const evicted = podView(
+      base(
+        {
+          phase: "Running",
+          conditions: [{ type: "DisruptionTarget", status: "True", reason: "DeletionByTaintManager" }],
+        },
+        { deletionTimestamp: "2025-06-01T12:10:00Z" },
+      ),
+    );
+    expect(evicted.nodeLost).toBe("Evicted");
+    // The kubelet's own not-ready (the guest's probe failing) turns both conditions False.
+    const probe = podView(
+      base({
+        phase: "Running",
+        conditions: [
+          { type: "Ready", status: "False" },
+          { type: "ContainersReady", status: "False" },
+        ],
+        containerStatuses: [running],
+      }),
+    );
+    expect(probe.nodeLost).toBeUndefined();
+  });
+
   it("reads why a pending pod is stuck: unschedulable, image pull, init containers", () => {
     const unsched = podView(
       base({

@@ -41,6 +41,13 @@ export interface PodView {
   waiting?: { reason: string; message?: string };
   /** How the pod ended (for Failed and Succeeded pods). */
   termination?: { exitCode?: number; reason?: string; message?: string };
+  /**
+   * Signs that the pod's node stopped answering, as the control plane writes them (the kubelet cannot):
+   * `NotReady` when the node lifecycle controller marked the pod not ready (Ready=False while ContainersReady
+   * stays True — the kubelet always sets both, and launcher pods have no readiness gates); `Evicted` when the
+   * taint manager began deleting it for an unreachable or not-ready node (DisruptionTarget).
+   */
+  nodeLost?: "NotReady" | "Evicted";
   /** Multus' network-status annotation: each attachment's pod interface, MAC and IPs. */
   networkStatus?: NetworkAttachment[];
 }
@@ -135,6 +142,13 @@ export function podView(pod: V1Pod): PodView {
   const finished = phase === "Succeeded" || phase === "Failed";
   const waiting = stuck(status.initContainerStatuses) ?? stuck(status.containerStatuses);
   const networkStatus = networkStatusOf(ann);
+  const disruption = cond("DisruptionTarget");
+  const nodeLost =
+    disruption?.status === "True" && disruption.reason === "DeletionByTaintManager"
+      ? ("Evicted" as const)
+      : phase === "Running" && cond("Ready")?.status === "False" && cond("ContainersReady")?.status === "True"
+        ? ("NotReady" as const)
+        : undefined;
   const ips = (status.podIPs ?? []).map((p) => p.ip).filter((ip): ip is string => Boolean(ip));
   if (ips.length === 0 && status.podIP) ips.push(status.podIP);
   return {
@@ -159,5 +173,6 @@ export function podView(pod: V1Pod): PodView {
     ...(waiting ? { waiting } : {}),
     ...(finished ? ending(pod) : {}),
     ...(networkStatus ? { networkStatus } : {}),
+    ...(nodeLost ? { nodeLost } : {}),
   };
 }

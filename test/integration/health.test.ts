@@ -220,6 +220,16 @@ const situations: [string, Kstatus, ArgoHealth, (name: string) => Promise<ApiVm>
     },
   ],
   [
+    "its node stopped answering",
+    "Failed",
+    "Degraded",
+    async (n) => {
+      await running(n);
+      await cluster.nodeStoppedAnswering(ns.name, podName(n));
+      return printable(n, "NodeUnreachable");
+    },
+  ],
+  [
     "Once, the run failed",
     "Failed",
     "Degraded",

@@ -279,6 +279,37 @@ export class Cluster {
     });
   }
 
+  /**
+   * The node lifecycle controller's part when a node stops answering: the pod's Ready condition turns False
+   * while its phase, container states and ContainersReady stay as the lost kubelet left them.
+   */
+  async nodeStoppedAnswering(namespace: string, name: string): Promise<void> {
+    const pod = await this.pod(namespace, name);
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const conditions = (pod?.status?.conditions ?? []).map((c) =>
+      c.type === "Ready" ? { ...c, status: "False", lastTransitionTime: now } : c,
+    );
+    await this.#status(namespace, name, { conditions });
+  }
+
+  /** The taint manager's part after the unreachable toleration runs out: DisruptionTarget, then a delete. */
+  async evictByTaintManager(namespace: string, name: string): Promise<void> {
+    const pod = await this.pod(namespace, name);
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const conditions = [
+      ...(pod?.status?.conditions ?? []),
+      {
+        type: "DisruptionTarget",
+        status: "True",
+        reason: "DeletionByTaintManager",
+        message: "Taint manager: deleting due to NoExecute taint",
+        lastTransitionTime: now,
+      },
+    ];
+    await this.#status(namespace, name, { conditions });
+    await this.core.deleteNamespacedPod({ namespace, name });
+  }
+
   /** The PV controller's part: the claim is bound (there is no controller-manager here). */
   async bindPvc(namespace: string, name: string, capacity = "1Gi"): Promise<void> {
     await this.core.patchNamespacedPersistentVolumeClaimStatus(

@@ -319,6 +319,44 @@ describe("a run that ended for good", () => {
   });
 });
 
+describe("a node that stops answering", () => {
+  it("reads NodeUnreachable (not Starting or Stopping), starts nowhere else until the pod is gone", async () => {
+    const first = await runningVm("web");
+    await cluster.bind(ns.name, podName("web"));
+    await cluster.nodeStoppedAnswering(ns.name, podName("web"));
+    const lost = await vmWhere(
+      "web",
+      (v) => v.status?.printableStatus === "NodeUnreachable",
+      "NodeUnreachable",
+    );
+    expect(condition(lost, "Stalled")).toMatchObject({ status: "True", reason: "NodeUnreachable" });
+    expect(condition(lost, "Ready")).toMatchObject({ status: "False", reason: "NodeUnreachable" });
+
+    // The node comes back: its kubelet reports the pod ready again.
+    await cluster.podRunning(ns.name, podName("web"));
+    await vmWhere("web", (v) => v.status?.printableStatus === "Running", "Running again");
+
+    // It goes away for good: the taint manager evicts the pod, whose deletion waits for the lost kubelet.
+    await cluster.nodeStoppedAnswering(ns.name, podName("web"));
+    await cluster.evictByTaintManager(ns.name, podName("web"));
+    await podWhere("web", (p) => Boolean(p.metadata?.deletionTimestamp), "terminating");
+    const evicted = await vmWhere(
+      "web",
+      (v) => condition(v, "Stalled")?.message?.includes("evicted by the taint manager") === true,
+      "evicted",
+    );
+    expect(evicted.status?.printableStatus).toBe("NodeUnreachable");
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await cluster.pod(ns.name, podName("web")))?.metadata?.uid).toBe(first.metadata?.uid);
+
+    // The node is deleted or tainted out-of-service: the pod garbage collector force-deletes the pod, and
+    // only then does the VM start again (elsewhere).
+    await cluster.finalizePod(ns.name, podName("web"));
+    await podWhere("web", (p) => p.metadata?.uid !== first.metadata?.uid, "replaced");
+    await vmWhere("web", (v) => v.status?.printableStatus === "Starting", "Starting");
+  });
+});
+
 describe("stop, start, restart", () => {
   it("Halted stops the VM (healthy for kstatus); Always starts it again; an annotation restarts it", async () => {
     const first = await runningVm("web");
