@@ -14,6 +14,7 @@ Commands:
   status [VM]           show VM status
   doctor                check an install: CRD, operator, a halted VM accepted and reconciled
   version               client, Kubernetes and operator versions
+  completion SHELL      shell completion script: bash, zsh or fish
 Run 'vireo <command> --help' for a command's options.`;
 
 type Command = (argv: string[]) => Promise<number>;
@@ -23,6 +24,8 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import("./run.ts")).runCommand,
   doctor: async () => (await import("./doctor.ts")).doctorCommand,
   version: async () => (await import("./version.ts")).versionCommand,
+  completion: async () => (await import("./completion.ts")).completionCommand,
+  __complete: async () => (await import("./completion.ts")).completeCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
