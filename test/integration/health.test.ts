@@ -251,6 +251,20 @@ const situations: [string, Kstatus, ArgoHealth, (name: string) => Promise<ApiVm>
   ],
 ];
 
+describe("kubectl get", () => {
+  it("shows the Ready condition and the guest's readiness as columns", async () => {
+    await cluster.createVm(ns.name, "columns", { runStrategy: "Halted" });
+    await printable("columns", "Stopped");
+    const out = await cp().kubectl(["get", "virtualmachines", "columns", "-n", ns.name]);
+    const [header, row] = out.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/));
+    expect(header?.slice(0, 4)).toEqual(["NAME", "STATUS", "READY", "GUEST"]);
+    expect(row?.slice(0, 4)).toEqual(["columns", "Stopped", "True", "false"]);
+  });
+});
+
 describe("health as GitOps tools judge it", () => {
   situations.forEach(([what, want, argo, drive], i) => {
     it(`${what}: kstatus ${want}, Argo CD ${argo}`, async () => {
