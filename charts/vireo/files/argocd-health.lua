@@ -3,7 +3,8 @@
 -- operator writes in the same order kstatus (Flux, Helm 4 --wait) does, so both tools agree:
 --   Healthy     = kstatus Current:    Ready=True (running with a ready guest, halted, stopped, paused, done)
 --   Progressing = kstatus InProgress: status not written yet or stale, Reconciling=True, or Ready=False
---   Degraded    = kstatus Failed:     Stalled=True (invalid spec, missing claim, crash loop, failed run)
+--   Degraded    = kstatus Failed:     Stalled=True (invalid spec, missing claim, crash loop, failed run,
+--                                     a node that stopped answering)
 local hs = { status = "Progressing", message = "waiting for the Vireo operator to report status" }
 
 local function condition(status, kind)
