@@ -12,6 +12,7 @@ if [[ "$which" != unit && -z "${VIREO_SKIP_PREREQS:-}" ]]; then
   bash scripts/install-deps.sh || exit 1
   bash scripts/k8s/build.sh || exit 1
   bash scripts/kstatus/build.sh || exit 1
+  bash scripts/chart/tools.sh || exit 1   # ct, kube-score, krew, yamllint (chart and krew tests)
   bash scripts/guest/build.sh || exit 1
   if [[ "$which" == e2e || "$which" == all ]]; then
     bash scripts/k8s/build.sh kubelet kube-scheduler kube-controller-manager || exit 1

@@ -5,6 +5,7 @@
 #   ${VIREO_CACHE:-$HOME/.cache/vireo}/bin/ct-<version>/etc/          ct's own lintconf.yaml, chart_schema.yaml
 #   ${VIREO_CACHE:-$HOME/.cache/vireo}/bin/kube-score-<version>/kube-score   from the Go module proxy
 #   ${VIREO_CACHE:-$HOME/.cache/vireo}/venv/chart-lint-<versions>/bin/{yamllint,yamale}   from PyPI (pip)
+#   ${VIREO_CACHE:-$HOME/.cache/vireo}/bin/krew-<version>/kubectl-krew   krew, to install the krew manifest in tests
 #
 # Each is made only when missing. Registries come from the machine's own go/pip configuration.
 # It takes its own lock (not scripts/k8s/build.sh's), so CI runs it beside the Kubernetes build.
@@ -20,6 +21,7 @@ source "$here/versions.env"
 cache=${VIREO_CACHE:-$HOME/.cache/vireo}
 ct_dir=$cache/bin/ct-$CT_VERSION
 score_dir=$cache/bin/kube-score-$KUBE_SCORE_VERSION
+krew_dir=$cache/bin/krew-$KREW_VERSION
 venv=$cache/venv/chart-lint-yamllint$YAMLLINT_VERSION-yamale$YAMALE_VERSION
 
 say() { printf '[chart-tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -29,7 +31,7 @@ die() {
 }
 
 print_env() {
-  echo "export PATH=$ct_dir:$score_dir:$venv/bin:\$PATH"
+  echo "export PATH=$ct_dir:$score_dir:$krew_dir:$venv/bin:\$PATH"
   echo "export CT_LINTCONF=$ct_dir/etc/lintconf.yaml"
   echo "export CT_SCHEMA=$ct_dir/etc/chart_schema.yaml"
 }
@@ -109,6 +111,13 @@ build_venv() {
   say "yamllint, yamale: installed in $((SECONDS - start))s"
 }
 
+build_krew() {
+  go_tool "$krew_dir" krew "sigs.k8s.io/krew@$KREW_VERSION" sigs.k8s.io/krew/cmd/krew \
+    "-X sigs.k8s.io/krew/internal/version.gitTag=$KREW_VERSION"
+  # kubectl finds plugins by name: kubectl-krew.
+  ln -sfn krew "$krew_dir/kubectl-krew"
+}
+
 main() {
   if [[ ${1:-} == --print-env ]]; then
     print_env
@@ -123,6 +132,7 @@ main() {
   build_venv
   build_ct
   build_kube_score
+  build_krew
   say "ready in $((SECONDS - start))s: $("$ct_dir/ct" version 2>/dev/null | head -1), kube-score $("$score_dir/kube-score" version 2>/dev/null | head -1), yamllint $("$venv/bin/yamllint" --version | cut -d' ' -f2)"
 }
 
