@@ -19,7 +19,8 @@ const USAGE = `usage: vireo-launcher [run] [--config FILE] [--termination-log PA
        vireo-launcher console [--config FILE | --run-dir DIR]
        vireo-launcher pause|unpause|status|logs [--config FILE | --run-dir DIR]
 
-The config comes from --config FILE or the VIREO_LAUNCHER_CONFIG environment variable (JSON).
+The config comes from --config FILE, the VIREO_LAUNCHER_CONFIG environment variable (JSON), or in a
+pod the file /etc/vireo/launcher-config.json (the operator's downward API volume).
 Environment: VIREO_ACCEL=kvm|tcg|auto (tcg only when the VM allows emulation), VIREO_TERMINATION_LOG,
 VIREO_LOG_LEVEL, VIREO_QEMU (the QEMU binary).`;
 

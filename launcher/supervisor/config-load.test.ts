@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GOLDEN_HOST, shapes } from "../../test/golden/qemu/shapes.ts";
 import { ConfigError, loadLauncherConfig, parseLauncherConfig } from "./config-load.ts";
@@ -9,6 +12,26 @@ describe("launcher config at the edge", () => {
     await expect(
       loadLauncherConfig(undefined, { VIREO_LAUNCHER_CONFIG: JSON.stringify(good) }),
     ).resolves.toEqual(good);
+  });
+
+  it("reads the pod's config file when neither --config nor the environment gives one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vireo-config-"));
+    try {
+      const podFile = join(dir, "launcher-config.json");
+      writeFileSync(podFile, JSON.stringify(good));
+      await expect(loadLauncherConfig(undefined, {}, podFile)).resolves.toEqual(good);
+      // The environment still wins (vireo run, tests), and --config over both.
+      const other = { ...good, vm: { ...good.vm, name: "other" } };
+      await expect(
+        loadLauncherConfig(undefined, { VIREO_LAUNCHER_CONFIG: JSON.stringify(other) }, podFile),
+      ).resolves.toMatchObject({ vm: { name: "other" } });
+      writeFileSync(join(dir, "given.json"), "{nope");
+      await expect(loadLauncherConfig(join(dir, "given.json"), {}, podFile)).rejects.toThrowError(
+        /given.json is not JSON/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("names every bad field by its path, unknown fields included", () => {

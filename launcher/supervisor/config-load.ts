@@ -1,7 +1,9 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { formatPath, problemsFrom, type Problem } from "../../crds/api/validate.ts";
 import {
   LAUNCHER_CONFIG_ENV,
+  LAUNCHER_CONFIG_FILE,
   launcherConfigSchema,
   type LauncherConfig,
 } from "../../crds/launcher/config.ts";
@@ -29,13 +31,19 @@ export function parseLauncherConfig(input: unknown): LauncherConfig {
   return r.data;
 }
 
-/** Reads the config from `--config FILE`, else from $VIREO_LAUNCHER_CONFIG (JSON). */
+/**
+ * Reads the config from `--config FILE`, else from $VIREO_LAUNCHER_CONFIG (JSON), else from the pod's
+ * config file ({@link LAUNCHER_CONFIG_FILE}, where the operator's downward API volume puts it).
+ */
 export async function loadLauncherConfig(
-  file: string | undefined,
+  given: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  podFile: string = LAUNCHER_CONFIG_FILE,
 ): Promise<LauncherConfig> {
   let text: string;
   let where: string;
+  const envValue = env[LAUNCHER_CONFIG_ENV];
+  const file = given ?? (envValue === undefined || envValue === "" ? podFileIfThere(podFile) : undefined);
   if (file !== undefined) {
     where = file;
     try {
@@ -47,13 +55,15 @@ export async function loadLauncherConfig(
       );
     }
   } else {
-    const value = env[LAUNCHER_CONFIG_ENV];
-    if (value === undefined || value === "")
+    if (envValue === undefined || envValue === "")
       throw new ConfigError([
-        { path: formatPath([]), message: `no config: pass --config FILE or set ${LAUNCHER_CONFIG_ENV}` },
+        {
+          path: formatPath([]),
+          message: `no config: pass --config FILE or set ${LAUNCHER_CONFIG_ENV} (in a pod: ${podFile})`,
+        },
       ]);
     where = LAUNCHER_CONFIG_ENV;
-    text = value;
+    text = envValue;
   }
   let json: unknown;
   try {
@@ -65,4 +75,8 @@ export async function loadLauncherConfig(
     );
   }
   return parseLauncherConfig(json);
+}
+
+function podFileIfThere(path: string): string | undefined {
+  return existsSync(path) ? path : undefined;
 }

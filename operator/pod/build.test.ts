@@ -6,7 +6,12 @@ import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
-import { LAUNCHER_CONFIG_ENV, launcherConfigSchema, podPaths } from "../../crds/launcher/index.ts";
+import {
+  LAUNCHER_CONFIG_ANNOTATION,
+  LAUNCHER_CONFIG_FILE,
+  launcherConfigSchema,
+  podPaths,
+} from "../../crds/launcher/index.ts";
 import { NETWORK_STATUS_PATH } from "../../launcher/network/setup.ts";
 import { buildLauncherPod, type PodInputs } from "./build.ts";
 import { memoryOverheadBytes } from "./resources.ts";
@@ -166,6 +171,10 @@ const container = (pod: V1Pod, name: string): V1Container => {
   return c;
 };
 
+/** The launcher config the pod carries (its annotation, which netsetup and the launcher read as a file). */
+const configOf = (pod: V1Pod) =>
+  launcherConfigSchema.parse(JSON.parse(pod.metadata?.annotations?.[LAUNCHER_CONFIG_ANNOTATION] ?? "null"));
+
 describe("buildLauncherPod golden files", () => {
   for (const [name, c] of Object.entries(cases)) {
     it(name, () => {
@@ -186,11 +195,69 @@ describe("buildLauncherPod", () => {
     for (const c of Object.values(cases)) {
       const a = buildLauncherPod(c.vm, c.inputs);
       expect(buildLauncherPod(c.vm, c.inputs)).toEqual(a);
-      for (const name of ["netsetup", "launcher"]) {
-        const env = container(a, name).env?.find((e) => e.name === LAUNCHER_CONFIG_ENV);
-        expect(() => launcherConfigSchema.parse(JSON.parse(env?.value ?? "null"))).not.toThrow();
+      expect(() => launcherConfigSchema.parse(configOf(a))).not.toThrow();
+      // Every container that reads the config gets it as the file, none as an environment variable.
+      const readers = [...(a.spec?.initContainers ?? []), ...(a.spec?.containers ?? [])].filter((k) =>
+        k.command?.includes("--config"),
+      );
+      expect(readers.map((k) => k.name)).toEqual(
+        a.spec?.initContainers?.some((k) => k.name === "netsetup") ? ["netsetup", "launcher"] : ["launcher"],
+      );
+      for (const k of readers) {
+        expect(k.command?.at(-1)).toBe(LAUNCHER_CONFIG_FILE);
+        expect(k.env ?? []).toEqual([]);
+        const mount = k.volumeMounts?.find((m) => m.name === "launcher-config");
+        const item = a.spec?.volumes?.find((v) => v.name === "launcher-config")?.downwardAPI?.items?.[0];
+        expect(`${mount?.mountPath}/${item?.path}`).toBe(LAUNCHER_CONFIG_FILE);
+        expect(item?.fieldRef?.fieldPath).toBe(`metadata.annotations['${LAUNCHER_CONFIG_ANNOTATION}']`);
+        expect(mount?.readOnly).toBe(true);
       }
     }
+  });
+
+  it("passes 64 KiB of inline cloud-init user-data and network-config, which an environment variable cannot", () => {
+    // The API's own limit for inline data, each: 64 KiB.
+    const fill = (head: string) => head + "#".repeat(64 * 1024 - head.length);
+    const userData = fill("#cloud-config\n");
+    const networkData = fill("version: 2\n");
+    const pod = buildLauncherPod(
+      vm({
+        disks: [{ name: "ci" }],
+        volumes: [{ name: "ci", cloudInitNoCloud: { userData, networkData } }],
+      }),
+      inputs,
+    );
+    const text = pod.metadata?.annotations?.[LAUNCHER_CONFIG_ANNOTATION] ?? "";
+    // exec refuses one environment string over 128 KiB (MAX_ARG_STRLEN); annotations may total 256 KiB.
+    expect(Buffer.byteLength(text)).toBeGreaterThan(128 * 1024);
+    const all = Object.entries(pod.metadata?.annotations ?? {}).reduce(
+      (n, [k, v]) => n + k.length + v.length,
+      0,
+    );
+    expect(all).toBeLessThan(256 * 1024);
+    const ci = configOf(pod).disks.find((d) => d.name === "ci")?.source;
+    expect(ci).toMatchObject({ kind: "cloudInit", userData, networkData });
+  });
+
+  it("adds the privileged netsetup step only when a NIC needs a tap (not for passt-only or NIC-less VMs)", () => {
+    const names = (pod: V1Pod) => (pod.spec?.initContainers ?? []).map((k) => k.name);
+    const passt = buildLauncherPod(
+      vm({ interfaces: [{ name: "default", binding: "passt" }], networks: [{ name: "default", pod: {} }] }),
+      inputs,
+    );
+    expect(names(passt)).not.toContain("netsetup");
+    expect(container(passt, "launcher").resources?.limits?.["devices.vireo.dev/tun"]).toBeUndefined();
+    const none = buildLauncherPod(vm({ interfaces: [], networks: [] }), inputs);
+    expect(names(none)).not.toContain("netsetup");
+    for (const binding of ["bridge", "masquerade"])
+      expect(
+        names(
+          buildLauncherPod(
+            vm({ interfaces: [{ name: "default", binding }], networks: [{ name: "default", pod: {} }] }),
+            inputs,
+          ),
+        ),
+      ).toContain("netsetup");
   });
 
   it("runs the launcher non-root with no capabilities and netsetup with NET_ADMIN only", () => {
@@ -209,7 +276,12 @@ describe("buildLauncherPod", () => {
       drop: ["ALL"],
       add: ["NET_ADMIN"],
     });
-    expect(container(pod, "netsetup").command).toEqual(["vireo-launcher", "netsetup"]);
+    expect(container(pod, "netsetup").command).toEqual([
+      "vireo-launcher",
+      "netsetup",
+      "--config",
+      LAUNCHER_CONFIG_FILE,
+    ]);
     const mounts = container(pod, "launcher").volumeMounts?.map((m) => m.mountPath);
     expect(mounts).toEqual(expect.arrayContaining([podPaths().runDir, podPaths().stateDir]));
   });
@@ -228,8 +300,7 @@ describe("buildLauncherPod", () => {
     expect(container(emu, "launcher").resources?.requests?.["devices.vireo.dev/kvm"]).toBeUndefined();
     expect(container(emu, "launcher").resources?.requests?.["devices.vireo.dev/vhost-net"]).toBeUndefined();
     expect(container(emu, "launcher").resources?.requests?.["devices.vireo.dev/tun"]).toBe("1");
-    const env = container(emu, "launcher").env?.[0]?.value ?? "{}";
-    expect(JSON.parse(env).accelerator).toEqual({ allowEmulation: true });
+    expect(configOf(emu).accelerator).toEqual({ allowEmulation: true });
   });
 
   it("replaces the overhead's fixed part when the operator sets one, and lists pull Secrets", () => {
@@ -261,7 +332,7 @@ describe("buildLauncherPod", () => {
 
     const plain = buildLauncherPod(cases["minimal-pvc"]!.vm, cases["minimal-pvc"]!.inputs);
     expect(plain.metadata?.annotations?.["k8s.v1.cni.cncf.io/networks"]).toBeUndefined();
-    expect(plain.spec?.volumes?.some((v) => v.downwardAPI)).toBe(false);
+    expect(plain.spec?.volumes?.some((v) => v.name === "podinfo")).toBe(false);
     expect(container(plain, "netsetup").volumeMounts?.some((m) => m.name === "podinfo")).toBe(false);
   });
 
@@ -286,8 +357,7 @@ describe("buildLauncherPod", () => {
   it("mounts cloud-init Secrets where the launcher config says, and copies container disks", () => {
     const c = cases["containerdisk-cloudinit"]!;
     const pod = buildLauncherPod(c.vm, c.inputs);
-    const cfg = JSON.parse(container(pod, "launcher").env?.[0]?.value ?? "{}");
-    const ci = cfg.disks.find((d: { name: string }) => d.name === "cloudinit").source;
+    const ci = configOf(pod).disks.find((d) => d.name === "cloudinit")?.source as { userDataDir: string };
     expect(container(pod, "launcher").volumeMounts).toContainEqual({
       name: "ud-cloudinit",
       mountPath: ci.userDataDir,

@@ -1,8 +1,16 @@
 /** `buildLauncherPod`: the launcher pod of a VM, as a pure function of the VM and cluster settings. */
-import type { V1Container, V1ContainerPort, V1Pod, V1PodSecurityContext } from "@kubernetes/client-node";
+import type {
+  V1Container,
+  V1ContainerPort,
+  V1Pod,
+  V1PodSecurityContext,
+  V1Volume,
+} from "@kubernetes/client-node";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
 import {
-  LAUNCHER_CONFIG_ENV,
+  LAUNCHER_CONFIG_ANNOTATION,
+  LAUNCHER_CONFIG_DIR,
+  LAUNCHER_CONFIG_FILE,
   LAUNCHER_GID,
   LAUNCHER_HTTP_PORT,
   type LauncherConfig,
@@ -67,9 +75,11 @@ export function launcherPodLabels(vmName: string): Record<string, string> {
 }
 
 /**
- * The launcher pod for `vm`: a `netsetup` init container with only NET_ADMIN, copy init containers for
- * containerDisks and kernels, and the non-root `launcher` container with no capabilities, a read-only root and
- * the launcher config in `VIREO_LAUNCHER_CONFIG`. Pure: same VM and inputs, same pod (golden-file tested).
+ * The launcher pod for `vm`: a `netsetup` init container with only NET_ADMIN (only when a NIC needs a tap:
+ * passt-only and NIC-less VMs have nothing privileged to set up, and the launcher plans passt from what the
+ * pod shows), copy init containers for containerDisks and kernels, and the non-root `launcher` container
+ * with no capabilities and a read-only root. The launcher config travels as a pod annotation shown to both
+ * as a file (a downward API volume). Pure: same VM and inputs, same pod (golden-file tested).
  */
 export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
   const name = vm.metadata.name ?? "";
@@ -81,8 +91,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
     ...(inputs.claims ? { claims: inputs.claims } : {}),
   });
   const image = { image: inputs.launcherImage, imagePullPolicy: inputs.imagePullPolicy };
-  const configJson = JSON.stringify(config);
-  const env = () => [{ name: LAUNCHER_CONFIG_ENV, value: configJson }];
+  const configMount = { name: CONFIG_VOLUME, mountPath: LAUNCHER_CONFIG_DIR, readOnly: true };
   const disks = diskPlumbing(vm, config, { image: inputs.launcherImage, pullPolicy: inputs.imagePullPolicy });
   const multus = multusPlumbing(config);
   const needsTap = config.interfaces.some((i) => i.binding !== "passt");
@@ -95,8 +104,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
   const netsetup: V1Container = {
     name: NETSETUP_CONTAINER,
     ...image,
-    command: ["vireo-launcher", "netsetup"],
-    env: env(),
+    command: ["vireo-launcher", "netsetup", "--config", LAUNCHER_CONFIG_FILE],
     // Root, because capabilities of a non-root container never reach its effective set without ambient
     // capabilities, which Kubernetes does not offer; NET_ADMIN alone covers links, addresses, routes, taps
     // and nftables. NET_RAW is not needed: nothing here opens raw or packet sockets.
@@ -108,15 +116,14 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
       capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] },
     },
     resources: initContainerResources(tapDevices),
-    volumeMounts: [{ name: "run", mountPath: config.paths.runDir }, ...multus.netsetupMounts],
+    volumeMounts: [{ name: "run", mountPath: config.paths.runDir }, configMount, ...multus.netsetupMounts],
   };
 
   const hp = config.memory.hugepages;
   const launcher: V1Container = {
     name: LAUNCHER_CONTAINER,
     ...image,
-    command: ["vireo-launcher"],
-    env: env(),
+    command: ["vireo-launcher", "--config", LAUNCHER_CONFIG_FILE],
     ports: containerPorts(config),
     securityContext: unprivileged(),
     resources: launcherResources(spec, {
@@ -130,6 +137,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
     terminationMessagePolicy: "FallbackToLogsOnError",
     volumeMounts: [
       ...baseMounts,
+      configMount,
       { name: "tmp", mountPath: "/tmp" },
       ...(hp ? [{ name: "hugepages", mountPath: hp.mountPath }] : []),
       ...disks.launcherMounts,
@@ -147,6 +155,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
       labels: launcherPodLabels(name),
       annotations: {
         [ANNOTATION_SPEC_HASH]: launcherSpecHash(spec),
+        [LAUNCHER_CONFIG_ANNOTATION]: JSON.stringify(config),
         [ANNOTATION_START_FAILURES]: String(inputs.startFailures ?? 0),
         ...(restartedAt !== undefined ? { [ANNOTATION_RESTARTED_AT]: restartedAt } : {}),
         ...multus.annotations,
@@ -171,12 +180,15 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
       ...(inputs.imagePullSecrets?.length
         ? { imagePullSecrets: inputs.imagePullSecrets.map((n) => ({ name: n })) }
         : {}),
-      initContainers: [netsetup, ...disks.initContainers],
+      ...(needsTap || disks.initContainers.length
+        ? { initContainers: [...(needsTap ? [netsetup] : []), ...disks.initContainers] }
+        : {}),
       containers: [launcher],
       volumes: [
         { name: "run", emptyDir: {} },
         { name: "state", emptyDir: {} },
         { name: "tmp", emptyDir: {} },
+        configVolume(),
         ...(hp ? [{ name: "hugepages", emptyDir: { medium: `HugePages-${hp.pageSize}` } }] : []),
         ...disks.volumes,
         ...multus.volumes,
@@ -185,6 +197,19 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
       ...(spec.affinity ? { affinity: spec.affinity } : {}),
       ...(spec.tolerations ? { tolerations: spec.tolerations } : {}),
       ...(spec.priorityClassName ? { priorityClassName: spec.priorityClassName } : {}),
+    },
+  };
+}
+
+const CONFIG_VOLUME = "launcher-config";
+
+/** The downward API volume that shows the config annotation as {@link LAUNCHER_CONFIG_FILE}. */
+function configVolume(): V1Volume {
+  const path = LAUNCHER_CONFIG_FILE.slice(LAUNCHER_CONFIG_DIR.length + 1);
+  return {
+    name: CONFIG_VOLUME,
+    downwardAPI: {
+      items: [{ path, fieldRef: { fieldPath: `metadata.annotations['${LAUNCHER_CONFIG_ANNOTATION}']` } }],
     },
   };
 }
