@@ -8,9 +8,13 @@ import { parseVirtualMachine } from "../../crds/api/validate.ts";
 
 /** Metadata a builder accepts: a name, and optionally a namespace, labels and annotations. */
 export interface VmMetadataInput {
+  /** The VM's name (a DNS-1123 label). */
   name: string;
+  /** Its namespace; left out, the manifest applies to the namespace of whoever applies it. */
   namespace?: string;
+  /** Labels. */
   labels?: Record<string, string>;
+  /** Annotations (e.g. vireo.dev/restartedAt). */
   annotations?: Record<string, string>;
 }
 

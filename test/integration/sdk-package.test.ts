@@ -1,6 +1,7 @@
 // @vireo/api as a user gets it: `npm pack` in packages/api (its prepack builds JS and .d.ts), the tarball
 // installed into a fresh directory with npm (zod from npm's cache or the machine's registry), then imported
-// from plain JavaScript and type-checked from a strict TypeScript consumer with NodeNext resolution.
+// from plain JavaScript and type-checked from a strict TypeScript consumer with NodeNext resolution. And its
+// reference renders with TypeDoc, which refuses an exported symbol without a doc comment.
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -135,4 +136,12 @@ export const spec: VmSpecInput = { runStrategy: "Sometimes", memory: { guest: "1
     );
     expect(bad).toMatch(/good\.ts\(2,.*error TS2322: Type '"Sometimes"' is not assignable/);
   });
+
+  it("renders the API reference with TypeDoc, every export documented (warnings are errors)", async () => {
+    const out = join(scratch, "docs");
+    const { stdout } = await exec("bash", [join(pkgDir, "docs.sh"), out], { maxBuffer: 16 << 20 });
+    expect(stdout.trim()).toBe(join(out, "index.html"));
+    const fns = await readdir(join(out, "functions"));
+    expect(fns).toEqual(expect.arrayContaining(["validateVirtualMachine.html", "virtualMachine.html"]));
+  }, 240_000);
 });
