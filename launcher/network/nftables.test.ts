@@ -7,6 +7,7 @@ const base = {
   podIp: "10.244.1.5",
   gatewayIp: "10.0.2.1",
   guestIp: "10.0.2.2",
+  ownPorts: [9100, 5900],
 };
 
 describe("masqueradeRuleset", () => {
@@ -26,7 +27,7 @@ describe("masqueradeRuleset", () => {
     expect(lines).toContain("ip daddr { 127.0.0.1, 10.244.1.5 } tcp dport { 80, 443 } dnat to 10.0.2.2");
     expect(lines).toContain('ip saddr 10.0.2.2 oifname "eth0" masquerade');
     expect(lines).toContain('ip saddr 127.0.0.1 oifname "k6t-eth0" snat to 10.0.2.1');
-    expect(ruleset).not.toMatch(/udp dport/);
+    expect(ruleset).not.toMatch(/udp dport .*dnat/);
     expect(ruleset.startsWith("table ip vireo {\n")).toBe(true);
   });
 
@@ -47,5 +48,18 @@ describe("masqueradeRuleset", () => {
     expect(a.digest).toBe(again.digest);
     expect(a.digest).not.toBe(b.digest);
     expect(a.ruleset).toContain(`comment "vireo ${a.digest}"`);
+  });
+
+  it("filters input: DHCP only from the guest's bridge; the guest reaches no loopback address and none of our ports", () => {
+    const { ruleset } = masqueradeRuleset({ ...base, ports: { allExcept: [9100] } });
+    const input = ruleset.slice(ruleset.indexOf("chain input"));
+    const lines = input.split("\n").map((l) => l.trim());
+    expect(lines.slice(1, 6)).toEqual([
+      "type filter hook input priority 0; policy accept;",
+      'udp dport 67 iifname != "k6t-eth0" drop',
+      'iifname "k6t-eth0" ct state established,related accept',
+      'iifname "k6t-eth0" ip daddr 127.0.0.0/8 drop',
+      'iifname "k6t-eth0" tcp dport { 5900, 9100 } drop',
+    ]);
   });
 });

@@ -28,6 +28,8 @@ export interface MasqueradeRules {
   guestIp: string;
   /** Declared ports, or `all` with the ports to leave to the pod. */
   ports: { declared: ForwardedPort[] } | { allExcept: number[] };
+  /** TCP ports something of ours listens on in the pod (launcher HTTP, VNC): the guest may not connect to them. */
+  ownPorts: readonly number[];
 }
 
 const set = (values: readonly (string | number)[]) => `{ ${values.join(", ")} }`;
@@ -58,6 +60,10 @@ function portMatches(ports: MasqueradeRules["ports"]): string[] {
  *   127.0.0.1 reach the guest too.
  * - postrouting: guest egress leaves as the pod IP; connections from 127.0.0.1 are rewritten to the
  *   gateway so the guest can answer them (needs route_localnet on the bridge).
+ * - input (the guest is hostile): the launcher's DHCP server hears UDP/67 only from the guest's bridge, not
+ *   from the pod network; the guest opens nothing of the pod's loopback (route_localnet would otherwise
+ *   let it reach 127.0.0.1, where VNC listens) and none of our ports, except as replies to connections
+ *   made from the pod (which arrive for 127.0.0.1 after the gateway SNAT is undone).
  */
 function body(r: MasqueradeRules): string {
   const matches = portMatches(r.ports);
@@ -74,6 +80,15 @@ function body(r: MasqueradeRules): string {
     "\t\ttype nat hook postrouting priority 110; policy accept;",
     `\t\tip saddr ${r.guestIp} oifname "${r.podInterface}" masquerade`,
     `\t\tip saddr 127.0.0.1 oifname "${r.bridge}" snat to ${r.gatewayIp}`,
+    "\t}",
+    "\tchain input {",
+    "\t\ttype filter hook input priority 0; policy accept;",
+    `\t\tudp dport 67 iifname != "${r.bridge}" drop`,
+    `\t\tiifname "${r.bridge}" ct state established,related accept`,
+    `\t\tiifname "${r.bridge}" ip daddr 127.0.0.0/8 drop`,
+    ...(r.ownPorts.length
+      ? [`\t\tiifname "${r.bridge}" tcp dport ${set([...new Set(r.ownPorts)].sort((a, b) => a - b))} drop`]
+      : []),
     "\t}",
   ];
   return lines.join("\n");

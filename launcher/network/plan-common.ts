@@ -1,5 +1,10 @@
 /** What the per-binding planners share: names, derived MACs, bridge steps, routes, checks. */
-import type { LauncherConfig, LauncherInterface } from "../../crds/launcher/config.ts";
+import {
+  LAUNCHER_HTTP_PORT,
+  type LauncherConfig,
+  type LauncherInterface,
+} from "../../crds/launcher/config.ts";
+import { VNC_TCP_PORT } from "../qemu/devices/vnc.ts";
 import { deriveMac } from "../../crds/launcher/mac.ts";
 import { NetworkError } from "./errors.ts";
 import type { PodFacts, PodInterface } from "./facts.ts";
@@ -77,15 +82,28 @@ export function hostnameOf(config: LauncherConfig): string | undefined {
   return /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(config.vm.name) ? config.vm.name : undefined;
 }
 
-/** Checks the declared ports of a masquerade/passt NIC: not the launcher's own port, no duplicates. */
+/**
+ * Every TCP port something of ours listens on inside the pod: the launcher's HTTP port (as configured and
+ * the contract's default) and, with VNC on, QEMU's VNC server. None is ever forwarded to the guest, or
+ * the guest could answer in its place (a guest holding 127.0.0.1:5900 impersonates the console).
+ */
+export function ownPorts(config: LauncherConfig): number[] {
+  const ports = [config.http.port, LAUNCHER_HTTP_PORT, ...(config.devices.vnc ? [VNC_TCP_PORT] : [])];
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
+
+/** Checks the declared ports of a masquerade/passt NIC: none of the pod's own ports, no duplicates. */
 export function checkPorts(config: LauncherConfig, nic: LauncherInterface, i: number): void {
   const seen = new Set<string>();
+  const own = ownPorts(config);
   nic.ports.forEach((p, j) => {
     const key = `${p.protocol}/${p.port}`;
-    if (p.port === config.http.port)
+    if (own.includes(p.port))
       throw new NetworkError(
         "PORT_CLASH",
-        `port ${p.port}/${p.protocol} is the launcher's own metrics/health port and cannot be forwarded`,
+        p.port === VNC_TCP_PORT && p.port !== config.http.port
+          ? `port ${p.port}/${p.protocol} is QEMU's VNC console inside the pod and cannot be forwarded`
+          : `port ${p.port}/${p.protocol} is the launcher's own metrics/health port and cannot be forwarded`,
         { field: field(i, `.ports[${j}]`) },
       );
     if (seen.has(key))

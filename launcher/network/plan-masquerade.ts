@@ -1,9 +1,5 @@
 /** The masquerade binding: the guest on a private subnet behind NAT on the pod's IP. */
-import {
-  LAUNCHER_HTTP_PORT,
-  type LauncherConfig,
-  type LauncherInterface,
-} from "../../crds/launcher/config.ts";
+import type { LauncherConfig, LauncherInterface } from "../../crds/launcher/config.ts";
 import { NetworkError } from "./errors.ts";
 import type { PodFacts } from "./facts.ts";
 import { cidrsOverlap, networkOf, nthAddress, parseCidr4, type Cidr4 } from "./ipv4.ts";
@@ -15,6 +11,7 @@ import {
   hostMac,
   hostnameOf,
   ipv4Of,
+  ownPorts,
   ipv6Of,
   plannedNic,
   podInterface,
@@ -96,9 +93,9 @@ export function planMasquerade(
     podIp: v4.address,
     gatewayIp,
     guestIp,
-    ports: nic.ports.length
-      ? { declared: nic.ports }
-      : { allExcept: [config.http.port, LAUNCHER_HTTP_PORT, ...MESH_PORTS] },
+    // All ports means all but ours: each port something of ours listens on is excluded by name.
+    ports: nic.ports.length ? { declared: nic.ports } : { allExcept: [...ownPorts(config), ...MESH_PORTS] },
+    ownPorts: ownPorts(config),
   });
   const warnings = ipv6Of(iface).map(
     (a) =>

@@ -2,7 +2,7 @@
 import type { LauncherConfig, LauncherInterface } from "../../crds/launcher/config.ts";
 import { NetworkError } from "./errors.ts";
 import type { PodFacts } from "./facts.ts";
-import { checkPorts, field, plannedNic, podInterface, type Part } from "./plan-common.ts";
+import { checkPorts, field, ownPorts, plannedNic, podInterface, type Part } from "./plan-common.ts";
 
 /** Plans a pod-network NIC with the passt binding. */
 export function planPasst(config: LauncherConfig, nic: LauncherInterface, i: number, facts: PodFacts): Part {
@@ -17,7 +17,10 @@ export function planPasst(config: LauncherConfig, nic: LauncherInterface, i: num
     );
   checkPorts(config, nic, i);
   const spec = (proto: "TCP" | "UDP") => {
-    if (!nic.ports.length) return `~${config.http.port}`;
+    if (!nic.ports.length)
+      return ownPorts(config)
+        .map((p) => `~${p}`)
+        .join(",");
     const list = nic.ports.filter((p) => p.protocol === proto).map((p) => p.port);
     return list.length ? list.join(",") : "none";
   };

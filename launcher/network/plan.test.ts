@@ -255,6 +255,24 @@ describe("planNetwork: masquerade", () => {
     expect(nft.ruleset).toMatch(/tcp dport != \{ 9100, 15000, 15001, .*15090 \} dnat to 10\.0\.2\.2/);
   });
 
+  it("never forwards a port of ours: with VNC on, QEMU's 5900 is excluded and filtered from the guest", () => {
+    const withVnc = config({ binding: "masquerade" });
+    withVnc.devices.vnc = true;
+    const nft = stepsOf(planNetwork(withVnc, podFacts()), "nftables")[0]!;
+    // 127.0.0.1:5900 is the console: the output chain must not send it to the guest.
+    expect(nft.ruleset).toMatch(/127\.0\.0\.1, 10\.244\.1\.5 \} tcp dport != \{ 5900, 9100, 15000/);
+    expect(nft.ruleset).toContain('iifname "k6t-eth0" tcp dport { 5900, 9100 } drop');
+    const declared5900 = config({ binding: "masquerade", ports: [{ port: 5900, protocol: "TCP" }] });
+    declared5900.devices.vnc = true;
+    expect(
+      expectError(() => planNetwork(declared5900, podFacts()), "PORT_CLASH", "interfaces[0].ports[0]")
+        .message,
+    ).toMatch(/VNC/);
+    const passt = config({ binding: "passt" });
+    passt.devices.vnc = true;
+    expect(planNetwork(passt, podFacts()).passt[0]).toMatchObject({ tcpPorts: "~5900,~9100" });
+  });
+
   it("uses a configured subnet", () => {
     const plan = planNetwork(
       config({ binding: "masquerade", network: { kind: "pod", vmNetworkCIDR: "172.30.8.0/22" } }),

@@ -36,7 +36,7 @@ export interface NetworkService extends RunningService {
   /** Settles when a child process ends; the launcher treats that as fatal for the VM. */
   exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** DHCP replies sent, by type (DHCP server only). */
-  dhcpCounts?: () => Record<"OFFER" | "ACK" | "NAK", number>;
+  dhcpCounts?: DhcpServer["counts"];
 }
 
 /** What the launcher gets back: the NICs for QEMU, the helpers to stop on exit, and the plan. */

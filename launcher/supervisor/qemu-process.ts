@@ -56,6 +56,9 @@ export const QEMU_BINARY = process.env.VIREO_QEMU ?? "qemu-system-x86_64";
 // SIGKILL): a guest must never outlive the process that supervises it and owns its sockets.
 const PDEATHSIG = existsSync("/usr/bin/setpriv") ? ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"] : [];
 
+/** Longest stderr line kept or logged, in characters. */
+const MAX_STDERR_LINE = 4096;
+
 /** Starts QEMU as a child process (stderr captured; stdin and stdout closed unless `stdio: "qmp"`). */
 export async function spawnQemu(
   args: readonly string[],
@@ -80,7 +83,14 @@ export async function spawnQemu(
   child.stderr!.on("data", (chunk: string) => {
     const lines = (partial + chunk).split("\n");
     partial = lines.pop() ?? "";
-    lines.forEach(push);
+    // A line that never ends (the guest can make QEMU print what it likes) is cut, not kept growing.
+    if (partial.length > MAX_STDERR_LINE) {
+      lines.push(`${partial.slice(0, MAX_STDERR_LINE)} …(cut)`);
+      partial = "";
+    }
+    lines
+      .map((l) => (l.length > MAX_STDERR_LINE ? `${l.slice(0, MAX_STDERR_LINE)} …(cut)` : l))
+      .forEach(push);
   });
   let exit: QemuExit | undefined;
   const exited = new Promise<QemuExit>((resolve) => {

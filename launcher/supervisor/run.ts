@@ -5,6 +5,7 @@
 import { performance } from "node:perf_hooks";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import type { ConsoleHub } from "../console/hub.ts";
+import { LogLimiter } from "../limits/log-limit.ts";
 import type { CollectorRegistrar } from "../http/registry.ts";
 import { isReady, type HealthServer } from "../http/server.ts";
 import { READY_FILE, readyMarker } from "../http/ready-marker.ts";
@@ -113,6 +114,8 @@ async function supervise(
   deps: LauncherDeps,
 ): Promise<{ code: ExitCode; message: string }> {
   const log = deps.logger;
+  /** What the guest can make happen as often as it likes is logged at a bounded rate (docs/security.md). */
+  const guestDriven = new LogLimiter(log);
   const env = deps.env ?? process.env;
   const stops = deps.stops ?? processSignals;
   const preparation = deps.preparation ?? realPreparation;
@@ -232,7 +235,9 @@ async function supervise(
     // --- QEMU
     let qemu: QemuProcess;
     try {
-      qemu = await spawnQemu(argv, { onStderrLine: (line) => log.warn({ stderr: line }, "qemu stderr") });
+      qemu = await spawnQemu(argv, {
+        onStderrLine: (line) => guestDriven.log("warn", "qemu-stderr", { stderr: line }, "qemu stderr"),
+      });
     } catch (err) {
       return { code: EXIT.QEMU_DIED, message: (err as Error).message };
     }
@@ -308,7 +313,14 @@ async function supervise(
     };
     dispatch({ type: "qemu-started", pid: qemu.pid, qemuVersion: `${v.major}.${v.minor}.${v.micro}`, accel });
     qmp.onEvent((event) => {
-      log.info({ event: event.event, data: event.data }, `QMP event ${event.event}`);
+      // Events the guest can raise at will (RTC_CHANGE, GUEST_PANICKED, …) share a per-event-name budget;
+      // names come from QEMU's fixed set, so the guest cannot mint new buckets (and there are at most 64).
+      guestDriven.log(
+        "info",
+        `qmp-${event.event}`,
+        { event: event.event, data: event.data },
+        `QMP event ${event.event}`,
+      );
       dispatch({ type: "event", event });
     });
     let stopCount = 0;

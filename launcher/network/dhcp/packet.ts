@@ -59,27 +59,52 @@ const readIp = (b: Buffer, at: number) => [...b.subarray(at, at + 4)].join(".");
 const writeIp = (b: Buffer, at: number, ip: string) =>
   ip.split(".").forEach((o, i) => b.writeUInt8(Number(o), at + i));
 
-/** Decodes a message; undefined when it is not an Ethernet DHCP message. */
-export function decodeMessage(buf: Buffer): DhcpMessage | undefined {
-  if (buf.length < HEADER + 4 || !buf.subarray(HEADER, HEADER + 4).equals(MAGIC)) return undefined;
-  const op = buf.readUInt8(0);
-  if ((op !== 1 && op !== 2) || buf.readUInt8(1) !== 1 || buf.readUInt8(2) !== 6) return undefined;
-  const options = new Map<number, Buffer>();
-  for (let at = HEADER + 4; at < buf.length;) {
-    const code = buf.readUInt8(at);
+/**
+ * The largest request the server reads. A client message is ~300–600 bytes (RFC 2131 lets a client send
+ * more only after the server announced a larger option 57, which this server never does); anything bigger
+ * is a guest (or a neighbour) trying to make the launcher work, so it is dropped before it is parsed.
+ */
+export const MAX_REQUEST_BYTES = 1500;
+
+/**
+ * Reads the options area linearly: every instance of a code is collected and each code is joined once
+ * (RFC 3396), so a packet of thousands of repeated options costs one pass over its bytes — not one copy
+ * of the value so far per instance, which made a 64 KB packet cost ~100 ms. Undefined when truncated.
+ */
+export function decodeOptions(buf: Buffer, from: number): Map<number, Buffer> | undefined {
+  const parts = new Map<number, Buffer[]>();
+  for (let at = from; at < buf.length;) {
+    const code = buf[at]!;
     if (code === 255) break;
     if (code === 0) {
       at += 1;
       continue;
     }
     if (at + 1 >= buf.length) return undefined;
-    const len = buf.readUInt8(at + 1);
+    const len = buf[at + 1]!;
     if (at + 2 + len > buf.length) return undefined;
     const value = buf.subarray(at + 2, at + 2 + len);
-    const prev = options.get(code);
-    options.set(code, prev ? Buffer.concat([prev, value]) : Buffer.from(value));
+    const list = parts.get(code);
+    if (list) list.push(value);
+    else parts.set(code, [value]);
     at += 2 + len;
   }
+  const options = new Map<number, Buffer>();
+  for (const [code, list] of parts) options.set(code, Buffer.concat(list));
+  return options;
+}
+
+/**
+ * Decodes a message; undefined when it is not an Ethernet DHCP message or is larger than `maxBytes`
+ * ({@link MAX_REQUEST_BYTES} by default).
+ */
+export function decodeMessage(buf: Buffer, maxBytes = MAX_REQUEST_BYTES): DhcpMessage | undefined {
+  if (buf.length > maxBytes) return undefined;
+  if (buf.length < HEADER + 4 || !buf.subarray(HEADER, HEADER + 4).equals(MAGIC)) return undefined;
+  const op = buf.readUInt8(0);
+  if ((op !== 1 && op !== 2) || buf.readUInt8(1) !== 1 || buf.readUInt8(2) !== 6) return undefined;
+  const options = decodeOptions(buf, HEADER + 4);
+  if (!options) return undefined;
   return {
     op,
     xid: buf.readUInt32BE(4),

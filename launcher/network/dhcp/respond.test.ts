@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DhcpLease } from "../plan-types.ts";
 import { encode, MessageType, Option, optionIp, type DhcpMessage } from "./packet.ts";
-import { respond } from "./respond.ts";
+import { admitSource, respond } from "./respond.ts";
 
 const lease: DhcpLease = {
   interface: "k6t-eth0",
@@ -111,5 +111,26 @@ describe("respond", () => {
     expect(r.message.options.has(Option.CLASSLESS_ROUTES)).toBe(false);
     expect(r.message.options.has(Option.BROADCAST)).toBe(false);
     expect(optionIp(r.message, Option.SUBNET_MASK)).toBe("255.255.255.255");
+  });
+
+  it("replies only to the leased address, never to one the request names", () => {
+    // A forged ciaddr once made the server send its reply to any address (a reflector).
+    for (const type of [MessageType.DISCOVER, MessageType.REQUEST]) {
+      const r = respond(request(type, [], { ciaddr: "10.96.0.1" }), [lease]);
+      if (r.kind === "reply") expect(r.to).toBe(lease.ip);
+    }
+    const discover = respond(request(MessageType.DISCOVER, [], { ciaddr: "10.96.0.1" }), [lease]);
+    expect(discover.kind).toBe("ignore");
+    const inform = respond(request(MessageType.INFORM, [], { ciaddr: "10.96.0.1" }), [lease]);
+    expect(inform.kind).toBe("ignore");
+    const renew = respond(request(MessageType.REQUEST, [], { ciaddr: "10.96.0.1" }), [lease]);
+    expect(renew).toMatchObject({ kind: "reply", type: "NAK", to: lease.ip });
+  });
+
+  it("admits datagrams only from a DHCP client: port 68, from 0.0.0.0 or a leased address", () => {
+    expect(admitSource({ address: "0.0.0.0", port: 68 }, [lease])).toBeUndefined();
+    expect(admitSource({ address: lease.ip, port: 68 }, [lease])).toBeUndefined();
+    expect(admitSource({ address: "10.244.1.9", port: 68 }, [lease])).toMatch(/address/);
+    expect(admitSource({ address: "0.0.0.0", port: 5353 }, [lease])).toMatch(/port/);
   });
 });

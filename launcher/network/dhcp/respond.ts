@@ -59,7 +59,7 @@ function reply(req: DhcpMessage, type: number, yiaddr: string, options: Map<numb
 /**
  * Answers one request. Leases are static and keyed by MAC, so the arrival interface does not matter and a
  * client the plan does not know is ignored (the pod interface may see other hosts' broadcasts).
- * Replies are unicast to the leased address; the plan's /32 route and permanent neighbour entry carry
+ * Replies are unicast to the leased address, whatever address the request names; the plan's /32 route and permanent neighbour entry carry
  * them to a client that has no address yet, which is what lets this run without capabilities.
  */
 export function respond(req: DhcpMessage, leases: readonly DhcpLease[]): Response {
@@ -69,10 +69,14 @@ export function respond(req: DhcpMessage, leases: readonly DhcpLease[]): Respons
   if (!lease) return { kind: "ignore", reason: `unknown client ${req.chaddr}` };
   const type = req.options.get(Option.MESSAGE_TYPE)?.[0];
   const server = optionIp(req, Option.SERVER_ID);
+  // Replies only ever go to the leased address (which the plan routes to the guest's tap), never to an
+  // address the packet names: a forged ciaddr must not turn the server into a reflector.
+  if (req.ciaddr !== "0.0.0.0" && req.ciaddr !== lease.ip && type !== MessageType.REQUEST)
+    return { kind: "ignore", reason: `client address ${req.ciaddr} is not the lease's` };
   const to = (m: DhcpMessage, t: "OFFER" | "ACK" | "NAK"): Response => ({
     kind: "reply",
     message: m,
-    to: req.ciaddr !== "0.0.0.0" ? req.ciaddr : lease.ip,
+    to: lease.ip,
     type: t,
     lease,
   });
@@ -104,4 +108,22 @@ export function respond(req: DhcpMessage, leases: readonly DhcpLease[]): Respons
     default:
       return { kind: "ignore", reason: `message type ${type ?? "none"}` };
   }
+}
+
+/** Where a datagram came from, as the socket reports it. */
+export interface Source {
+  address: string;
+  port: number;
+}
+
+/**
+ * Whether a datagram may be parsed at all, before any parsing. A guest's DHCP client sends from port 68,
+ * from 0.0.0.0 before it has an address and from its leased address when renewing; anything else
+ * (another pod on the pod network, a forwarded port, a host process) is dropped unread. Pure.
+ */
+export function admitSource(src: Source, leases: readonly DhcpLease[], clientPort = 68): string | undefined {
+  if (src.port !== clientPort) return `source port ${src.port}`;
+  if (src.address !== "0.0.0.0" && !leases.some((l) => l.ip === src.address))
+    return `source address ${src.address}`;
+  return undefined;
 }
