@@ -159,4 +159,25 @@ describe("CRD upgrades", () => {
     expect(await cluster.vm(ns.name, "before")).toBeDefined();
     expect(await cluster.vm(ns.name, "after")).toBeDefined();
   });
+
+  it("a fresh install the documented way: vireo-crds first, then vireo (Helm skips the CRD in its crds/)", async () => {
+    const cluster = new Cluster(cp().kubeConfig);
+    await cluster.cleanNamespace(ns.name);
+    await cp().helm(["uninstall", "vireo", "-n", ns.name, "--wait"], { timeoutMs: 120_000 });
+    // The API server itself finalizes a deleted CRD (no controller-manager needed).
+    await cp().kubectl(["delete", "crd", "virtualmachines.vireo.dev", "--wait=true", "--timeout=60s"]);
+
+    await cp().helm(["install", "vireo-crds", join(repoRoot, "charts/vireo-crds"), "-n", ns.name], {
+      timeoutMs: 120_000,
+    });
+    await established();
+    await cp().helm(
+      ["install", "vireo", join(repoRoot, "charts/vireo"), "-n", ns.name, "--set", "emulation=true"],
+      { timeoutMs: 180_000 },
+    );
+    const owned = await crd();
+    expect(owned.metadata?.annotations?.["meta.helm.sh/release-name"]).toBe("vireo-crds");
+    expect(await columns()).toContain("Node");
+    expect((await cp().helm(["status", "vireo", "-n", ns.name])).stdout).toContain("STATUS: deployed");
+  });
 });
