@@ -84,6 +84,17 @@ describe("kube-score policy", () => {
     expect(judge(policy, []).unused).toEqual([{ index: 0, check: "deployment-replicas" }]);
   });
 
+  it("reports an object of an exception that excuses nothing for it as stale", () => {
+    const policy = parseScorePolicy({
+      kubernetesVersion: "v1.30",
+      exceptions: [{ check: "pod-networkpolicy", objects: ["Deployment/vireo-operator", "Pod/gone"], why }],
+    });
+    const r = report("Deployment", "vireo-operator", [["pod-networkpolicy", 1, ["no policy"]]]);
+    expect(judge(policy, findingsOf("default", r)).unused).toEqual([
+      { index: 0, check: "pod-networkpolicy", object: "Pod/gone" },
+    ]);
+  });
+
   it("refuses a report that is not kube-score's JSON, naming the case", () => {
     expect(() => findingsOf("scoped", { not: "a list" })).toThrow(/^report\(scoped\)/);
   });

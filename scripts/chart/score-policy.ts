@@ -71,8 +71,11 @@ export interface ScoreVerdict {
   failures: Finding[];
   /** Findings covered by an exception (reported, not failing). */
   excused: Finding[];
-  /** Exceptions (by index and check) that matched nothing in any case: stale, they fail CI too. */
-  unused: Array<{ index: number; check: string }>;
+  /**
+   * Exceptions (by index and check), or objects of an exception, that matched nothing in any case: stale,
+   * they fail CI too. `object` is set when only that object of the exception is stale.
+   */
+  unused: Array<{ index: number; check: string; object?: string }>;
 }
 
 /** Thrown when the policy file or a report does not parse; `path` names the offending field. */
@@ -128,6 +131,7 @@ export function findingsOf(caseName: string, report: unknown): Finding[] {
 /** Sorts findings into failures and excused ones, and finds exceptions that excuse nothing. */
 export function judge(policy: ScorePolicy, findings: Finding[]): ScoreVerdict {
   const used = new Set<number>();
+  const usedObjects = new Set<string>();
   const failures: Finding[] = [];
   const excused: Finding[] = [];
   for (const f of findings) {
@@ -141,12 +145,17 @@ export function judge(policy: ScorePolicy, findings: Finding[]): ScoreVerdict {
     if (index < 0) failures.push(f);
     else {
       used.add(index);
+      usedObjects.add(`${index} ${f.object}`);
       excused.push(f);
     }
   }
-  const unused = policy.exceptions
-    .map((e, index) => ({ index, check: e.check }))
-    .filter((e) => !used.has(e.index));
+  const unused: ScoreVerdict["unused"] = [];
+  policy.exceptions.forEach((e, index) => {
+    if (!used.has(index)) unused.push({ index, check: e.check });
+    else
+      for (const object of e.objects)
+        if (!usedObjects.has(`${index} ${object}`)) unused.push({ index, check: e.check, object });
+  });
   return { failures, excused, unused };
 }
 
