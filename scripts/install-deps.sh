@@ -13,6 +13,7 @@ PACKAGES=(
   containerd containernetworking-plugins # the end-to-end single-node cluster
   util-linux e2fsprogs psmisc procps jq  # losetup, mkfs, fuser, ps, jq for scripts and tests
   lua5.1                                 # the Argo CD health check's tests (gopher-lua speaks Lua 5.1)
+  fish zsh                               # the shell completion tests (vireo completion fish|zsh)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -76,14 +76,14 @@ function __vireo_complete
     or return
     set -l directive (string replace ':' '' -- $out[-1])
     set -e out[-1]
-    if test (math "$directive & 8") -ne 0
+    if test (math "bitand($directive, 8)") -ne 0
         for ext in $out
             __fish_complete_suffix .$ext
         end
         return
     end
     printf '%s\\n' $out
-    if test (count $out) -eq 0; and test (math "$directive & 4") -eq 0
+    if test (count $out) -eq 0; and test (math "bitand($directive, 4)") -eq 0
         __fish_complete_path (commandline -ct)
     end
 end
