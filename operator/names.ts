@@ -52,3 +52,12 @@ export function launcherPodName(vmName: string): string {
 
 /** `apiVersion` and `kind` of the VM, for owner references and events. */
 export const VM_TYPE = { apiVersion: API_VERSION, kind: KIND } as const;
+
+/**
+ * The VM's state claim (UEFI variables; later a TPM), KubeVirt's "backend storage". Deterministic for the same
+ * reason as the pod's name: a second claim for one VM is refused by the API server (409), and the next launcher
+ * pod finds the same claim after any restart. VM names are DNS-1123 labels (≤ 63), so this stays a valid name.
+ */
+export function stateClaimName(vmName: string): string {
+  return `vireo-state-${vmName}`;
+}

@@ -13,7 +13,8 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
   // Enforcement admission plugin is on.
   { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ["update"] },
   { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "create", "delete"] },
-  { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list", "watch"] },
+  // create/delete: the per-VM state claim (persistent UEFI variables), which the operator owns.
+  { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list", "watch", "create", "delete"] },
   { apiGroups: [""], resources: ["events"], verbs: ["create"] },
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
 ];

@@ -139,6 +139,15 @@ export const firmwareSchema = z
     uefi: z
       .object({
         secureBoot: z.boolean().default(false).describe("Use the Secure Boot OVMF build with enrolled keys."),
+        // Optional rather than defaulted: a default would enter every UEFI VM's spec hash and mark each
+        // running one RestartRequired after an operator upgrade. Absent means false.
+        persistent: z
+          .boolean()
+          .optional()
+          .describe(
+            "Keep the UEFI variables (boot entries, BootOrder, enrolled keys) across restarts, on a small " +
+              "per-VM state claim the operator creates and deletes with the VM (default false: reset at each start).",
+          ),
       })
       .strict()
       .optional()

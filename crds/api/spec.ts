@@ -4,7 +4,7 @@ import { devicesSchema, guestProbeSchema } from "./devices.ts";
 import { cel, listMap, type CelRule } from "./k8s-meta.ts";
 import { interfaceSchema, networkSchema } from "./network.ts";
 import { schedulingFields } from "./scheduling.ts";
-import { diskSchema, volumeSchema } from "./storage.ts";
+import { diskSchema, stateStorageSchema, volumeSchema } from "./storage.ts";
 import { checkSpecRules } from "./spec-rules.ts";
 
 /**
@@ -153,6 +153,9 @@ export const vmSpecShape = z
       .meta(listMap("name"))
       .describe("Networks the NICs attach to (default: the pod network)."),
     devices: devicesSchema.prefault({}).describe("Optional devices."),
+    stateStorage: stateStorageSchema
+      .optional()
+      .describe("Where the per-VM state claim lives (used by firmware.uefi.persistent)."),
     terminationGracePeriodSeconds: z
       .int()
       .min(0)

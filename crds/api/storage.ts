@@ -148,3 +148,12 @@ export const volumeSchema = z
       message: `a volume must set exactly one of ${VOLUME_SOURCES.join(", ")}`,
     }),
   );
+
+/** The per-VM state claim (KubeVirt's "backend storage"): where UEFI variables (and later a TPM) persist. */
+export const stateStorageSchema = z
+  .object({
+    storageClassName: objectName()
+      .optional()
+      .describe("StorageClass of the state claim (default: the cluster's default StorageClass)."),
+  })
+  .strict();

@@ -9,7 +9,18 @@ const bytes = () => z.int().positive();
 /** How the guest boots. */
 export const bootSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("bios") }).strict(),
-  z.object({ kind: z.literal("uefi"), secureBoot: z.boolean() }).strict(),
+  z
+    .object({
+      kind: z.literal("uefi"),
+      secureBoot: z.boolean(),
+      varsFile: absPath()
+        .optional()
+        .describe(
+          "The variable store on the VM's state claim, kept across pods (created from the template only when " +
+            "missing); absent: `${stateDir}/uefi-vars.fd`, which lives as long as the pod.",
+        ),
+    })
+    .strict(),
   z
     .object({
       kind: z.literal("kernel"),
@@ -28,6 +39,12 @@ export const diskSourceSchema = z.discriminatedUnion("kind", [
       mountPath: absPath(),
       capacityBytes: bytes().optional(),
       claimName: z.string(),
+      format: z
+        .enum(["raw", "qcow2"])
+        .optional()
+        .describe(
+          "How disk.img is opened; absent: raw. Never probed from the image, which the guest writes.",
+        ),
     })
     .strict(),
   z.object({ kind: z.literal("pvcBlock"), devicePath: absPath(), claimName: z.string() }).strict(),

@@ -8,7 +8,7 @@ import {
   type LauncherInterface,
 } from "./config.ts";
 import { deriveMac } from "./mac.ts";
-import { podPaths, type PodPaths } from "./paths.ts";
+import { persistentUefiVars, podPaths, type PodPaths } from "./paths.ts";
 
 /** Facts about a PersistentVolumeClaim that decide how its disk is attached. */
 export interface ClaimFacts {
@@ -139,7 +139,11 @@ export function launcherConfigFromVm(vm: VirtualMachine, inputs: LauncherConfigI
         ...(fw.kernelBoot.cmdline !== undefined ? { cmdline: fw.kernelBoot.cmdline } : {}),
       }
     : fw.uefi
-      ? { kind: "uefi", secureBoot: fw.uefi.secureBoot }
+      ? {
+          kind: "uefi",
+          secureBoot: fw.uefi.secureBoot,
+          ...(fw.uefi.persistent ? { varsFile: persistentUefiVars(paths) } : {}),
+        }
       : { kind: "bios" };
 
   const hp = spec.memory.hugepages;

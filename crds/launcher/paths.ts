@@ -29,3 +29,16 @@ export function podPaths(root = ""): PodPaths {
     kernelDir: `${root}/var/run/vireo/kernel`,
   };
 }
+
+/**
+ * Where the VM's state claim is mounted (UEFI variables): beside `stateDir`, so standalone mode's re-rooted
+ * layout moves it too. Not part of {@link PodPaths}: only VMs with a state claim have it.
+ */
+export function stateClaimDir(paths: Pick<PodPaths, "stateDir">): string {
+  return `${paths.stateDir.replace(/\/[^/]*$/, "")}/vireo-state`;
+}
+
+/** The persistent UEFI variable store on the state claim. */
+export function persistentUefiVars(paths: Pick<PodPaths, "stateDir">): string {
+  return `${stateClaimDir(paths)}/uefi-vars.fd`;
+}

@@ -1,3 +1,4 @@
+import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import type { PodPaths } from "../../crds/launcher/paths.ts";
 
 /** Sockets and files the launcher and QEMU share, all under the pod's run and state directories. */
@@ -24,7 +25,14 @@ export function runSockets(runDir: string): Omit<RuntimeFiles, "uefiVars"> {
   };
 }
 
-/** Where the runtime files live for a given pod layout (pure). */
-export function runtimeFiles(paths: Pick<PodPaths, "runDir" | "stateDir">): RuntimeFiles {
-  return { ...runSockets(paths.runDir), uefiVars: `${paths.stateDir}/uefi-vars.fd` };
+/**
+ * Where the runtime files live for a given pod layout (pure). The UEFI variable store is on the state claim
+ * when the boot config names one (`boot.varsFile`), else in the pod's state directory.
+ */
+export function runtimeFiles(
+  paths: Pick<PodPaths, "runDir" | "stateDir">,
+  boot?: LauncherConfig["boot"],
+): RuntimeFiles {
+  const varsFile = boot?.kind === "uefi" ? boot.varsFile : undefined;
+  return { ...runSockets(paths.runDir), uefiVars: varsFile ?? `${paths.stateDir}/uefi-vars.fd` };
 }

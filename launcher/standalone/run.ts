@@ -117,7 +117,7 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
       ),
     ),
   });
-  const files = runtimeFiles(config.paths);
+  const files = runtimeFiles(config.paths, config.boot);
   const configFile = join(workDir, "launcher-config.json");
   const termLog = join(workDir, "termination-log");
   const logFile = join(workDir, "launcher.log");

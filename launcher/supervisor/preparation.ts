@@ -1,4 +1,5 @@
-import { copyFile, mkdir, stat } from "node:fs/promises";
+import { copyFile, mkdir, rename, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import type { PreparedDisk, PreparedNic, RunningService } from "../prepared.ts";
 import type { FirmwareFiles } from "../qemu/firmware-files.ts";
@@ -53,7 +54,9 @@ export async function makeDirectories(config: LauncherConfig): Promise<void> {
 
 /**
  * The per-VM UEFI variable store: copied from the template once and kept across launcher restarts in the
- * same pod, so boot entries the guest wrote survive a reboot of the VM.
+ * same pod, so boot entries the guest wrote survive a reboot of the VM — and across pods when it lives on the
+ * VM's state claim (`boot.varsFile`). An existing store is never overwritten; a new one is copied beside it and
+ * renamed into place, so a launcher killed mid-copy cannot leave a truncated store that later starts would keep.
  */
 export async function prepareUefiVars(
   config: LauncherConfig,
@@ -65,5 +68,9 @@ export async function prepareUefiVars(
     () => true,
     () => false,
   );
-  if (!exists) await copyFile(firmware.ovmfVarsTemplate, files.uefiVars);
+  if (exists) return;
+  await mkdir(dirname(files.uefiVars), { recursive: true, mode: 0o700 });
+  const partial = `${files.uefiVars}.partial`;
+  await copyFile(firmware.ovmfVarsTemplate, partial);
+  await rename(partial, files.uefiVars);
 }

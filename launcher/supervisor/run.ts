@@ -119,7 +119,7 @@ async function supervise(
   const env = deps.env ?? process.env;
   const stops = deps.stops ?? processSignals;
   const preparation = deps.preparation ?? realPreparation;
-  const files = runtimeFiles(config.paths);
+  const files = runtimeFiles(config.paths, config.boot);
   const firmware = firmwareFiles(config.boot.kind === "uefi" && config.boot.secureBoot);
 
   // A stop before QEMU runs ends the launcher at the next step boundary.

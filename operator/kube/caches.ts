@@ -20,7 +20,7 @@ export const keyOf = (namespace: string | undefined, name: string | undefined) =
   `${namespace ?? ""}/${name ?? ""}`;
 
 /** The VM (namespace/name) a pod belongs to, by its controller owner reference. */
-export function ownerKey(pod: V1Pod): string | undefined {
+export function ownerKey(pod: V1Pod | V1PersistentVolumeClaim): string | undefined {
   const ref = pod.metadata?.ownerReferences?.find((r) => r.controller && r.kind === KIND);
   return ref ? keyOf(pod.metadata?.namespace, ref.name) : undefined;
 }
@@ -153,6 +153,9 @@ export class Caches {
     const changed = (pvc: V1PersistentVolumeClaim) => {
       for (const key of this.#vmsByClaim.get(keyOf(pvc.metadata?.namespace, pvc.metadata?.name)) ?? [])
         this.events.enqueue(key);
+      // A VM's own state claim maps to it by owner reference, as its pods do.
+      const owner = ownerKey(pvc);
+      if (owner) this.events.enqueue(owner);
     };
     return { add: changed, update: changed, delete: changed };
   }

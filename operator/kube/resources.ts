@@ -1,5 +1,5 @@
 /** The API calls the operator makes, by resource: paths, verbs and content types in one place. */
-import type { CoreV1Event, V1Lease, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Lease, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../crds/api/virtual-machine.ts";
 import type { VmStatus } from "../../crds/api/status.ts";
 import { FIELD_MANAGER, FINALIZER } from "../names.ts";
@@ -36,6 +36,19 @@ export class KubeResources {
   /** Deletes a pod only if it is still the one with `uid`. */
   deletePod(namespace: string, name: string, uid: string): Promise<unknown> {
     return this.client.request("DELETE", `${paths.pods(namespace)}/${enc(name)}`, {
+      body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid } },
+    });
+  }
+
+  /** Creates a PVC (the API server refuses a duplicate name with 409 AlreadyExists). */
+  createPvc(pvc: V1PersistentVolumeClaim): Promise<V1PersistentVolumeClaim> {
+    const ns = pvc.metadata?.namespace ?? "default";
+    return this.client.request("POST", paths.pvcs(ns), { body: pvc, query: { fieldManager: FIELD_MANAGER } });
+  }
+
+  /** Deletes a PVC only if it is still the one with `uid`. */
+  deletePvc(namespace: string, name: string, uid: string): Promise<unknown> {
+    return this.client.request("DELETE", `${paths.pvcs(namespace)}/${enc(name)}`, {
       body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid } },
     });
   }

@@ -143,6 +143,10 @@ const cases: Record<string, { vm: VirtualMachine; inputs: PodInputs }> = {
     vm: vm({ ...rootPvc, firmware: { uefi: { secureBoot: true } }, devices: { vnc: true } }),
     inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem" } } },
   },
+  "uefi-persistent": {
+    vm: vm({ ...rootPvc, firmware: { uefi: { persistent: true } } }),
+    inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem" } } },
+  },
   "kernel-boot-microvm": {
     vm: vm({
       machine: { type: "microvm" },

@@ -31,6 +31,7 @@ import { multusPlumbing } from "./multus.ts";
 import { launcherProbes } from "./probes.ts";
 import { DEVICE_RESOURCES, initContainerResources, launcherResources } from "./resources.ts";
 import { launcherSpecHash } from "./spec-hash.ts";
+import { stateClaimPlumbing } from "./state-claim.ts";
 import { diskPlumbing, unprivileged } from "./volumes.ts";
 
 /** Cluster settings and looked-up facts that shape the pod besides the VM itself. */
@@ -94,6 +95,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
   const configMount = { name: CONFIG_VOLUME, mountPath: LAUNCHER_CONFIG_DIR, readOnly: true };
   const disks = diskPlumbing(vm, config, { image: inputs.launcherImage, pullPolicy: inputs.imagePullPolicy });
   const multus = multusPlumbing(config);
+  const stateClaim = stateClaimPlumbing(vm, config);
   const needsTap = config.interfaces.some((i) => i.binding !== "passt");
   const tapDevices: Record<string, string> = needsTap ? { [DEVICE_RESOURCES.tun]: "1" } : {};
   const baseMounts = [
@@ -141,6 +143,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
       { name: "tmp", mountPath: "/tmp" },
       ...(hp ? [{ name: "hugepages", mountPath: hp.mountPath }] : []),
       ...disks.launcherMounts,
+      ...stateClaim.launcherMounts,
     ],
     ...(disks.launcherDevices.length ? { volumeDevices: disks.launcherDevices } : {}),
   };
@@ -191,6 +194,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
         configVolume(),
         ...(hp ? [{ name: "hugepages", emptyDir: { medium: `HugePages-${hp.pageSize}` } }] : []),
         ...disks.volumes,
+        ...stateClaim.volumes,
         ...multus.volumes,
       ],
       ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),

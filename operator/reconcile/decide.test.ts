@@ -668,3 +668,81 @@ describe("decide: failures", () => {
     expect(cond(d, "Failure")).toMatchObject({ reason: "LauncherFailed", message: "exit code 1: qemu died" });
   });
 });
+
+describe("decide: the state claim (persistent UEFI variables)", () => {
+  const persistent = { firmware: { uefi: { persistent: true } } };
+  const own = (over: Partial<{ phase: string; terminating: boolean; ownerUid: string }> = {}) => ({
+    found: true as const,
+    uid: "claim-uid",
+    ownerUid: "vm-uid",
+    phase: "Bound",
+    terminating: false,
+    ...over,
+  });
+
+  it("waits for the state claim: creates it first, and no pod until the cache shows it", () => {
+    const d = decide(rawVm(persistent), observed({ stateClaim: { found: false } }));
+    expect(kinds(d)).toEqual(["createClaim"]);
+    const claim = d.actions.find((a) => a.kind === "createClaim");
+    expect(claim?.kind === "createClaim" && claim.claim.metadata?.name).toBe("vireo-state-web");
+    expect(d.status?.printableStatus).toBe("WaitingForVolumeBinding");
+    expect(cond(d, "Ready")).toMatchObject({ status: "False", reason: "WaitingForStateClaim" });
+    expect(cond(d, "Reconciling")?.status).toBe("True");
+  });
+
+  it("waits for the state claim to bind: the pod mounts it (WaitForFirstConsumer), status says so", () => {
+    const d = decide(rawVm(persistent), observed({ stateClaim: own({ phase: "Pending" }) }));
+    expect(kinds(d)).toEqual(["createPod"]);
+    const create = d.actions[0];
+    const volumes = create?.kind === "createPod" ? create.pod.spec?.volumes : [];
+    expect(volumes).toContainEqual(
+      expect.objectContaining({ persistentVolumeClaim: { claimName: "vireo-state-web" } }),
+    );
+    expect(d.status?.printableStatus).toBe("WaitingForVolumeBinding");
+    expect(cond(d, "Ready")?.message).toContain("vireo-state-web");
+  });
+
+  it("starts normally once the claim is bound, and never creates a second one", () => {
+    const d = decide(rawVm(persistent), observed({ stateClaim: own() }));
+    expect(kinds(d)).toEqual(["createPod"]);
+    expect(d.status?.printableStatus).toBe("Starting");
+  });
+
+  it("never uses a claim of that name controlled by someone else", () => {
+    const d = decide(rawVm(persistent), observed({ stateClaim: own({ ownerUid: "old-vm-uid" }) }));
+    expect(kinds(d)).toEqual([]);
+    expect(d.status?.printableStatus).toBe("ErrorPvcNotFound");
+    expect(cond(d, "Stalled")).toMatchObject({ status: "True", reason: "StateClaimNotOwned" });
+  });
+
+  it("a VM without persistent variables neither creates nor waits for one", () => {
+    const d = decide(rawVm({ firmware: { uefi: {} } }), observed({ stateClaim: { found: false } }));
+    expect(kinds(d)).toEqual(["createPod"]);
+  });
+
+  it("deletes it with the VM: after the pod is gone, before the finalizer goes", () => {
+    const withPod = decide(
+      rawVm(persistent, { deleting: true }),
+      observed({ pods: [pod()], stateClaim: own() }),
+    );
+    expect(kinds(withPod)).toEqual(["deletePod"]);
+    const d = decide(rawVm(persistent, { deleting: true }), observed({ stateClaim: own() }));
+    expect(d.actions).toEqual([
+      { kind: "deleteClaim", name: "vireo-state-web", uid: "claim-uid" },
+      { kind: "removeFinalizer" },
+    ]);
+  });
+
+  it("on deletion, leaves a claim it does not control alone and does not delete one twice", () => {
+    const foreign = decide(
+      rawVm(persistent, { deleting: true }),
+      observed({ stateClaim: own({ ownerUid: "x" }) }),
+    );
+    expect(kinds(foreign)).toEqual(["removeFinalizer"]);
+    const twice = decide(
+      rawVm(persistent, { deleting: true }),
+      observed({ stateClaim: own({ terminating: true }) }),
+    );
+    expect(kinds(twice)).toEqual(["removeFinalizer"]);
+  });
+});

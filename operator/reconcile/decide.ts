@@ -2,7 +2,7 @@
  * The inner, pure half of reconcile: from a VM and what the caches show, the actions to take and the status
  * to report. No I/O, no clock (time is an input), so every runStrategy rule is a table test.
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { RUN_STRATEGIES } from "../../crds/api/spec.ts";
 import {
   vmStatusSchema,
@@ -14,10 +14,11 @@ import { validateVirtualMachine } from "../../crds/api/validate.ts";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
 import type { ClaimFacts } from "../../crds/launcher/from-vm.ts";
 import { deriveMac } from "../../crds/launcher/mac.ts";
-import { ANNOTATION_RESTARTED_AT, FINALIZER, PAUSED_ANNOTATION } from "../names.ts";
+import { ANNOTATION_RESTARTED_AT, FINALIZER, PAUSED_ANNOTATION, stateClaimName } from "../names.ts";
 import { buildLauncherPod, type PodInputs } from "../pod/build.ts";
 import { hasGuestProbes } from "../pod/probes.ts";
 import { launcherSpecHash } from "../pod/spec-hash.ts";
+import { buildStateClaim, needsStateClaim } from "../pod/state-claim.ts";
 import { crashLoopDelayMs, failuresAfter, type CrashLoopSettings } from "./backoff.ts";
 import { boundMessage, buildConditions, rfc3339, type ConditionInput } from "./conditions.ts";
 import type { PodView } from "./pod-view.ts";
@@ -45,6 +46,10 @@ export interface RawVm {
 /** What a PVC lookup found. */
 export type ClaimState = { found: false } | ({ found: true; phase?: string } & ClaimFacts);
 
+/** What the PVC cache shows under the VM's state-claim name (`vireo-state-<vm>`). */
+export type StateClaimState =
+  { found: false } | { found: true; uid: string; ownerUid?: string; phase?: string; terminating: boolean };
+
 /** Everything besides the VM that the decision depends on. */
 export interface Observed {
   /** Milliseconds since the epoch. */
@@ -53,6 +58,8 @@ export interface Observed {
   pods: PodView[];
   /** The VM's claims by name, as far as the PVC cache knows them. */
   claims: Record<string, ClaimState>;
+  /** The claim under the VM's state-claim name, whether or not the spec asks for one (undefined: none). */
+  stateClaim?: StateClaimState;
   /** Cluster settings for the pod. */
   pod: Omit<PodInputs, "claims" | "startFailures">;
   /** Crash-loop back-off settings. */
@@ -66,7 +73,9 @@ export type Action =
   | { kind: "addFinalizer" }
   | { kind: "removeFinalizer" }
   | { kind: "createPod"; pod: V1Pod }
-  | { kind: "deletePod"; name: string; uid: string; reason: string };
+  | { kind: "deletePod"; name: string; uid: string; reason: string }
+  | { kind: "createClaim"; claim: V1PersistentVolumeClaim }
+  | { kind: "deleteClaim"; name: string; uid: string };
 
 /** A Kubernetes Event about the VM. */
 export interface VmEvent {
@@ -146,8 +155,15 @@ export function decide(raw: RawVm, observed: Observed): Decision {
   const alive = observed.pods.filter((p) => !p.terminating);
 
   if (meta.deletionTimestamp) {
-    if (observed.pods.length === 0)
-      return { actions: hasFinalizer ? [{ kind: "removeFinalizer" }] : [], events: [] };
+    if (observed.pods.length === 0) {
+      // The state claim goes with the VM, deleted here rather than left to a garbage collector: once the
+      // finalizer is gone the VM is too, and nothing would look at the claim again.
+      const own = ownStateClaim(meta, observed);
+      const actions: Action[] =
+        own && !own.terminating ? [{ kind: "deleteClaim", name: own.name, uid: own.uid }] : [];
+      if (hasFinalizer) actions.push({ kind: "removeFinalizer" });
+      return { actions, events: [] };
+    }
     const actions: Action[] = alive.map((p) => deletePod(p, "the VM is being deleted"));
     const s: Situation = {
       phase: phaseOfPod(observed.pods[0]!),
@@ -405,6 +421,49 @@ function restartEnded(pod: PodView, o: Observed, actions: Action[]): Situation {
   };
 }
 
+/** The claim under the VM's state-claim name if this VM controls it. */
+function ownStateClaim(
+  meta: RawVm["metadata"],
+  o: Observed,
+): { name: string; uid: string; terminating: boolean } | undefined {
+  const c = o.stateClaim;
+  if (!c?.found || !meta.uid || c.ownerUid !== meta.uid) return undefined;
+  return { name: stateClaimName(meta.name ?? ""), uid: c.uid, terminating: c.terminating };
+}
+
+/**
+ * Before the first pod of a VM with a state claim: create the claim, and start only once the cache shows it
+ * (so the pod never names a claim that does not exist). A claim of that name controlled by something else —
+ * a namesake VM deleted without the operator, a user's PVC — is never used: its variables are not this VM's.
+ */
+function stateClaimBlocker(vm: VirtualMachine, o: Observed, actions: Action[]): Situation | undefined {
+  if (!needsStateClaim(vm)) return undefined;
+  const name = stateClaimName(vm.metadata.name ?? "");
+  const c = o.stateClaim;
+  const waiting = (message: string): Situation => ({
+    phase: "Stopped",
+    printable: "WaitingForVolumeBinding",
+    ready: { ok: false, reason: "WaitingForStateClaim", message },
+    reconciling: { reason: "WaitingForStateClaim", message },
+  });
+  if (!c?.found) {
+    actions.push({ kind: "createClaim", claim: buildStateClaim(vm) });
+    return waiting(`creating the state claim ${name} (persistent UEFI variables)`);
+  }
+  if (c.ownerUid !== vm.metadata.uid) {
+    const message = `PersistentVolumeClaim ${name} exists but is not this VM's state claim (it is controlled by ${c.ownerUid ?? "nobody"}); delete it to let the operator create the VM's own`;
+    return {
+      phase: "Stopped",
+      printable: "ErrorPvcNotFound",
+      ready: { ok: false, reason: "StateClaimNotOwned", message },
+      stalled: { reason: "StateClaimNotOwned", message },
+      failure: { reason: "StateClaimNotOwned", message },
+    };
+  }
+  if (c.terminating) return waiting(`the state claim ${name} is being deleted; a new one follows`);
+  return undefined;
+}
+
 function missingClaims(vm: VirtualMachine, o: Observed): string[] {
   return claimNamesOf(vm.spec).filter((c) => o.claims[c]?.found !== true);
 }
@@ -434,6 +493,8 @@ function startPod(vm: VirtualMachine, prev: VmStatus, o: Observed, actions: Acti
       failure: { reason: "PvcNotFound", message },
     };
   }
+  const blocked = stateClaimBlocker(vm, o, actions);
+  if (blocked) return blocked;
   const claims: Record<string, ClaimFacts> = {};
   for (const [name, c] of Object.entries(o.claims))
     if (c.found)
@@ -462,6 +523,11 @@ function pendingSituation(
     const claim = o.claims[c];
     return claim?.found === true && claim.phase === "Pending";
   });
+  // The state claim's binding is waited for like the disks': with a WaitForFirstConsumer class it binds only
+  // once the pod that mounts it is scheduled, so the pod is created and the status says what it waits for.
+  const state = o.stateClaim;
+  if (needsStateClaim(vm) && state?.found && state.phase !== "Bound")
+    pendingClaims.push(stateClaimName(vm.metadata.name ?? ""));
   const [printable, message]: [Printable, string] = pendingClaims.length
     ? ["WaitingForVolumeBinding", `waiting for PersistentVolumeClaims to bind: ${pendingClaims.join(", ")}`]
     : !pod.nodeName

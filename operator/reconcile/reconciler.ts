@@ -14,7 +14,15 @@ import type { KubeResources, VmRef } from "../kube/resources.ts";
 import { canonicalJson } from "../pod/spec-hash.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { OperatorMetrics } from "../runtime/metrics.ts";
-import { claimNamesOf, decide, type Action, type ClaimState, type Observed } from "./decide.ts";
+import { stateClaimName } from "../names.ts";
+import {
+  claimNamesOf,
+  decide,
+  type Action,
+  type ClaimState,
+  type Observed,
+  type StateClaimState,
+} from "./decide.ts";
 import { podView } from "./pod-view.ts";
 
 /** What a reconcile asks of the queue. */
@@ -63,6 +71,18 @@ function claimState(pvc: V1PersistentVolumeClaim | undefined): ClaimState {
     volumeMode: pvc.spec?.volumeMode === "Block" ? "Block" : "Filesystem",
     ...(bytes !== undefined ? { capacityBytes: Math.floor(bytes) } : {}),
     ...(pvc.status?.phase ? { phase: pvc.status.phase } : {}),
+  };
+}
+
+function stateClaimState(pvc: V1PersistentVolumeClaim | undefined): StateClaimState {
+  if (!pvc) return { found: false };
+  const owner = pvc.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
+  return {
+    found: true,
+    uid: pvc.metadata?.uid ?? "",
+    ...(owner ? { ownerUid: owner } : {}),
+    ...(pvc.status?.phase ? { phase: pvc.status.phase } : {}),
+    terminating: Boolean(pvc.metadata?.deletionTimestamp),
   };
 }
 
@@ -115,6 +135,7 @@ export class Reconciler {
       now: this.#d.clock.now(),
       pods: this.#d.caches.podsOf(key, uid).map(podView),
       claims,
+      stateClaim: stateClaimState(this.#d.caches.pvc(namespace, stateClaimName(name))),
       ...this.#d.settings,
       ...(startMark !== undefined ? { startRequestedAt: startMark } : {}),
     });
@@ -224,6 +245,41 @@ export class Reconciler {
           throw err;
         }
         log.info({ pod: action.name, reason: action.reason }, "launcher pod deleted");
+        return "ok";
+      case "createClaim": {
+        const claim = action.claim.metadata?.name ?? "";
+        try {
+          await resources.createPvc(action.claim);
+        } catch (err) {
+          // 409: it exists and the cache has not shown it yet; the next reconcile judges whose it is.
+          if (isApiStatus(err, 409)) return "cache-behind";
+          metrics.apiErrorsTotal.inc({ verb: "create" });
+          this.#d.events.record(ref, {
+            type: "Warning",
+            reason: "FailedCreate",
+            message: `could not create state claim ${claim}: ${(err as Error).message}`,
+          });
+          throw err;
+        }
+        log.info({ pvc: claim }, "state claim created");
+        this.#d.events.record(ref, {
+          type: "Normal",
+          reason: "StateClaimCreated",
+          message: `created PersistentVolumeClaim ${claim} for the VM's persistent state`,
+        });
+        return "ok";
+      }
+      case "deleteClaim":
+        try {
+          await resources.deletePvc(ref.namespace, action.name, action.uid);
+        } catch (err) {
+          // 404: already gone; 409: another claim holds the name now. Either way the VM's own is gone.
+          if (!isApiStatus(err, 404, 409)) {
+            metrics.apiErrorsTotal.inc({ verb: "delete" });
+            throw err;
+          }
+        }
+        log.info({ pvc: action.name }, "state claim deleted with the VM");
         return "ok";
     }
   }

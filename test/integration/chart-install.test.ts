@@ -157,6 +157,8 @@ describe("helm install, then the operator as the chart's ServiceAccount", () => 
       ["watch", "pods", "--all-namespaces"],
       ["list", "persistentvolumeclaims", "--all-namespaces"],
       ["watch", "persistentvolumeclaims", "--all-namespaces"],
+      ["create", "persistentvolumeclaims", "-n", vmNs.name],
+      ["delete", "persistentvolumeclaims", "-n", vmNs.name],
       ["create", "events", "-n", vmNs.name],
       ["create", "leases.coordination.k8s.io", "-n", releaseNs.name],
       ["get", "leases.coordination.k8s.io/vireo-operator", "-n", releaseNs.name],

@@ -120,6 +120,22 @@ export const invalidVms: InvalidCase[] = [
     /exactly one of bios, uefi, kernelBoot/,
   ],
   [
+    "persistent UEFI not a boolean",
+    () => withSpec((s) => (s.firmware = { uefi: { persistent: "yes" } })),
+    "spec.firmware.uefi.persistent",
+    /boolean/,
+  ],
+  [
+    "state storage class not a DNS-1123 subdomain",
+    () =>
+      withSpec((s) => {
+        s.firmware = { uefi: { persistent: true } };
+        s.stateStorage = { storageClassName: "Fast_SSD" };
+      }),
+    "spec.stateStorage.storageClassName",
+    /DNS-1123 subdomain/,
+  ],
+  [
     "kernelBoot relative path",
     () => withSpec((s) => (s.firmware = { kernelBoot: { image: "x", kernelPath: "vmlinuz" } })),
     "spec.firmware.kernelBoot.kernelPath",
