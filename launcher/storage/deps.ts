@@ -29,6 +29,8 @@ export interface StorageFs {
   readDir(path: string): Promise<string[]>;
   /** A file's bytes. */
   readFile(path: string): Promise<Buffer>;
+  /** At most the first `bytes` bytes of a file (an image's header; never the whole image). */
+  readHead(path: string, bytes: number): Promise<Buffer>;
   /** Creates a directory and its parents, private to the launcher (0700) unless `mode` says otherwise. */
   mkdirp(path: string, mode?: number): Promise<void>;
   /** Creates or replaces a file atomically (write to a temporary name, then rename). */
@@ -72,8 +74,8 @@ export type ImageCheckResult =
 
 /** Image inspection and creation (qemu-img). */
 export interface ImageTool {
-  /** Reads an image's header; probes the format unless `format` is given. */
-  info(path: string, format?: "raw" | "qcow2"): Promise<ImageInfoResult>;
+  /** Reads an image's header in the format given (qemu-img never probes). */
+  info(path: string, format: "raw" | "qcow2"): Promise<ImageInfoResult>;
   /** Checks a qcow2 image's metadata for corruption. */
   check(path: string): Promise<ImageCheckResult>;
   /** Creates a qcow2 overlay on top of `base` (which qemu-img opens read-only). */

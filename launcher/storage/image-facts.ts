@@ -1,18 +1,54 @@
-import type { ImageCheckResult, ImageInfo, ImageInfoResult, ImageTool } from "./deps.ts";
+import type { ImageCheckResult, ImageInfo, ImageInfoResult, ImageTool, StorageFs } from "./deps.ts";
 import { DiskError } from "./errors.ts";
+import { HEADER_BYTES, sniffImageHeader, type HeaderFacts, type SniffedFormat } from "./image-header.ts";
 
-/** What we know about an existing image file: its header and, for qcow2, a metadata check. */
+/**
+ * How an image's format is decided. A guest-writable image (a claim's `disk.img`) is opened in the format
+ * its spec declares — raw unless it says qcow2 — whatever its first bytes say now, since the guest wrote
+ * them. A container disk's base is read-only and comes from the image author: its header decides, among
+ * raw and qcow2 only.
+ */
+export type FormatRule = { declared: "raw" | "qcow2" } | { fromHeader: true };
+
+/** What we know about an existing image file: its header as we read it and, when qemu-img ran, its report. */
 export interface ImageFacts {
-  info: ImageInfoResult;
+  /** The header as {@link sniffImageHeader} reads it (for a declared format: only for a warning). */
+  header: HeaderFacts;
+  /** The format the image would be opened in. */
+  format: SniffedFormat;
+  /** `qemu-img info -f <format>`; absent when the header alone refused the image (qemu-img never saw it). */
+  info?: ImageInfoResult;
   check?: ImageCheckResult;
 }
 
-/** Reads an image's header and, when it is qcow2, checks its metadata. Read-only. */
-export async function inspectImage(images: ImageTool, path: string): Promise<ImageFacts> {
-  const info = await images.info(path);
-  if (info.ok && info.info.format === "qcow2" && !info.info.markedCorrupt)
-    return { info, check: await images.check(path) };
-  return { info };
+/**
+ * Reads an image's header ourselves, then — only for raw or a self-contained qcow2 — runs `qemu-img info`
+ * with the format given (never a probe) and, for qcow2, a metadata check. Read-only.
+ */
+export async function inspectImage(
+  deps: { fs: Pick<StorageFs, "readHead">; images: ImageTool },
+  path: string,
+  rule: FormatRule,
+): Promise<ImageFacts> {
+  const header = sniffImageHeader(await deps.fs.readHead(path, HEADER_BYTES));
+  const format = "declared" in rule ? rule.declared : header.format;
+  if (format !== "raw" && format !== "qcow2") return { header, format };
+  // A qcow2 header that names other files is refused from its bytes: qemu-img would open them.
+  if (format === "qcow2" && (header.format !== "qcow2" || header.backingFile || header.externalDataFile))
+    return { header, format };
+  const info = await deps.images.info(path, format);
+  if (info.ok && format === "qcow2" && !info.info.markedCorrupt)
+    return { header, format, info, check: await deps.images.check(path) };
+  return { header, format, info };
+}
+
+/** A warning when a raw image's header looks like another format (a guest may have written it), else undefined. */
+export function headerMismatch(path: string, facts: ImageFacts): string | undefined {
+  if (facts.format !== "raw" || facts.header.format === "raw") return undefined;
+  return (
+    `${path} starts like a ${facts.header.format} image but is opened as raw, as its spec declares ` +
+    "(a guest may write any bytes to its own disk; declare the format if this image really is qcow2)"
+  );
 }
 
 /**
@@ -25,7 +61,31 @@ export function usableImage(
   path: string,
   facts: ImageFacts,
 ): ImageInfo & { format: "raw" | "qcow2" } {
-  const { info, check } = facts;
+  const { header, format, info, check } = facts;
+  if (format !== "raw" && format !== "qcow2")
+    throw new DiskError("UnsupportedFormat", disk, `${path} is a ${format} image; use raw or qcow2`, {
+      path,
+    });
+  if (format === "qcow2" && header.format !== "qcow2")
+    throw new DiskError(
+      "UnsupportedFormat",
+      disk,
+      `${path} is declared qcow2 but has no qcow2 header` +
+        (header.format === "raw" ? "" : ` (it starts like a ${header.format} image)`),
+      { path },
+    );
+  if (format === "qcow2" && (header.backingFile || header.externalDataFile))
+    throw new DiskError(
+      "BackingFileNotAllowed",
+      disk,
+      `${path} refers to another file (` +
+        (header.backingFile
+          ? `backing file ${header.backingName ?? "(name not in the first 4 KiB)"}`
+          : "an external data file") +
+        "); flatten it first (qemu-img convert -O qcow2 <image> <flat image>)",
+      { path },
+    );
+  if (!info) throw new Error(`unreachable: ${path} was not inspected`);
   if (!info.ok) {
     switch (info.reason) {
       case "locked":
@@ -49,10 +109,6 @@ export function usableImage(
     }
   }
   const i = info.info;
-  if (i.format !== "raw" && i.format !== "qcow2")
-    throw new DiskError("UnsupportedFormat", disk, `${path} is a ${i.format} image; use raw or qcow2`, {
-      path,
-    });
   if (i.backingFile !== undefined || i.dataFile !== undefined)
     throw new DiskError(
       "BackingFileNotAllowed",
@@ -76,5 +132,5 @@ export function usableImage(
         `${check.checkErrors} check errors: ${check.message}); repair a copy with qemu-img check -r all, or restore a backup`,
       { path },
     );
-  return { ...i, format: i.format };
+  return { ...i, format };
 }

@@ -67,6 +67,19 @@ export function nodeFs(): StorageFs {
       await syncDir(dirname(path));
     },
 
+    async readHead(path, bytes) {
+      // O_NOFOLLOW is not wanted (claims may hold symlinks the kubelet made); O_NONBLOCK keeps a FIFO
+      // planted where an image should be from hanging the launcher.
+      const fd = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        const buf = Buffer.alloc(bytes);
+        const { bytesRead } = await fd.read(buf, 0, bytes, 0);
+        return buf.subarray(0, bytesRead);
+      } finally {
+        await fd.close();
+      }
+    },
+
     async remove(path) {
       await fsp.rm(path, { recursive: true, force: true });
     },

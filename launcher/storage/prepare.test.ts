@@ -24,6 +24,7 @@ function fakeDeps(opts: {
           .filter((f) => f.startsWith(`${p}/`) && !f.slice(p.length + 1).includes("/"))
           .map((f) => f.slice(p.length + 1)),
       readFile: async () => Buffer.from("data"),
+      readHead: async () => Buffer.alloc(0),
       mkdirp: async (p) => void changes.push(`mkdirp ${p}`),
       writeFile: async (p) => void changes.push(`write ${p}`),
       remove: async (p) => void changes.push(`remove ${p}`),

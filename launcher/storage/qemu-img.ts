@@ -1,6 +1,17 @@
 import { z } from "zod";
 import type { ImageCheckResult, ImageInfoResult, ImageTool } from "./deps.ts";
-import { ProgramError, runProgram, type RunResult } from "./run.ts";
+import { ProgramError, runProgram, type ProgramLimits, type RunResult } from "./run.ts";
+
+/**
+ * Limits for reading an image's metadata (`info`, `check`): what OpenStack puts on `qemu-img info` after
+ * crafted images made it use gigabytes and minutes (1 GiB of address space, 30 s of CPU), with more CPU
+ * for a check, which walks every cluster. A header that asks for more is refused, not obliged.
+ */
+export const INSPECT_LIMITS: ProgramLimits = { addressSpaceBytes: 1 << 30, cpuSeconds: 30 };
+/** Limits for `check`, `create` and `resize`. */
+export const WORK_LIMITS: ProgramLimits = { addressSpaceBytes: 2 * (1 << 30), cpuSeconds: 300 };
+/** Wall-clock deadline of `info`. */
+const INFO_TIMEOUT_MS = 60_000;
 
 /** The fields of `qemu-img info --output=json` we rely on; qemu-img adds others freely. */
 const infoSchema = z.object({
@@ -40,7 +51,13 @@ function failed(what: string, r: RunResult): ProgramError {
 export function qemuImg(binary = "qemu-img"): ImageTool {
   return {
     async info(path, format): Promise<ImageInfoResult> {
-      const r = await runProgram(binary, ["info", "--output=json", ...(format ? ["-f", format] : []), path]);
+      // Always -f: qemu-img never probes (see image-header.ts); and never --backing-chain.
+      const r = await runProgram(
+        binary,
+        ["info", "--output=json", "-f", format, path],
+        INFO_TIMEOUT_MS,
+        INSPECT_LIMITS,
+      );
       if (r.exitCode !== 0) {
         const message = firstLines(r.stderr) || `exit ${r.exitCode}`;
         // qemu-img takes a shared lock to read; a running QEMU holding the image for writing blocks it.
@@ -49,7 +66,13 @@ export function qemuImg(binary = "qemu-img"): ImageTool {
           return { ok: false, reason: "denied", message };
         return { ok: false, reason: "unreadable", message };
       }
-      const parsed = infoSchema.safeParse(JSON.parse(r.stdout));
+      let json: unknown;
+      try {
+        json = JSON.parse(r.stdout);
+      } catch (cause) {
+        throw new ProgramError(`qemu-img info ${path}: output is not JSON`, { cause });
+      }
+      const parsed = infoSchema.safeParse(json);
       if (!parsed.success)
         throw new ProgramError(`qemu-img info ${path}: unexpected output`, { cause: parsed.error });
       const j = parsed.data;
@@ -67,7 +90,12 @@ export function qemuImg(binary = "qemu-img"): ImageTool {
     },
 
     async check(path): Promise<ImageCheckResult> {
-      const r = await runProgram(binary, ["check", "--output=json", "-f", "qcow2", path]);
+      const r = await runProgram(
+        binary,
+        ["check", "--output=json", "-f", "qcow2", path],
+        undefined,
+        WORK_LIMITS,
+      );
       // Exit codes (qemu-img(1)): 0 clean, 1 check could not complete, 2 corrupt, 3 only leaked clusters.
       let counts: z.infer<typeof checkSchema> = {};
       try {
@@ -87,22 +115,22 @@ export function qemuImg(binary = "qemu-img"): ImageTool {
     },
 
     async createOverlay(overlay, base, baseFormat) {
-      const r = await runProgram(binary, [
-        "create",
-        "-q",
-        "-f",
-        "qcow2",
-        "-F",
-        baseFormat,
-        "-b",
-        base,
-        overlay,
-      ]);
+      const r = await runProgram(
+        binary,
+        ["create", "-q", "-f", "qcow2", "-F", baseFormat, "-b", base, overlay],
+        undefined,
+        WORK_LIMITS,
+      );
       if (r.exitCode !== 0) throw failed("create", r);
     },
 
     async resize(path, sizeBytes) {
-      const r = await runProgram(binary, ["resize", "-q", "-f", "qcow2", path, String(sizeBytes)]);
+      const r = await runProgram(
+        binary,
+        ["resize", "-q", "-f", "qcow2", path, String(sizeBytes)],
+        undefined,
+        WORK_LIMITS,
+      );
       if (r.exitCode !== 0) throw failed("resize", r);
     },
   };

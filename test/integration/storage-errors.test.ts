@@ -128,6 +128,7 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
         kind: "pvcFilesystem",
         mountPath: join(volumes, "data"),
         claimName: "data-pvc",
+        format: "qcow2",
         capacityBytes: GiB,
       }),
     ]);
@@ -142,7 +143,12 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
     truncateSync(image, MiB);
     const config = testConfig(root, [
       good,
-      testDisk("data", { kind: "pvcFilesystem", mountPath: join(volumes, "data"), claimName: "data-pvc" }),
+      testDisk("data", {
+        kind: "pvcFilesystem",
+        mountPath: join(volumes, "data"),
+        claimName: "data-pvc",
+        format: "qcow2",
+      }),
     ]);
     await expectRefused(root, config, "ImageCorrupt", "data", image, "corruptions");
     truncateSync(image, 100);
@@ -209,7 +215,12 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
     execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", secret, image]);
     const config = testConfig(root, [
       good,
-      testDisk("data", { kind: "pvcFilesystem", mountPath: join(volumes, "data"), claimName: "data-pvc" }),
+      testDisk("data", {
+        kind: "pvcFilesystem",
+        mountPath: join(volumes, "data"),
+        claimName: "data-pvc",
+        format: "qcow2",
+      }),
     ]);
     await expectRefused(root, config, "BackingFileNotAllowed", "data", secret);
   });
@@ -234,7 +245,12 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
     });
     const config = testConfig(root, [
       good,
-      testDisk("data", { kind: "pvcFilesystem", mountPath: join(volumes, "data"), claimName: "data-pvc" }),
+      testDisk("data", {
+        kind: "pvcFilesystem",
+        mountPath: join(volumes, "data"),
+        claimName: "data-pvc",
+        format: "qcow2",
+      }),
     ]);
     // Poll (with qemu-img, which creates nothing) until QEMU has opened the image and holds its locks.
     const deadline = Date.now() + 60_000;

@@ -147,6 +147,7 @@ describe("storage: data survives a killed VM", () => {
         mountPath: qcowMount,
         claimName: "qcow",
         capacityBytes: 64 * MiB,
+        format: "qcow2",
       }),
     ]);
 

@@ -1,3 +1,4 @@
+import type { SniffedFormat } from "../image-header.ts";
 import { describe, expect, it } from "vitest";
 import type { DiskError } from "../errors.ts";
 import { baseCandidates, pickBase, planContainerDisk, type ContainerDiskFacts } from "./container-disk.ts";
@@ -71,9 +72,17 @@ describe("containerDisk base image", () => {
 });
 
 describe("planContainerDisk", () => {
-  const facts = (baseDirect: boolean, overlayDirect: boolean, format = "qcow2"): ContainerDiskFacts => ({
+  const facts = (
+    baseDirect: boolean,
+    overlayDirect: boolean,
+    format: SniffedFormat = "qcow2",
+  ): ContainerDiskFacts => ({
     base: "/cd/root/d.qcow2",
-    image: { info: { ok: true, info: { format, virtualSizeBytes: 2 ** 30, markedCorrupt: false } } },
+    image: {
+      header: { format },
+      format,
+      info: { ok: true, info: { format, virtualSizeBytes: 2 ** 30, markedCorrupt: false } },
+    },
     baseDirectIo: { path: "/cd/root/d.qcow2", supported: baseDirect },
     overlayDirectIo: { path: "/state/disks", supported: overlayDirect },
   });

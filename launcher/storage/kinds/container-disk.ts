@@ -137,7 +137,8 @@ async function inspect(disk: LauncherDisk, source: Source, env: DiskEnv): Promis
   const base = pickBase(disk.name, source, listing);
   return {
     base,
-    image: await inspectImage(images, base),
+    // Read-only and the image author's: its own header decides between raw and qcow2, read by us.
+    image: await inspectImage({ fs, images }, base, { fromHeader: true }),
     baseDirectIo: { path: base, supported: await fs.probeDirectIo(base) },
     overlayDirectIo: { path: env.layout.disksDir, supported: await fs.probeDirectIo(env.layout.disksDir) },
   };

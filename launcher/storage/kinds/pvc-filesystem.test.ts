@@ -16,10 +16,18 @@ const path = "/v/root/disk.img";
 const dir = { kind: "directory" as const, sizeBytes: 4096, allocatedBytes: 4096 };
 const direct = { path: "/v/root", supported: true };
 
+/** What our header read and the declared format say, for a raw and a qcow2 image. */
+const asRaw = { header: { format: "raw" as const }, format: "raw" as const };
+const asQcow2 = {
+  header: { format: "qcow2" as const, backingFile: false, externalDataFile: false },
+  format: "qcow2" as const,
+};
 const raw = (virtualSizeBytes: number): ImageFacts => ({
+  ...asRaw,
   info: { ok: true, info: { format: "raw", virtualSizeBytes, markedCorrupt: false } },
 });
 const qcow2 = (virtualSizeBytes: number, extra: Partial<ImageFacts> = {}): ImageFacts => ({
+  ...asQcow2,
   info: { ok: true, info: { format: "qcow2", virtualSizeBytes, markedCorrupt: false } },
   check: { ok: true, leakedClusters: 0 },
   ...extra,
@@ -194,6 +202,7 @@ describe("planPvcFilesystem: a claim with an image", () => {
 
   it("refuses an image whose header cannot be read", () => {
     const unreadable: ImageFacts = {
+      ...asQcow2,
       info: { ok: false, reason: "unreadable", message: "qcow2 header too short" },
     };
     expectRefused(
@@ -205,6 +214,7 @@ describe("planPvcFilesystem: a claim with an image", () => {
 
   it("refuses an image QEMU marked corrupt", () => {
     const marked: ImageFacts = {
+      ...asQcow2,
       info: { ok: true, info: { format: "qcow2", virtualSizeBytes: GiB, markedCorrupt: true } },
     };
     expectRefused(
@@ -216,6 +226,7 @@ describe("planPvcFilesystem: a claim with an image", () => {
 
   it("refuses an image another process holds", () => {
     const locked: ImageFacts = {
+      ...asQcow2,
       info: { ok: false, reason: "locked", message: 'Failed to get shared "write" lock' },
     };
     expectRefused(
@@ -227,6 +238,7 @@ describe("planPvcFilesystem: a claim with an image", () => {
 
   it("refuses images with backing files and formats other than raw and qcow2", () => {
     const backed: ImageFacts = {
+      ...asQcow2,
       info: {
         ok: true,
         info: { format: "qcow2", virtualSizeBytes: GiB, markedCorrupt: false, backingFile: "/etc/shadow" },
@@ -238,9 +250,7 @@ describe("planPvcFilesystem: a claim with an image", () => {
       "BackingFileNotAllowed",
       "/etc/shadow",
     );
-    const vmdk: ImageFacts = {
-      info: { ok: true, info: { format: "vmdk", virtualSizeBytes: GiB, markedCorrupt: false } },
-    };
+    const vmdk: ImageFacts = { header: { format: "vmdk" }, format: "vmdk" };
     expectRefused(
       () => planPvcFilesystem(disk, source, existing(vmdk, GiB, 9 * GiB)),
       "UnsupportedFormat",

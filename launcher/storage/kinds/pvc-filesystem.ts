@@ -1,7 +1,7 @@
 import type { LauncherDisk } from "../../../crds/launcher/config.ts";
 import type { FileFacts, SpaceFacts } from "../deps.ts";
 import { DiskError } from "../errors.ts";
-import { inspectImage, usableImage, type ImageFacts } from "../image-facts.ts";
+import { headerMismatch, inspectImage, usableImage, type ImageFacts } from "../image-facts.ts";
 import {
   optionsFor,
   preparedDisk,
@@ -50,7 +50,9 @@ async function inspect(disk: LauncherDisk, source: Source, env: DiskEnv): Promis
   const space = await fs.space(source.mountPath);
   const facts: PvcFilesystemFacts = { mount, space };
   if (image) facts.image = image;
-  if (image?.kind === "file") facts.imageFacts = await inspectImage(images, path);
+  // The guest writes this image: its format is the declared one, never what its header says today.
+  if (image?.kind === "file")
+    facts.imageFacts = await inspectImage({ fs, images }, path, { declared: source.format ?? "raw" });
   // Probe where QEMU will open the file: the image itself, or (when we are about to create it) the mount.
   if (image?.kind === "file") facts.directIo = { path, supported: await fs.probeDirectIo(path) };
   else if (!image && !disk.readOnly)
@@ -128,6 +130,11 @@ export function planPvcFilesystem(
     });
   const image = usableImage(name, path, facts.imageFacts!);
   const options = optionsFor(disk, facts.directIo!);
+  const mismatch = headerMismatch(path, facts.imageFacts!);
+  const notes = (...n: Array<string | undefined>) => {
+    const text = [mismatch, ...n].filter(Boolean).join("; ");
+    return text ? { note: text } : {};
+  };
   const current = image.virtualSizeBytes;
   // Everything the image may ever occupy must fit in what it occupies now plus what is free, or the guest
   // eventually meets ENOSPC and QEMU pauses it.
@@ -153,7 +160,7 @@ export function planPvcFilesystem(
         fromBytes: current,
         toBytes: target,
         options,
-        ...(unreported ? { note: UNREPORTED } : {}),
+        ...notes(unreported ? UNREPORTED : undefined),
       };
     return {
       action: "use",
@@ -161,12 +168,13 @@ export function planPvcFilesystem(
       format: image.format,
       sizeBytes: current,
       options,
-      note:
+      ...notes(
         `claim capacity ${formatBytes(source.capacityBytes!)} would allow ${formatBytes(target)}, but the filesystem ` +
-        `holds only ${formatBytes(holdable)}; not growing until the filesystem is expanded`,
+          `holds only ${formatBytes(holdable)}; not growing until the filesystem is expanded`,
+      ),
     };
   }
-  return { action: "use", path, format: image.format, sizeBytes: current, options };
+  return { action: "use", path, format: image.format, sizeBytes: current, options, ...notes() };
 }
 
 /** A Filesystem-mode PersistentVolumeClaim: `disk.img` at the root of the mount, kept across restarts. */
