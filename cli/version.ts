@@ -18,8 +18,12 @@ const HELP = `usage: vireo version [--client] [-o json] [--kubeconfig FILE] [--c
 Prints the vireo CLI's version and, unless --client, the cluster's Kubernetes version and each Vireo
 operator found in it (chart version label, image, ready replicas).`;
 
-/** The version in the nearest package.json named "vireo" above this file (checkout or image). */
+/** Set by the single-file bundle (scripts/cli/bundle.sh, esbuild --define), which has no package.json beside it. */
+declare const VIREO_BUNDLED_VERSION: string | undefined;
+
+/** The bundle's version, else the one in the nearest package.json named "vireo" above this file (checkout or image). */
 export function clientVersion(from = dirname(fileURLToPath(import.meta.url))): string {
+  if (typeof VIREO_BUNDLED_VERSION === "string") return VIREO_BUNDLED_VERSION;
   for (let dir = from; ; dir = dirname(dir)) {
     const file = join(dir, "package.json");
     if (existsSync(file)) {

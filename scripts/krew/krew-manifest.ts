@@ -52,7 +52,7 @@ export function krewManifest(i: KrewInputs): Record<string, unknown> {
         bin: "kubectl-vireo",
         files: [
           { from: "kubectl-vireo", to: "." },
-          { from: "vireo", to: "vireo" },
+          { from: "vireo.mjs", to: "." },
           { from: "LICENSE", to: "." },
         ],
       })),
