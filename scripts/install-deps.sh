@@ -14,6 +14,7 @@ PACKAGES=(
   util-linux e2fsprogs psmisc procps jq  # losetup, mkfs, fuser, ps, jq for scripts and tests
   lua5.1                                 # the Argo CD health check's tests (gopher-lua speaks Lua 5.1)
   fish zsh                               # the shell completion tests (vireo completion fish|zsh)
+  python3-venv                           # the venv scripts/chart/tools.sh puts yamllint and Yamale in
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
