@@ -21,6 +21,8 @@ import {
   TOPOLOGY,
   type Topology,
 } from "../../launcher/network/testing/index.ts";
+import { encode, encodeMessage, MessageType, Option } from "../../launcher/network/dhcp/packet.ts";
+import { startProcess } from "../../launcher/network/testing/process.ts";
 import type { GuestReport } from "../guest/report.ts";
 
 /** curl's exit code and body; 7 means the connection was refused. */
@@ -123,5 +125,51 @@ describe("masquerade binding", () => {
     expect(await snapshot(topo)).toEqual(before);
     const rules = await sh(["ip", "netns", "exec", topo.pod, "nft", "list", "table", "ip", "vireo"]);
     expect(rules.match(/dnat to 10\.0\.2\.2/g)).toHaveLength(2);
+  });
+
+  it("lets the guest open none of the pod's own ports (the launcher's HTTP port stands in for all)", async () => {
+    // Something of ours listening on every address of the pod, as the launcher's :9100 does.
+    const www = (await sh(["mktemp", "-d", "-p", topo.dir])).trim();
+    await sh(["sh", "-c", `echo pod-private > ${www}/index.html && chmod -R a+rX ${www}`]);
+    topo.track(
+      startProcess(["ip", "netns", "exec", topo.pod, "busybox", "httpd", "-f", "-p", "9100", "-h", www]),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    // The pod itself reaches it; the guest, at its gateway, gets nothing (dropped, so wget hangs until killed).
+    expect(await curl(topo, topo.pod, "http://10.0.2.1:9100/")).toMatchObject({
+      code: 0,
+      body: "pod-private\n",
+    });
+    const fromGuest = await guest!.serial.run(
+      "timeout 5 wget -q -O - http://10.0.2.1:9100/ 2>&1; echo exit=$?",
+      60_000,
+    );
+    expect(fromGuest.output).not.toMatch(/pod-private/);
+    expect(fromGuest.output).not.toMatch(/exit=0/);
+  });
+
+  it("drops DHCP from the pod network before it reaches the launcher's DHCP server", async () => {
+    // A neighbour on the pod network asks for the guest's lease, from port 68, at the pod IP.
+    const discover = encodeMessage({
+      op: 1,
+      xid: 99,
+      secs: 0,
+      flags: 0,
+      ciaddr: "0.0.0.0",
+      yiaddr: "0.0.0.0",
+      siaddr: "0.0.0.0",
+      giaddr: "0.0.0.0",
+      chaddr: config.interfaces[0]!.mac,
+      options: new Map([[Option.MESSAGE_TYPE, encode.u8(MessageType.DISCOVER)]]),
+    });
+    const send =
+      `const s=require("node:dgram").createSocket("udp4");s.bind(68,()=>{let n=0;const go=()=>` +
+      `s.send(Buffer.from("${discover.toString("hex")}","hex"),67,"${TOPOLOGY.podIp}",()=>++n<5?go():s.close());go();});`;
+    await topo.exec(topo.gw, [process.execPath, "-e", send]);
+    await new Promise((r) => setTimeout(r, 300));
+    const { dhcp } = await side!.stop();
+    side = undefined;
+    // Without the input filter these arrive at the socket and are dropped there as foreign.
+    expect(dhcp).toMatchObject({ foreign: 0, OFFER: 1, ACK: 1 });
   });
 });
