@@ -3,7 +3,8 @@ import { parseVirtualMachine } from "../api/validate.ts";
 import { launcherConfigSchema } from "./config.ts";
 import { launcherConfigFromVm } from "./from-vm.ts";
 import { deriveMac } from "./mac.ts";
-import { podPaths } from "./paths.ts";
+import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
+import { podPaths, stateClaimDir } from "./paths.ts";
 
 const vm = (spec: Record<string, unknown>) =>
   parseVirtualMachine({
@@ -100,5 +101,31 @@ describe("launcherConfigFromVm", () => {
       initrdPath: "/tmp/w/var/run/vireo/kernel/initrd",
       cmdline: "console=ttyS0",
     });
+  });
+
+  it("keeps UEFI variables on the state claim only when the VM asks for it", () => {
+    const opts = { allowEmulation: true, defaultBinding: "bridge" as const };
+    const plain = launcherConfigFromVm(vm({ firmware: { uefi: {} } }), opts);
+    expect(plain.boot).toEqual({ kind: "uefi", secureBoot: false });
+    expect(runtimeFiles(plain.paths, plain.boot).uefiVars).toBe("/var/lib/vireo/uefi-vars.fd");
+
+    const kept = launcherConfigFromVm(
+      vm({ firmware: { uefi: { persistent: true, secureBoot: true } } }),
+      opts,
+    );
+    expect(kept.boot).toEqual({
+      kind: "uefi",
+      secureBoot: true,
+      varsFile: "/var/lib/vireo-state/uefi-vars.fd",
+    });
+    expect(runtimeFiles(kept.paths, kept.boot).uefiVars).toBe("/var/lib/vireo-state/uefi-vars.fd");
+    expect(() => launcherConfigSchema.parse(kept)).not.toThrow();
+
+    const standalone = launcherConfigFromVm(vm({ firmware: { uefi: { persistent: true } } }), {
+      ...opts,
+      paths: podPaths("/tmp/w"),
+    });
+    expect(standalone.boot).toMatchObject({ varsFile: "/tmp/w/var/lib/vireo-state/uefi-vars.fd" });
+    expect(stateClaimDir(standalone.paths)).toBe("/tmp/w/var/lib/vireo-state");
   });
 });
