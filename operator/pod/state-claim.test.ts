@@ -7,7 +7,8 @@ import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import { stateClaimName } from "../names.ts";
 import { buildStateClaim, needsStateClaim } from "./state-claim.ts";
 
-const goldenDir = join(dirname(fileURLToPath(import.meta.url)), "../../test/golden/operator");
+// Beside the pod goldens, not among them: test/golden/operator holds pods only (an integration test dry-runs each).
+const goldenDir = join(dirname(fileURLToPath(import.meta.url)), "../../test/golden/state-claim");
 const update = process.env.UPDATE_GOLDEN === "1";
 
 const vm = (spec: Record<string, unknown>) =>
@@ -30,7 +31,7 @@ const golden = (name: string, text: string) => {
 describe("buildStateClaim", () => {
   it("golden: a persistent-UEFI VM in a named storage class", () => {
     const v = vm({ firmware: { uefi: { persistent: true } }, stateStorage: { storageClassName: "fast" } });
-    golden("state-claim", stringify(buildStateClaim(v), { lineWidth: 0 }));
+    golden("persistent-uefi", stringify(buildStateClaim(v), { lineWidth: 0 }));
   });
 
   it("leaves the storage class to the cluster default when none is named", () => {

@@ -144,7 +144,8 @@ describe("RBAC", () => {
       await eventually(async () => expectThat(op.isLeader(), "leads with its own Lease"), {
         timeoutMs: 30_000,
       });
-      await cluster.createVm(ns.name, "rbac", {});
+      // Persistent UEFI variables: the state claim is created and deleted with exactly these rules too.
+      await cluster.createVm(ns.name, "rbac", { firmware: { uefi: { persistent: true } } });
       await eventually(
         async () => expectThat((await cluster.pod(ns.name, "vireo-launcher-rbac")) !== undefined, "pod"),
         { timeoutMs: 60_000 },
@@ -161,8 +162,17 @@ describe("RBAC", () => {
           "event recorded",
         );
       });
+      const claim = () =>
+        cluster.core
+          .readNamespacedPersistentVolumeClaim({ namespace: ns.name, name: "vireo-state-rbac" })
+          .catch(() => undefined);
+      expect((await claim())?.metadata?.ownerReferences?.[0]?.name).toBe("rbac");
       await cluster.deleteVm(ns.name, "rbac");
       await eventually(async () => expectThat((await cluster.vm(ns.name, "rbac")) === undefined, "deleted"));
+      const left = await claim();
+      expect(left === undefined || Boolean(left.metadata?.deletionTimestamp), "state claim deleted").toBe(
+        true,
+      );
       const errors = (await op.metrics.apiErrorsTotal.get()).values.reduce((n, v) => n + v.value, 0);
       expect(errors).toBe(0);
     } finally {

@@ -2,14 +2,17 @@
 // No kubelet, PV controller or garbage collector runs: the test binds the claim, plays the kubelet for the pod,
 // and checks that the operator itself deletes the claim with the VM.
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import { stateClaimName } from "../../operator/names.ts";
 import { startOperator, type OperatorHandle } from "../../operator/operator.ts";
 import { buildStateClaim } from "../../operator/pod/state-claim.ts";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";
 import { useControlPlane } from "../harness/vitest.ts";
-import { Cluster, condition, expectThat, installCrd, type ApiVm } from "./operator-kit.ts";
+import { Cluster, condition, expectThat, installCrd, repoRoot, type ApiVm } from "./operator-kit.ts";
 
 const cp = useControlPlane();
 let cluster: Cluster;
@@ -176,6 +179,18 @@ describe("the state claim of a VM with persistent UEFI variables", () => {
     );
     const gone = await claim(name);
     expect(gone === undefined || Boolean(gone.metadata?.deletionTimestamp)).toBe(true);
+  });
+
+  it("is, as its golden file, accepted by the API server (server-side dry run)", async () => {
+    const file = join(repoRoot, "test/golden/state-claim/persistent-uefi.yaml");
+    const pvc = parse(readFileSync(file, "utf8")) as V1PersistentVolumeClaim;
+    pvc.metadata!.namespace = ns.name;
+    const r = await cluster.core.createNamespacedPersistentVolumeClaim({
+      namespace: ns.name,
+      body: pvc,
+      dryRun: "All",
+    });
+    expect(r.spec?.resources?.requests?.storage).toBe("10Mi");
   });
 
   it("is not made for a VM without persistent variables, nor taken over from another owner", async () => {
