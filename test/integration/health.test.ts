@@ -210,6 +210,32 @@ const situations: [string, Kstatus, ArgoHealth, (name: string) => Promise<ApiVm>
     },
   ],
   [
+    "waiting for its state claim (persistent UEFI variables) to bind",
+    "InProgress",
+    "Progressing",
+    async (n) => {
+      await cluster.createVm(ns.name, n, { firmware: { uefi: { persistent: true } } });
+      await podExists(n);
+      return printable(n, "WaitingForVolumeBinding");
+    },
+  ],
+  [
+    "a state claim of its name that another owner controls",
+    "Failed",
+    "Degraded",
+    async (n) => {
+      await cluster.core.createNamespacedPersistentVolumeClaim({
+        namespace: ns.name,
+        body: {
+          metadata: { name: `vireo-state-${n}` },
+          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Mi" } } },
+        },
+      });
+      await cluster.createVm(ns.name, n, { firmware: { uefi: { persistent: true } } });
+      return printable(n, "ErrorPvcNotFound");
+    },
+  ],
+  [
     "crash loop (quick failures, backing off)",
     "Failed",
     "Degraded",
