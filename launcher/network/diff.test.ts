@@ -53,12 +53,19 @@ describe("diffSteps", () => {
       { kind: "ip", line: "addr add 169.254.75.10/32 dev k6t-eth0" },
       { kind: "ip", line: "route replace 198.18.1.10/32 dev k6t-eth0" },
       { kind: "ip", line: `neigh replace 198.18.1.10 lladdr ${guestMac} dev k6t-eth0 nud permanent` },
+      {
+        kind: "nft",
+        script: expect.stringMatching(
+          /^table bridge vireo\ndelete table bridge vireo\ntable bridge vireo \{/,
+        ),
+      },
     ]);
   });
 
   it("finds nothing to do in a namespace where the bridge plan was applied", () => {
     const live = state("pod-bridge-applied.ip.jsonl", {
       sysctls: { "net.ipv4.ip_unprivileged_port_start": 67 },
+      nftDigests: { "bridge vireo": parseNftDigest(fixture("pod-bridge-applied.nft.txt")) },
     });
     expect(diffSteps(plan("bridge").steps, live)).toEqual([]);
   });

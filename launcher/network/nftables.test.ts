@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { masqueradeRuleset } from "./nftables.ts";
+import { bridgeDhcpRuleset, masqueradeRuleset } from "./nftables.ts";
 
 const base = {
   podInterface: "eth0",
@@ -61,5 +61,15 @@ describe("masqueradeRuleset", () => {
       'iifname "k6t-eth0" ip daddr 127.0.0.0/8 drop',
       'iifname "k6t-eth0" tcp dport { 5900, 9100 } drop',
     ]);
+  });
+});
+
+describe("bridgeDhcpRuleset", () => {
+  it("lets DHCP requests in only from the guest's tap and keeps pod-network DHCP replies from the guest", () => {
+    const { ruleset } = bridgeDhcpRuleset({ tap: "tap0", podInterface: "eth0" });
+    const lines = ruleset.split("\n").map((l) => l.trim());
+    expect(lines[0]).toBe("table bridge vireo {");
+    expect(lines).toContain('udp dport 67 iifname != "tap0" drop');
+    expect(lines).toContain('iifname "eth0" oifname "tap0" udp sport 67 udp dport 68 drop');
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The nftables ruleset of the masquerade binding, as text for `nft -f`. One table, `ip vireo`, holds
- * everything so a restart replaces it atomically and nothing else in the pod is touched.
+ * The nftables rulesets of the bindings, as text for `nft -f`. One table per family, named `vireo`, holds
+ * everything so a restart replaces it atomically and nothing else in the pod is touched: `ip vireo` for the
+ * masquerade binding's NAT and filter, `bridge vireo` for the bridge binding's DHCP filter.
  */
 import { createHash } from "node:crypto";
 
@@ -94,10 +95,46 @@ function body(r: MasqueradeRules): string {
   return lines.join("\n");
 }
 
-/** The ruleset and its digest (the executor compares digests to skip an unchanged table). */
-export function masqueradeRuleset(r: MasqueradeRules): { ruleset: string; digest: string } {
-  const inner = body(r);
+/** A table around `inner`, with the digest the executor compares to skip an unchanged table. */
+function table(family: "ip" | "bridge", inner: string): { ruleset: string; digest: string } {
   const digest = createHash("sha256").update(inner).digest("hex").slice(0, 16);
-  const ruleset = `table ip ${NFT_TABLE} {\n\tcomment "vireo ${digest}"\n${inner}\n}\n`;
+  const ruleset = `table ${family} ${NFT_TABLE} {\n\tcomment "vireo ${digest}"\n${inner}\n}\n`;
   return { ruleset, digest };
+}
+
+/** The masquerade ruleset and its digest. */
+export function masqueradeRuleset(r: MasqueradeRules): { ruleset: string; digest: string } {
+  return table("ip", body(r));
+}
+
+/** Inputs of {@link bridgeDhcpRuleset}. */
+export interface BridgeDhcpRules {
+  /** The guest's tap, the only bridge port DHCP requests may come from. */
+  tap: string;
+  /** The pod interface on the same bridge. */
+  podInterface: string;
+}
+
+/**
+ * The bridge binding's filter (family `bridge`: the guest's tap and the pod interface are ports of one
+ * bridge, so only the bridge family tells them apart):
+ * - input: DHCP requests reach the launcher's server only from the guest's tap, never from the pod network
+ *   (where any neighbour could send them, with the guest's MAC as chaddr);
+ * - forward: DHCP replies from the pod network never reach the guest, so a rogue server there cannot hand
+ *   it another address; the guest's leases come from the launcher (which sends from the bridge itself).
+ */
+export function bridgeDhcpRuleset(r: BridgeDhcpRules): { ruleset: string; digest: string } {
+  return table(
+    "bridge",
+    [
+      "\tchain input {",
+      "\t\ttype filter hook input priority 0; policy accept;",
+      `\t\tudp dport 67 iifname != "${r.tap}" drop`,
+      "\t}",
+      "\tchain forward {",
+      "\t\ttype filter hook forward priority 0; policy accept;",
+      `\t\tiifname "${r.podInterface}" oifname "${r.tap}" udp sport 67 udp dport 68 drop`,
+      "\t}",
+    ].join("\n"),
+  );
 }

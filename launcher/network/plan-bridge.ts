@@ -1,6 +1,7 @@
 /** The bridge binding on the pod network: the guest takes over eth0's MAC and IPv4 address. */
 import type { LauncherConfig, LauncherInterface } from "../../crds/launcher/config.ts";
 import { NetworkError } from "./errors.ts";
+import { bridgeDhcpRuleset, NFT_TABLE } from "./nftables.ts";
 import type { PodFacts } from "./facts.ts";
 import {
   bridgeDhcpSteps,
@@ -54,7 +55,16 @@ export function planBridge(
   const { router, routes } = guestRoutes(iface.name, subnet, facts.routes);
   const hostname = hostnameOf(config);
   return {
-    steps: [...bridgeSteps(iface, bridge, tap, opts), ...bridgeDhcpSteps(bridge, i, v4.address, iface.mac)],
+    steps: [
+      ...bridgeSteps(iface, bridge, tap, opts),
+      ...bridgeDhcpSteps(bridge, i, v4.address, iface.mac),
+      {
+        op: "nftables",
+        family: "bridge",
+        table: NFT_TABLE,
+        ...bridgeDhcpRuleset({ tap, podInterface: iface.name }),
+      },
+    ],
     nic: plannedNic(nic, iface.mac, iface.mtu, { kind: "tap", ifname: tap, bridge }, iface.name, [
       v4.address,
     ]),

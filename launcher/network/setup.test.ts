@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NetworkError } from "./errors.ts";
 import type { NetHost } from "./host.ts";
-import { parseIpBatch, type IpState } from "./live-state.ts";
+import { parseIpBatch, parseNftDigest, type IpState } from "./live-state.ts";
 import { chooseFacts, setupPodNetwork } from "./setup.ts";
 import { startNetwork } from "./start.ts";
 import { networkStatePath, readNetworkState } from "./state-file.ts";
@@ -15,13 +15,17 @@ const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, imp
 const gidOf = (g: string) => (g === "sgx" ? 107 : undefined);
 
 /** A namespace frozen in one state that records what it is asked to run. */
-function fakeHost(ip: IpState, sysctls: Record<string, number> = {}): NetHost & { ran: string[] } {
+function fakeHost(
+  ip: IpState,
+  sysctls: Record<string, number> = {},
+  nftDigests: Record<string, string> = {},
+): NetHost & { ran: string[] } {
   const ran: string[] = [];
   return {
     ran,
     readIp: async () => ip,
     readSysctls: async (keys) => Object.fromEntries(keys.map((k) => [k, sysctls[k]])),
-    readNftDigests: async (tables) => Object.fromEntries(tables.map((t) => [t, undefined])),
+    readNftDigests: async (tables) => Object.fromEntries(tables.map((t) => [t, nftDigests[t]])),
     ipBatch: async (lines) => void ran.push(...lines.map((l) => `ip ${l}`)),
     writeSysctls: async (values) => void ran.push(...values.map((v) => `sysctl ${v.key}=${v.value}`)),
     nft: async () => void ran.push("nft"),
@@ -67,9 +71,11 @@ describe("setupPodNetwork", () => {
     const config = testLauncherConfig(dir, { binding: "bridge" });
     await setupPodNetwork(config, deps(fakeHost(parseIpBatch(fixture("pod-fresh.ip.jsonl"), gidOf))));
     const first = await readFile(networkStatePath(dir), "utf8");
-    const applied = fakeHost(parseIpBatch(fixture("pod-bridge-applied.ip.jsonl"), gidOf), {
-      "net.ipv4.ip_unprivileged_port_start": 67,
-    });
+    const applied = fakeHost(
+      parseIpBatch(fixture("pod-bridge-applied.ip.jsonl"), gidOf),
+      { "net.ipv4.ip_unprivileged_port_start": 67 },
+      { "bridge vireo": parseNftDigest(fixture("pod-bridge-applied.nft.txt"))! },
+    );
     const again = await setupPodNetwork(config, deps(applied));
     expect(again.factsSource).toBe("stored");
     expect(again.commands).toEqual([]);

@@ -20,7 +20,28 @@ import {
   TOPOLOGY,
   type Topology,
 } from "../../launcher/network/testing/index.ts";
+import { encode, encodeMessage, MessageType, Option } from "../../launcher/network/dhcp/packet.ts";
 import type { GuestReport } from "../guest/report.ts";
+
+/**
+ * Sends `count` Ethernet frames out of `ifname` in namespace `ns`: a broadcast DHCP request from 0.0.0.0:68,
+ * exactly what the guest's DHCP client sends, but from the pod network's side (a raw AF_PACKET socket).
+ */
+const RAW_DHCP_SENDER = `
+import socket, struct, sys
+ifname, payload, count = sys.argv[1], bytes.fromhex(sys.argv[2]), int(sys.argv[3])
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+udp = struct.pack("!HHHH", 68, 67, 8 + len(payload), 0) + payload
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes(4), b"\\xff" * 4)
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifname, 0))
+frame = b"\\xff" * 6 + s.getsockname()[4] + b"\\x08\\x00" + ip + udp
+for _ in range(count): s.send(frame)
+`;
 
 describe("bridge binding", () => {
   let topo: Topology;
@@ -107,5 +128,27 @@ describe("bridge binding", () => {
     expect(await topo.exec(topo.gw, ["curl", "-sS", "-m", "20", `http://${TOPOLOGY.podIp}:8080/`])).toMatch(
       /^vireo-guest/,
     );
+  });
+  it("answers no DHCP request from the pod network, even one that names the guest's MAC", async () => {
+    // A neighbour on the pod network forges the guest's DISCOVER (chaddr = the guest's MAC, from 0.0.0.0:68).
+    const discover = encodeMessage({
+      op: 1,
+      xid: 99,
+      secs: 0,
+      flags: 0,
+      ciaddr: "0.0.0.0",
+      yiaddr: "0.0.0.0",
+      siaddr: "0.0.0.0",
+      giaddr: "0.0.0.0",
+      chaddr: podMac,
+      options: new Map([[Option.MESSAGE_TYPE, encode.u8(MessageType.DISCOVER)]]),
+    });
+    await topo.exec(topo.gw, ["python3", "-c", RAW_DHCP_SENDER, "p0", discover.toString("hex"), "10"]);
+    await new Promise((r) => setTimeout(r, 500));
+    const { dhcp } = await side!.stop();
+    side = undefined;
+    // The guest's own exchange only; without the bridge filter each forged request got an OFFER too.
+    expect(dhcp!.OFFER).toBeGreaterThanOrEqual(1);
+    expect(dhcp!.OFFER).toBeLessThanOrEqual(2);
   });
 });
