@@ -92,6 +92,28 @@ describe("console client and hub", () => {
     await until("the hub to drop the session", () => hub.clients === 0);
   });
 
+  it("stops reading while its terminal is slow, so it buffers no more than the stream's high-water mark", async () => {
+    const input = new PassThrough() as PassThrough & { isTTY?: boolean };
+    // A terminal that takes nothing (a suspended `kubectl exec`): nobody reads `output`.
+    const output = new PassThrough({ highWaterMark: 16 * 1024 });
+    const done = attachConsole(join(dir, "console.sock"), {
+      input: input as unknown as NodeJS.ReadStream,
+      output,
+      signals: new EventEmitter() as unknown as NodeJS.Process,
+    });
+    await until("the session to attach", () => hub.clients === 1);
+    const chunk = Buffer.alloc(64 * 1024, "x");
+    for (let i = 0; i < 32 * 16; i++)
+      if (!guest!.write(chunk)) await new Promise((r) => guest!.once("drain", r));
+    await sleep(200);
+    // 32 MiB written by the guest; the client holds at most a chunk or two beyond its high-water mark.
+    expect(output.readableLength + output.writableLength).toBeLessThan(256 * 1024);
+    expect(hub.droppedBytes()).toBeGreaterThan(16 * 1024 * 1024);
+    input.end();
+    output.resume();
+    expect(await done).toBe(0);
+  });
+
   it("ends with 0 when the console closes (QEMU went away)", async () => {
     const s = session();
     await until("the session to attach", () => hub.clients === 1);

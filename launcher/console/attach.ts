@@ -85,7 +85,15 @@ export async function attachConsole(socketPath: string, options: AttachOptions =
     input.once("end", onEnd);
     input.once("error", onEnd);
     input.resume();
-    socket.on("data", (chunk) => output.write(chunk));
+    // Backpressure: this process runs in the launcher's container (kubectl exec), so it must not buffer what
+    // a slow terminal cannot take. It stops reading; the hub then drops output for this session (bounded
+    // there) and says how much once the terminal catches up.
+    socket.on("data", (chunk) => {
+      if (!output.write(chunk)) {
+        socket.pause();
+        output.once("drain", () => socket.resume());
+      }
+    });
     socket.on("close", () => finish(0));
     socket.on("error", () => {});
   });
