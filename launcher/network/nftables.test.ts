@@ -56,7 +56,7 @@ describe("masqueradeRuleset", () => {
     const lines = input.split("\n").map((l) => l.trim());
     expect(lines.slice(1, 6)).toEqual([
       "type filter hook input priority 0; policy accept;",
-      'udp dport 67 iifname != "k6t-eth0" drop',
+      'iifname "eth0" udp dport 67 drop',
       'iifname "k6t-eth0" ct state established,related accept',
       'iifname "k6t-eth0" ip daddr 127.0.0.0/8 drop',
       'iifname "k6t-eth0" tcp dport { 5900, 9100 } drop',

@@ -61,8 +61,8 @@ function portMatches(ports: MasqueradeRules["ports"]): string[] {
  *   127.0.0.1 reach the guest too.
  * - postrouting: guest egress leaves as the pod IP; connections from 127.0.0.1 are rewritten to the
  *   gateway so the guest can answer them (needs route_localnet on the bridge).
- * - input (the guest is hostile): the launcher's DHCP server hears UDP/67 only from the guest's bridge, not
- *   from the pod network; the guest opens nothing of the pod's loopback (route_localnet would otherwise
+ * - input (the guest is hostile): the launcher's DHCP server never hears UDP/67 from the pod network (the
+ *   guest's bridge and any Multus NIC's bridge are the way in); the guest opens nothing of the pod's loopback (route_localnet would otherwise
  *   let it reach 127.0.0.1, where VNC listens) and none of our ports, except as replies to connections
  *   made from the pod (which arrive for 127.0.0.1 after the gateway SNAT is undone).
  */
@@ -84,7 +84,8 @@ function body(r: MasqueradeRules): string {
     "\t}",
     "\tchain input {",
     "\t\ttype filter hook input priority 0; policy accept;",
-    `\t\tudp dport 67 iifname != "${r.bridge}" drop`,
+    // From the pod network only: a Multus NIC's bridge carries its own guest's DHCP (filtered by its bridge table).
+    `\t\tiifname "${r.podInterface}" udp dport 67 drop`,
     `\t\tiifname "${r.bridge}" ct state established,related accept`,
     `\t\tiifname "${r.bridge}" ip daddr 127.0.0.0/8 drop`,
     ...(r.ownPorts.length
