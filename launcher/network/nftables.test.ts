@@ -65,11 +65,11 @@ describe("masqueradeRuleset", () => {
 });
 
 describe("bridgeDhcpRuleset", () => {
-  it("lets DHCP requests in only from the guest's tap and keeps pod-network DHCP replies from the guest", () => {
+  it("drops DHCP requests from the pod network and pod-network DHCP replies to the guest", () => {
     const { ruleset } = bridgeDhcpRuleset({ tap: "tap0", podInterface: "eth0" });
     const lines = ruleset.split("\n").map((l) => l.trim());
     expect(lines[0]).toBe("table bridge vireo {");
-    expect(lines).toContain('udp dport 67 iifname != "tap0" drop');
+    expect(lines).toContain('iifname "eth0" udp dport 67 drop');
     expect(lines).toContain('iifname "eth0" oifname "tap0" udp sport 67 udp dport 68 drop');
   });
 });

@@ -110,7 +110,7 @@ export function masqueradeRuleset(r: MasqueradeRules): { ruleset: string; digest
 
 /** Inputs of {@link bridgeDhcpRuleset}. */
 export interface BridgeDhcpRules {
-  /** The guest's tap, the only bridge port DHCP requests may come from. */
+  /** The guest's tap, which DHCP replies from the pod network may not reach. */
   tap: string;
   /** The pod interface on the same bridge. */
   podInterface: string;
@@ -119,8 +119,8 @@ export interface BridgeDhcpRules {
 /**
  * The bridge binding's filter (family `bridge`: the guest's tap and the pod interface are ports of one
  * bridge, so only the bridge family tells them apart):
- * - input: DHCP requests reach the launcher's server only from the guest's tap, never from the pod network
- *   (where any neighbour could send them, with the guest's MAC as chaddr);
+ * - input: DHCP requests never reach the launcher's server from the pod network (where any neighbour could
+ *   send them, with the guest's MAC as chaddr), only from the guest's tap (or a Multus NIC's own bridge);
  * - forward: DHCP replies from the pod network never reach the guest, so a rogue server there cannot hand
  *   it another address; the guest's leases come from the launcher (which sends from the bridge itself).
  */
@@ -130,7 +130,9 @@ export function bridgeDhcpRuleset(r: BridgeDhcpRules): { ruleset: string; digest
     [
       "\tchain input {",
       "\t\ttype filter hook input priority 0; policy accept;",
-      `\t\tudp dport 67 iifname != "${r.tap}" drop`,
+      // The pod interface only: the bridge family sees every bridge, and a Multus NIC's bridge carries
+      // its own guest's DHCP.
+      `\t\tiifname "${r.podInterface}" udp dport 67 drop`,
       "\t}",
       "\tchain forward {",
       "\t\ttype filter hook forward priority 0; policy accept;",
