@@ -3,7 +3,8 @@
  * bootable disk, so the firmware starts its built-in UEFI shell on the serial console. The test writes a
  * non-volatile variable through the firmware (`setvar … -nv`), stops the launcher, starts a new one as a new pod
  * would (its state directory — an emptyDir in a pod — emptied, the state claim's directory kept), and reads
- * the variable back with `dmpstore`. Without `firmware.uefi.persistent` the same steps lose it.
+ * the variable back with `dmpstore`; likewise a BootOrder change (`bcfg boot mv`, what `efibootmgr -o` does from a
+ * guest). Without `firmware.uefi.persistent` the same steps lose both.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -111,26 +112,40 @@ async function stop(run: Run): Promise<void> {
 }
 
 const dump = (run: Run) => shell(run, `dmpstore VireoTest -guid ${GUID}`, /dmpstore VireoTest[^\n]*\n/);
+/** The boot options in BootOrder order, as `bcfg boot dump` lists them: ["Boot0000", "Boot0001"]. */
+async function bootOrder(run: Run): Promise<string[]> {
+  const out = await shell(run, "bcfg boot dump", /bcfg boot dump[^\n]*\n/);
+  return [...out.matchAll(/Variable: (Boot[0-9A-F]{4})/g)].map((m) => m[1] ?? "");
+}
 
 /** Two launcher runs on one directory; between them the pod's state directory is emptied as a new pod's is. */
-async function writeThenRestart(persistent: boolean, n: number): Promise<{ before: string; after: string }> {
+async function writeThenRestart(
+  persistent: boolean,
+  n: number,
+): Promise<{ before: string; after: string; orderBefore: string[]; orderAfter: string[] }> {
   const dir = join(root, persistent ? "persistent" : "ephemeral");
   const config = await configFor(dir, persistent);
   const first = await start(config, n);
   await shell(first, `setvar VireoTest -guid ${GUID} -nv -bs -rt =${DATA}`, /setvar VireoTest[^\n]*\n/);
   const before = await dump(first);
+  // A BootOrder change, as `efibootmgr -o` makes one from a guest: the shell (Boot0001) first.
+  await shell(first, "bcfg boot mv 1 0", /bcfg boot mv[^\n]*\n/);
+  const orderBefore = await bootOrder(first);
   await stop(first);
   // A new pod: a fresh emptyDir for the state directory; the state claim (if any) is the same volume.
   rmSync(config.paths.stateDir, { recursive: true, force: true });
   const second = await start(config, n + 1);
   const after = await dump(second);
+  const orderAfter = await bootOrder(second);
   await stop(second);
-  return { before, after };
+  return { before, after, orderBefore, orderAfter };
 }
 
 describe("UEFI variables under OVMF (TCG)", () => {
-  it("persistent: a variable written through the firmware survives a restart on the same state claim", async () => {
-    const { before, after } = await writeThenRestart(true, 1);
+  it("persistent: a variable and a BootOrder change written through the firmware survive a restart on the same state claim", async () => {
+    const { before, after, orderBefore, orderAfter } = await writeThenRestart(true, 1);
+    expect(orderBefore).toEqual(["Boot0001", "Boot0000"]);
+    expect(orderAfter).toEqual(["Boot0001", "Boot0000"]);
     const hex = /56 49 52 45/;
     expect(before).toMatch(/DataSize = 0x0*4/);
     expect(before).toMatch(hex);
@@ -149,8 +164,10 @@ describe("UEFI variables under OVMF (TCG)", () => {
     console.log(`after restart:\n${after}`);
   });
 
-  it("not persistent: the same variable is gone after the restart", async () => {
-    const { before, after } = await writeThenRestart(false, 3);
+  it("not persistent: the same variable and BootOrder change are gone after the restart", async () => {
+    const { before, after, orderBefore, orderAfter } = await writeThenRestart(false, 3);
+    expect(orderBefore).toEqual(["Boot0001", "Boot0000"]);
+    expect(orderAfter).toEqual(["Boot0000", "Boot0001"]);
     expect(before).toMatch(/56 49 52 45/);
     expect(after).not.toMatch(/56 49 52 45/);
     expect(after).toMatch(/No matching variables found|not found/i);
