@@ -259,6 +259,16 @@ describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI
     await cluster.stop();
   }, 15 * 60_000);
 
+  it("passes `helm test` on the real install (vireo doctor in the operator image)", async () => {
+    const res = await helm(
+      ["test", "vireo", "-n", RELEASE_NS, "--timeout", "5m", "--logs"],
+      cluster.kubeconfigPath,
+      { timeoutMs: 6 * 60_000, check: false },
+    );
+    expect(res.exitCode, `${res.stdout}\n${res.stderr}`).toBe(0);
+    expect(res.stdout).toMatch(/Phase:\s+Succeeded/);
+  });
+
   it("starts the VM: pod scheduled, launcher up, guest running, Ready", async () => {
     const timeline = new Timeline();
     timeline.mark("kubectl apply");
