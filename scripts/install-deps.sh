@@ -5,7 +5,7 @@ set -euo pipefail
 PACKAGES=(
   qemu-system-x86 qemu-utils ovmf        # the hypervisor, qemu-img, UEFI firmware
   nftables passt iproute2                # guest networking (DHCP is served in-process)
-  genisoimage                            # cloud-init NoCloud ISOs
+  xorriso                                # cloud-init NoCloud and config-volume ISOs (xorrisofs)
   busybox-static cpio                    # the test guest's userland and initramfs
   openssl                                # test control plane certificates
   prometheus                             # promtool and a real Prometheus for metrics tests

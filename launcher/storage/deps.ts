@@ -84,7 +84,7 @@ export interface ImageTool {
   resize(path: string, sizeBytes: number): Promise<void>;
 }
 
-/** ISO9660 images (genisoimage). */
+/** ISO9660 images (xorrisofs). */
 export interface IsoTool {
   /** Writes an ISO9660 image of every file in `sourceDir` (Joliet and Rock Ridge), labelled `label`. */
   build(output: string, sourceDir: string, label: string): Promise<void>;

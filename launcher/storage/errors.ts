@@ -28,7 +28,7 @@ export type DiskErrorCode =
   | "DirectIoUnsupported"
   /** The launcher may not read or write a volume's files (fsGroup, mode or a read-only mount). */
   | "PermissionDenied"
-  /** qemu-img or genisoimage failed in a way none of the above explains. */
+  /** qemu-img or xorrisofs failed in a way none of the above explains. */
   | "ToolFailed";
 
 /** Details carried by a {@link DiskError}. */

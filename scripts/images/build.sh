@@ -2,7 +2,7 @@
 # Builds the Vireo container images with podman, without a registry:
 #
 #   localhost/vireo-operator:<version>   operator + device plugin (images/operator.Containerfile)
-#   localhost/vireo-launcher:<version>   launcher with QEMU, OVMF, nftables, passt, genisoimage
+#   localhost/vireo-launcher:<version>   launcher with QEMU, OVMF, nftables, passt, xorriso
 #   vireo.dev/test-guest:<content hash>  the test guest's kernel + initramfs for firmware.kernelBoot (also
 #                                        tagged <version>, which examples/e2e-vm.yaml uses)
 #   localhost/vireo-pause:1              pod sandbox image for the local cluster (only when asked for)

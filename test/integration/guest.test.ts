@@ -94,7 +94,7 @@ describe("test guest under QEMU (TCG)", () => {
     writeFileSync(join(dir, "user-data"), "#cloud-config\n");
     const iso = join(dir, "cidata.iso");
     const isoFiles = [join(dir, "meta-data"), join(dir, "user-data")];
-    execFileSync("genisoimage", [
+    execFileSync("xorrisofs", [
       "-quiet",
       "-output",
       iso,
