@@ -12,6 +12,9 @@ Commands:
   console VM            attach to a VM's serial console (through pods/exec)
   vnc VM                forward a VM's VNC display to localhost (through port-forward)
   status [VM]           show VM status
+  create vm NAME        print a VirtualMachine manifest from flags (offline; pipe to kubectl apply -f -)
+  expose vm NAME        create a Service for a VM's port (selects its launcher pod)
+  soft-reboot VM        not available: needs a guest agent, which Vireo has not yet
   doctor                check an install: CRD, operator, a halted VM accepted and reconciled
   version               client, Kubernetes and operator versions
   completion SHELL      shell completion script: bash, zsh or fish
@@ -25,6 +28,9 @@ const commands: Record<string, () => Promise<Command>> = {
   doctor: async () => (await import("./doctor.ts")).doctorCommand,
   version: async () => (await import("./version.ts")).versionCommand,
   completion: async () => (await import("./completion.ts")).completionCommand,
+  create: async () => (await import("./create.ts")).createCommand,
+  expose: async () => (await import("./expose.ts")).exposeCommand,
+  "soft-reboot": async () => (await import("./soft-reboot.ts")).softRebootCommand,
   __complete: async () => (await import("./completion.ts")).completeCommand,
 };
 

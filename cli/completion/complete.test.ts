@@ -68,6 +68,28 @@ describe("vireo completion", () => {
     });
   });
 
+  it("completes create vm, expose vm and soft-reboot", async () => {
+    expect(await names(["cr"])).toEqual(["create"]);
+    expect(await names(["create", ""])).toEqual(["vm"]);
+    expect(await names(["create", "vm", "x", "--volume-"])).toEqual([
+      "--volume-containerdisk",
+      "--volume-pvc",
+      "--volume-blank",
+    ]);
+    expect(await names(["create", "vm", "x", "--run-strategy", "R"])).toEqual(["RerunOnFailure"]);
+    expect((await complete(["create", "vm", "x", "--user-data-file", ""], sources)).directive).toBe(
+      Directive.Default,
+    );
+    expect(await names(["expose", "vm", "-n", "prod", ""])).toEqual(["db", "web"]);
+    expect(await names(["expose", "vm", "web", "--type", ""])).toEqual([
+      "ClusterIP",
+      "NodePort",
+      "LoadBalancer",
+    ]);
+    expect(await names(["expose", "vm", "web", "--t"])).toEqual(["--target-port", "--type"]);
+    expect(await names(["soft-reboot", "-n", "prod", "w"])).toEqual(["web"]);
+  });
+
   it("completes nothing, without an error, when the cluster cannot be asked", async () => {
     expect(await complete(["stop", ""], failing)).toEqual({
       candidates: [],

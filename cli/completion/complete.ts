@@ -42,9 +42,39 @@ export const COMMANDS: Record<string, string> = {
   doctor: "check an install",
   version: "client, Kubernetes and operator versions",
   completion: "shell completion script: bash, zsh or fish",
+  create: "print a VirtualMachine manifest from flags (create vm NAME)",
+  expose: "create a Service for a VM's port (expose vm NAME)",
+  "soft-reboot": "not available: needs a guest agent",
 };
 
-const VM_COMMANDS = new Set(["start", "stop", "restart", "pause", "unpause", "console", "vnc", "status"]);
+const VM_COMMANDS = new Set([
+  "start",
+  "stop",
+  "restart",
+  "pause",
+  "unpause",
+  "console",
+  "vnc",
+  "status",
+  "soft-reboot",
+]);
+/** Commands whose first word is a kind (only "vm"); expose then takes a VM name. */
+const KIND_COMMANDS = new Set(["create", "expose"]);
+const CREATE_FLAGS = [
+  "--namespace",
+  "-n",
+  "--memory",
+  "--cpu",
+  "--run-strategy",
+  "--volume-containerdisk",
+  "--volume-pvc",
+  "--volume-blank",
+  "--user-data-file",
+  "--ssh-key",
+  "--help",
+  "-h",
+];
+const EXPOSE_FLAGS = ["--port", "--target-port", "--name", "--type", "--protocol"];
 const CONNECTION = ["--namespace", "-n", "--kubeconfig", "--context", "--help", "-h"];
 const FLAGS: Record<string, string[]> = {
   start: CONNECTION,
@@ -60,6 +90,9 @@ const FLAGS: Record<string, string[]> = {
   validate: ["--quiet", "-q", "--help", "-h"],
   run: ["--help", "-h"],
   completion: ["--help", "-h"],
+  create: CREATE_FLAGS,
+  expose: [...CONNECTION, ...EXPOSE_FLAGS],
+  "soft-reboot": CONNECTION,
 };
 /** Flags that take a value (the next word is that value, not a positional). */
 const VALUE_FLAGS = new Set([
@@ -74,7 +107,26 @@ const VALUE_FLAGS = new Set([
   "--operator-namespace",
   "--operator-deployment",
   "--timeout",
+  "--memory",
+  "--cpu",
+  "--run-strategy",
+  "--volume-containerdisk",
+  "--volume-pvc",
+  "--volume-blank",
+  "--user-data-file",
+  "--ssh-key",
+  "--target-port",
+  "--name",
+  "--type",
+  "--protocol",
 ]);
+
+/** Fixed choices for some flag values. */
+const CHOICES: Record<string, string[]> = {
+  "--run-strategy": ["Always", "RerunOnFailure", "Once", "Manual", "Halted"],
+  "--type": ["ClusterIP", "NodePort", "LoadBalancer"],
+  "--protocol": ["TCP", "UDP", "SCTP"],
+};
 
 const none = (candidates: string[] = []): Completion => ({ candidates, directive: Directive.NoFileComp });
 
@@ -129,11 +181,22 @@ export async function complete(words: string[], sources: CompletionSources): Pro
     return none(
       (command === "version" ? ["json"] : ["table", "wide", "yaml", "json"]).filter(startsWith(cur)),
     );
+  if (prev === "--user-data-file") return { candidates: [], directive: Directive.Default };
+  const choices = CHOICES[prev];
+  if (choices) return none(choices.filter(startsWith(cur)));
   if (VALUE_FLAGS.has(prev)) return none();
   if (cur.startsWith("-")) return none((FLAGS[command] ?? []).filter(startsWith(cur)));
   const args = positionals(rest);
   if (command === "completion")
     return none(args.length === 0 ? ["bash", "zsh", "fish"].filter(startsWith(cur)) : []);
+  if (KIND_COMMANDS.has(command)) {
+    if (args.length === 0) return none(["vm"].filter(startsWith(cur)));
+    if (command === "expose" && args.length === 1) {
+      const namespace = flagValue(rest, "--namespace", "-n");
+      return none((await safe(() => sources.vms(namespace, context))).filter(startsWith(cur)).sort());
+    }
+    return none();
+  }
   if (command === "validate" || command === "run")
     return { candidates: ["yaml", "yml"], directive: Directive.FilterFileExt };
   if (VM_COMMANDS.has(command) && args.length === 0) {
