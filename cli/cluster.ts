@@ -14,7 +14,8 @@ import { attachConsole } from "./cluster/console.ts";
 import { ClusterCliError } from "./cluster/errors.ts";
 import { pauseOrUnpause } from "./cluster/guest.ts";
 import { loadTarget, VmClient } from "./cluster/kube.ts";
-import { changeRunState } from "./cluster/lifecycle.ts";
+import { changeRunStateFor } from "./cluster/lifecycle.ts";
+import { waitFor } from "./cluster/wait.ts";
 import { vmStatus } from "./cluster/status.ts";
 import { startVncProxy } from "./cluster/vnc.ts";
 
@@ -50,9 +51,19 @@ async function run(args: ClusterArgs): Promise<number> {
   switch (args.command) {
     case "start":
     case "stop":
-    case "restart":
-      console.log(await changeRunState(client, args.command, ns, vm));
+    case "restart": {
+      const change = await changeRunStateFor(client, args.command, ns, vm);
+      console.log(change.message);
+      if (!args.wait) return 0;
+      const goal = args.command === "stop" ? "stopped" : "running";
+      console.log(
+        await waitFor(client, ns, vm, goal, change.gate, {
+          timeoutMs: args.timeoutMs,
+          progress: { isTTY: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) },
+        }),
+      );
       return 0;
+    }
     case "pause":
     case "unpause":
       console.log(await pauseOrUnpause(kc, client, args.command, ns, vm));

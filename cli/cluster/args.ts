@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { z } from "zod";
 import { ClusterCliError } from "./errors.ts";
+import { parseDuration } from "./wait-plan.ts";
 
 /** The cluster commands. */
 export const CLUSTER_COMMANDS = [
@@ -28,7 +29,12 @@ const common = {
 const extra = {
   status: { "all-namespaces": { type: "boolean", short: "A" }, output: { type: "string", short: "o" } },
   vnc: { port: { type: "string" }, address: { type: "string" } },
+  lifecycle: { wait: { type: "boolean" }, timeout: { type: "string" } },
 } as const;
+
+const LIFECYCLE: readonly ClusterCommandName[] = ["start", "stop", "restart"];
+const WAIT_HELP = `      --wait                wait until the VM is {goal}; progress on stderr, exit 1 with the reason on failure
+      --timeout DURATION    how long --wait waits (default 5m; e.g. 90s, 2m30s)`;
 
 const SUMMARY: Record<ClusterCommandName, string> = {
   start:
@@ -48,6 +54,9 @@ const EXTRA_HELP: Partial<Record<ClusterCommandName, string>> = {
   -o, --output FORMAT       table (default) | wide | yaml | json`,
   vnc: `      --port PORT           local port to listen on (default: any free port)
       --address ADDR        local address to listen on (default 127.0.0.1)`,
+  start: WAIT_HELP.replace("{goal}", "Running with a ready guest (GuestReady)"),
+  stop: WAIT_HELP.replace("{goal}", "Stopped"),
+  restart: WAIT_HELP.replace("{goal}", "Running with a ready guest in the new pod"),
 };
 
 /** Help text of one command. */
@@ -78,6 +87,9 @@ export interface ClusterArgs {
   /** vnc: local port (0: any free one) and address. */
   port: number;
   address: string;
+  /** start/stop/restart: wait for the outcome, at most timeoutMs. */
+  wait: boolean;
+  timeoutMs: number;
 }
 
 const vmName = z
@@ -96,7 +108,13 @@ export function parseClusterArgs(command: ClusterCommandName, argv: readonly str
   try {
     const options: NonNullable<ParseArgsConfig["options"]> = {
       ...common,
-      ...(command === "status" ? extra.status : command === "vnc" ? extra.vnc : {}),
+      ...(command === "status"
+        ? extra.status
+        : command === "vnc"
+          ? extra.vnc
+          : LIFECYCLE.includes(command)
+            ? extra.lifecycle
+            : {}),
     };
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (cause) {
@@ -121,6 +139,11 @@ export function parseClusterArgs(command: ClusterCommandName, argv: readonly str
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535)
     throw usage(`--port must be a port number (0-65535); got "${portText}"`);
+  const timeoutText = v["timeout"] as string | undefined;
+  const timeoutMs = timeoutText === undefined ? 300_000 : parseDuration(timeoutText);
+  if (timeoutMs === undefined || timeoutMs <= 0)
+    throw usage(`--timeout must be a duration such as 90s, 5m or 1m30s; got "${timeoutText}"`);
+  if (timeoutText !== undefined && v["wait"] !== true) throw usage("--timeout needs --wait");
   if (v["all-namespaces"] === true && vm !== undefined)
     throw usage("--all-namespaces lists VMs; to show one VM give its namespace with -n");
   return {
@@ -134,5 +157,7 @@ export function parseClusterArgs(command: ClusterCommandName, argv: readonly str
     output: output as ClusterArgs["output"],
     port,
     address: (v["address"] as string | undefined) ?? "127.0.0.1",
+    wait: v["wait"] === true,
+    timeoutMs,
   };
 }

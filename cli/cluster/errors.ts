@@ -10,6 +10,8 @@ export type ClusterCliErrorCode =
   | "NO_VNC"
   | "NO_CONSOLE"
   | "LAUNCHER_FAILED"
+  | "WAIT_FAILED"
+  | "WAIT_TIMEOUT"
   | "API";
 
 /** A cluster-command error whose message says what happened and what to do next. */

@@ -87,6 +87,7 @@ describe("vireo completion", () => {
       "LoadBalancer",
     ]);
     expect(await names(["expose", "vm", "web", "--t"])).toEqual(["--target-port", "--type"]);
+    expect(await names(["start", "web", "--w"])).toEqual(["--wait"]);
     expect(await names(["soft-reboot", "-n", "prod", "w"])).toEqual(["web"]);
   });
 

@@ -77,9 +77,9 @@ const CREATE_FLAGS = [
 const EXPOSE_FLAGS = ["--port", "--target-port", "--name", "--type", "--protocol"];
 const CONNECTION = ["--namespace", "-n", "--kubeconfig", "--context", "--help", "-h"];
 const FLAGS: Record<string, string[]> = {
-  start: CONNECTION,
-  stop: CONNECTION,
-  restart: CONNECTION,
+  start: [...CONNECTION, "--wait", "--timeout"],
+  stop: [...CONNECTION, "--wait", "--timeout"],
+  restart: [...CONNECTION, "--wait", "--timeout"],
   pause: CONNECTION,
   unpause: CONNECTION,
   console: CONNECTION,
