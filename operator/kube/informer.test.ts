@@ -164,6 +164,41 @@ describe("Informer over client-node's ListWatch", () => {
     expect(t.watch.calls).toHaveLength(3);
   });
 
+  it("a watch that works resets the back-off: connection resets weeks apart each retry after 500 ms", async () => {
+    const t = setup([() => [obj("a", "1")]]);
+    await t.informer.start();
+    await t.clock.advance(0);
+    for (let i = 0; i < 8; i++) {
+      const calls = t.watch.calls.length;
+      // Healthy for a while: events, a clean server-side end and a reconnect; then the connection resets.
+      t.watch.last.cb("MODIFIED", obj("a", String(200 + i)));
+      t.watch.last.done(null);
+      await t.clock.advance(0);
+      expect(t.watch.calls).toHaveLength(calls + 1);
+      t.watch.last.done(new Error("ECONNRESET"));
+      await t.clock.advance(499);
+      expect(t.watch.calls, `reset ${i}`).toHaveLength(calls + 1);
+      await t.clock.advance(1);
+      expect(t.watch.calls, `reset ${i}`).toHaveLength(calls + 2);
+    }
+    expect(t.listCalls()).toBe(1);
+  });
+
+  it("back-to-back failures still back off: an ERROR event is not a sign of health", async () => {
+    const t = setup([() => [obj("a", "1")]]);
+    await t.informer.start();
+    await t.clock.advance(0);
+    t.watch.last.done(new Error("ECONNRESET"));
+    await t.clock.advance(500);
+    expect(t.watch.calls).toHaveLength(2);
+    t.watch.last.cb("ERROR", { kind: "Status", code: 500, metadata: {} });
+    t.watch.last.done(new Error("ECONNRESET"));
+    await t.clock.advance(999);
+    expect(t.watch.calls).toHaveLength(2);
+    await t.clock.advance(1);
+    expect(t.watch.calls).toHaveLength(3);
+  });
+
   it("start() waits for the first successful list, even if the first attempt fails", async () => {
     const t = setup([() => new Error("apiserver starting"), () => [obj("a", "1")]]);
     let done = false;
