@@ -62,6 +62,13 @@ describe("buildVm", () => {
     expect(vm.spec.disks!.at(-1)).toEqual({ name: "cloudinit" });
   });
 
+  it("keeps a long key on one line (no YAML folding)", () => {
+    const key = `ssh-rsa ${"A".repeat(372)} user@host with spaces in the comment`;
+    const ud = buildVm({ ...base, sshKeys: [key] }).spec.volumes!.at(-1)!.cloudInitNoCloud!.userData!;
+    expect(ud).toContain(`  - ${key}\n`);
+    expect(vmYaml(buildVm({ ...base, sshKeys: [key] }))).toContain(key);
+  });
+
   it("merges ssh keys into a #cloud-config file, and refuses a script", () => {
     const ud = withSshKeys("#cloud-config\nusers: [default]\nssh_authorized_keys: [k1]\n", ["k2"])!;
     expect(parse(ud)).toEqual({ users: ["default"], ssh_authorized_keys: ["k1", "k2"] });

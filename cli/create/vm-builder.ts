@@ -87,7 +87,8 @@ export function parseDiskFlag(kind: DiskFlag["kind"], text: string): DiskFlag {
 /** Adds ssh keys to cloud-config user-data (ssh_authorized_keys), or makes a cloud-config holding them. */
 export function withSshKeys(userData: string | undefined, keys: readonly string[]): string | undefined {
   if (keys.length === 0) return userData;
-  if (userData === undefined) return `#cloud-config\n${stringify({ ssh_authorized_keys: [...keys] })}`;
+  if (userData === undefined)
+    return `#cloud-config\n${stringify({ ssh_authorized_keys: [...keys] }, { lineWidth: 0 })}`;
   if (!/^#cloud-config[ \t]*\r?\n/.test(userData))
     throw new CreateVmError(
       "--ssh-key",
@@ -109,7 +110,7 @@ export function withSshKeys(userData: string | undefined, keys: readonly string[
   if (have !== undefined && !Array.isArray(have))
     throw new CreateVmError("--ssh-key", "ssh_authorized_keys", "is in the user-data but not a list");
   cfg["ssh_authorized_keys"] = [...((have as unknown[] | undefined) ?? []), ...keys];
-  return `#cloud-config\n${stringify(cfg)}`;
+  return `#cloud-config\n${stringify(cfg, { lineWidth: 0 })}`;
 }
 
 function diskName(d: DiskFlag, index: number): string {
@@ -201,5 +202,5 @@ export function buildVm(opts: CreateVmOptions): VirtualMachineInput {
 
 /** The manifest as YAML. */
 export function vmYaml(vm: VirtualMachineInput): string {
-  return stringify(vm);
+  return stringify(vm, { lineWidth: 0 });
 }
