@@ -5,10 +5,10 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startOperator, type OperatorHandle } from "../../operator/operator.ts";
+import type { OperatorHandle } from "../../operator/operator.ts";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";
 import { useControlPlane } from "../harness/vitest.ts";
-import { Cluster, expectThat, installCrd, repoRoot } from "./operator-kit.ts";
+import { Cluster, expectThat, installCrd, repoRoot, startTestOperator } from "./operator-kit.ts";
 
 interface Run {
   code: number | null;
@@ -46,25 +46,11 @@ beforeAll(async () => {
   cluster = new Cluster(cp().kubeConfig);
   opNs = await createTestNamespace(cp().kubeConfig, "vireo-system");
   ns = await createTestNamespace(cp().kubeConfig, "cli-wait");
-  operator = await startOperator(
-    {
-      launcherImage: "localhost/vireo-launcher:test",
-      emulation: true,
-      defaultBinding: "bridge",
-      leaseNamespace: opNs.name,
-      metricsPort: 0,
-      metricsHost: "127.0.0.1",
-      logLevel: (process.env.VIREO_TEST_LOG ?? "warn") as "warn",
-      crashLoopBaseSeconds: 120,
-      crashLoopMaxSeconds: 300,
-      crashLoopMinRunSeconds: 60,
-      leaseDurationSeconds: 4,
-      renewDeadlineSeconds: 3,
-      retryPeriodSeconds: 0.5,
-    },
-    cp().kubeConfig,
-  );
-  await eventually(async () => expectThat(operator.isLeader(), "the operator leads"), { timeoutMs: 30_000 });
+  operator = await startTestOperator(cp(), opNs.name, {
+    crashLoopBaseSeconds: 120,
+    crashLoopMaxSeconds: 300,
+    crashLoopMinRunSeconds: 60,
+  });
 });
 
 afterAll(async () => {

@@ -2,11 +2,18 @@
 // VM into one situation, the test plays the kubelet, and then kstatus (cli-utils, as Flux and Helm 4 run it) and
 // the Argo CD Lua health check (Lua 5.1) judge the VM object exactly as the API server returns it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startOperator, type OperatorHandle } from "../../operator/operator.ts";
+import type { OperatorHandle } from "../../operator/operator.ts";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";
 import { useControlPlane } from "../harness/vitest.ts";
 import { argoHealth, kstatus, kstatusBinary, type ArgoHealth } from "./health-kit.ts";
-import { Cluster, expectThat, installCrd, underCrdWithoutRules, type ApiVm } from "./operator-kit.ts";
+import {
+  Cluster,
+  expectThat,
+  installCrd,
+  underCrdWithoutRules,
+  type ApiVm,
+  startTestOperator,
+} from "./operator-kit.ts";
 
 const cp = useControlPlane();
 let cluster: Cluster;
@@ -21,26 +28,12 @@ beforeAll(async () => {
   cluster = new Cluster(cp().kubeConfig);
   opNs = await createTestNamespace(cp().kubeConfig, "vireo-system");
   ns = await createTestNamespace(cp().kubeConfig, "health");
-  operator = await startOperator(
-    {
-      launcherImage: "localhost/vireo-launcher:test",
-      emulation: true,
-      defaultBinding: "bridge",
-      leaseNamespace: opNs.name,
-      metricsPort: 0,
-      metricsHost: "127.0.0.1",
-      logLevel: (process.env.VIREO_TEST_LOG ?? "warn") as "warn",
-      // Long enough that a crash loop is still backing off when the judges look at it.
-      crashLoopBaseSeconds: 120,
-      crashLoopMaxSeconds: 300,
-      crashLoopMinRunSeconds: 60,
-      leaseDurationSeconds: 4,
-      renewDeadlineSeconds: 3,
-      retryPeriodSeconds: 0.5,
-    },
-    cp().kubeConfig,
-  );
-  await eventually(async () => expectThat(operator.isLeader(), "the operator leads"), { timeoutMs: 30_000 });
+  operator = await startTestOperator(cp(), opNs.name, {
+    // Long enough that a crash loop is still backing off when the judges look at it.
+    crashLoopBaseSeconds: 120,
+    crashLoopMaxSeconds: 300,
+    crashLoopMinRunSeconds: 60,
+  });
 });
 
 afterAll(async () => {

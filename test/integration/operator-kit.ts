@@ -18,6 +18,8 @@ import { pausedAnnotationPatch } from "../../cli/cluster/pause-mark.ts";
 import type { VmView } from "../../cli/cluster/vm-view.ts";
 import type { VmStatus } from "../../crds/api/status.ts";
 import { parse } from "yaml";
+import { startOperator, type OperatorHandle } from "../../operator/operator.ts";
+import type { OperatorConfigInput } from "../../operator/config.ts";
 import { eventually, type ControlPlane } from "../harness/index.ts";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -389,4 +391,33 @@ export async function httpGet(url: string): Promise<{ status: number; body: stri
   } catch {
     return { status: 0, body: "" };
   }
+}
+
+/**
+ * An in-process operator for a test file: the test image under emulation with the bridge default, no metrics
+ * port, leases short enough for a test, leases in `leaseNamespace`; `overrides` win. Resolves once it leads.
+ */
+export async function startTestOperator(
+  cp: ControlPlane,
+  leaseNamespace: string,
+  overrides: Partial<OperatorConfigInput> = {},
+): Promise<OperatorHandle> {
+  const operator = await startOperator(
+    {
+      launcherImage: "localhost/vireo-launcher:test",
+      emulation: true,
+      defaultBinding: "bridge",
+      leaseNamespace,
+      metricsPort: 0,
+      metricsHost: "127.0.0.1",
+      logLevel: (process.env.VIREO_TEST_LOG ?? "warn") as "warn",
+      leaseDurationSeconds: 4,
+      renewDeadlineSeconds: 3,
+      retryPeriodSeconds: 0.5,
+      ...overrides,
+    },
+    cp.kubeConfig,
+  );
+  await eventually(async () => expectThat(operator.isLeader(), "the operator leads"), { timeoutMs: 30_000 });
+  return operator;
 }

@@ -8,11 +8,19 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parse } from "yaml";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import { stateClaimName } from "../../operator/names.ts";
-import { startOperator, type OperatorHandle } from "../../operator/operator.ts";
+import type { OperatorHandle } from "../../operator/operator.ts";
 import { buildStateClaim } from "../../operator/pod/state-claim.ts";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";
 import { useControlPlane } from "../harness/vitest.ts";
-import { Cluster, condition, expectThat, installCrd, repoRoot, type ApiVm } from "./operator-kit.ts";
+import {
+  Cluster,
+  condition,
+  expectThat,
+  installCrd,
+  repoRoot,
+  type ApiVm,
+  startTestOperator,
+} from "./operator-kit.ts";
 
 const cp = useControlPlane();
 let cluster: Cluster;
@@ -24,22 +32,7 @@ beforeAll(async () => {
   await installCrd(cp());
   cluster = new Cluster(cp().kubeConfig);
   opNs = await createTestNamespace(cp().kubeConfig, "vireo-system");
-  operator = await startOperator(
-    {
-      launcherImage: "localhost/vireo-launcher:test",
-      emulation: true,
-      defaultBinding: "bridge",
-      leaseNamespace: opNs.name,
-      metricsPort: 0,
-      metricsHost: "127.0.0.1",
-      logLevel: (process.env.VIREO_TEST_LOG ?? "warn") as "warn",
-      leaseDurationSeconds: 4,
-      renewDeadlineSeconds: 3,
-      retryPeriodSeconds: 0.5,
-    },
-    cp().kubeConfig,
-  );
-  await eventually(async () => expectThat(operator.isLeader(), "the operator leads"), { timeoutMs: 30_000 });
+  operator = await startTestOperator(cp(), opNs.name);
 });
 afterAll(async () => {
   await operator?.stop();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from
 import { parse } from "yaml";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import { buildLauncherPod } from "../../operator/pod/build.ts";
-import { startOperator, type OperatorHandle } from "../../operator/operator.ts";
+import type { OperatorHandle } from "../../operator/operator.ts";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";
 import { useControlPlane } from "../harness/vitest.ts";
 import {
@@ -18,6 +18,7 @@ import {
   repoRoot,
   underCrdWithoutRules,
   type ApiVm,
+  startTestOperator,
 } from "./operator-kit.ts";
 
 const cp = useControlPlane();
@@ -35,24 +36,12 @@ beforeAll(async () => {
   await installCrd(cp());
   cluster = new Cluster(cp().kubeConfig);
   opNs = await createTestNamespace(cp().kubeConfig, "vireo-system");
-  operator = await startOperator(
-    {
-      ...settings,
-      leaseNamespace: opNs.name,
-      metricsPort: 0,
-      metricsHost: "127.0.0.1",
-      logLevel: (process.env.VIREO_TEST_LOG ?? "warn") as "warn",
-      // Long enough to observe CrashLoopBackOff even though pod times have whole-second precision.
-      crashLoopBaseSeconds: 3,
-      crashLoopMaxSeconds: 10,
-      crashLoopMinRunSeconds: 60,
-      leaseDurationSeconds: 4,
-      renewDeadlineSeconds: 3,
-      retryPeriodSeconds: 0.5,
-    },
-    cp().kubeConfig,
-  );
-  await eventually(async () => expectThat(operator.isLeader(), "the operator leads"), { timeoutMs: 30_000 });
+  operator = await startTestOperator(cp(), opNs.name, {
+    // Long enough to observe CrashLoopBackOff even though pod times have whole-second precision.
+    crashLoopBaseSeconds: 3,
+    crashLoopMaxSeconds: 10,
+    crashLoopMinRunSeconds: 60,
+  });
 });
 
 afterAll(async () => {
