@@ -6,6 +6,8 @@ import { interfaceSchema, networkSchema } from "./network.ts";
 import { schedulingFields } from "./scheduling.ts";
 import { diskSchema, stateStorageSchema, volumeSchema } from "./storage.ts";
 import { checkSpecRules } from "./spec-rules.ts";
+import { instancetypeMatcherSchema } from "./instancetype.ts";
+import { preferenceMatcherSchema } from "./preference.ts";
 
 /**
  * KubeVirt's run strategies. Default `Always`: a VM you apply is a VM you want running, and a crashed one
@@ -171,9 +173,56 @@ export const vmSpecShape = z
       .optional()
       .describe("Guest liveness probe, run by the kubelet against the guest."),
     ...schedulingFields,
+    instancetype: instancetypeMatcherSchema
+      .optional()
+      .describe(
+        "An instancetype that sizes the VM (vCPUs, memory); the VM then leaves spec.cpu topology and spec.memory unset.",
+      ),
+    preference: preferenceMatcherSchema
+      .optional()
+      .describe("A preference whose guest-OS defaults fill what the VM leaves unset."),
   })
   .strict()
   .meta(cel(...SPEC_RULES));
+
+/**
+ * What an instancetype owns, as CEL on the spec as stored (defaults applied, so an unset cpu reads 1/1/1).
+ * The operator's expansion checks the same and more (the instancetype's own fields) with field paths.
+ */
+const INSTANCETYPE_RULES: CelRule[] = [
+  {
+    rule: "has(self.memory) || has(self.instancetype)",
+    message: "memory is required unless an instancetype gives it",
+    fieldPath: ".memory",
+    reason: "FieldValueRequired",
+  },
+  {
+    rule: "!has(self.instancetype) || !has(self.memory)",
+    message: "memory comes from the instancetype; remove spec.memory",
+    fieldPath: ".memory",
+    reason: "FieldValueForbidden",
+  },
+  {
+    rule: "!has(self.instancetype) || (self.cpu.sockets == 1 && self.cpu.cores == 1 && self.cpu.threads == 1)",
+    message: "the instancetype sets the vCPU count; leave spec.cpu sockets, cores and threads unset",
+    fieldPath: ".cpu",
+    reason: "FieldValueForbidden",
+  },
+];
+
+/**
+ * The spec as users write it and the API server stores it: memory may come from an instancetype instead. The
+ * CRD is generated from this; the operator expands it (crds/api/instancetype-expand.ts) into a
+ * {@link vmSpecShape} before anything else reads it.
+ */
+export const vmSpecStoredShape = vmSpecShape
+  .extend({
+    memory: memorySchema.optional().describe("Guest memory (required unless spec.instancetype gives it)."),
+  })
+  .meta(cel(...SPEC_RULES, ...INSTANCETYPE_RULES));
+
+/** A VM spec as stored, before instancetype and preference expansion. */
+export type VmSpecStored = z.output<typeof vmSpecStoredShape>;
 
 /** Spec with every cross-field rule applied; the one entry point for validated specs. */
 export const vmSpecSchema = vmSpecShape.superRefine(checkSpecRules);

@@ -1,5 +1,5 @@
 import { GROUP, KIND, PLURAL, VERSION } from "../api/virtual-machine.ts";
-import { vmSpecShape } from "../api/spec.ts";
+import { vmSpecStoredShape } from "../api/spec.ts";
 import { vmStatusSchema } from "../api/status.ts";
 import { openApiOf, toStructural } from "./openapi.ts";
 
@@ -11,7 +11,7 @@ export const CRD_FILE = `${GROUP}_${PLURAL}.yaml`;
  * the same object, which is how CI detects a stale checked-in CRD.
  */
 export function buildVirtualMachineCrd(): Record<string, unknown> {
-  const spec = toStructural(openApiOf(vmSpecShape), "spec");
+  const spec = toStructural(openApiOf(vmSpecStoredShape), "spec");
   const status = toStructural(openApiOf(vmStatusSchema), "status");
   return {
     apiVersion: "apiextensions.k8s.io/v1",
