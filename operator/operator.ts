@@ -2,21 +2,20 @@
  * `startOperator`: wires caches, the work queue, the reconciler, leader election, metrics and health into one
  * running operator, in-process (tests, embedding) or behind the `vireo-operator` binary.
  */
-import { randomBytes } from "node:crypto";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { parseQuantity } from "../crds/api/quantity.ts";
 import pino, { type Logger } from "pino";
 import { parseOperatorConfig, type OperatorConfig, type OperatorConfigInput } from "./config.ts";
+import { Controller } from "./controller.ts";
 import { Caches } from "./kube/caches.ts";
 import { KubeClient } from "./kube/client.ts";
 import { EventRecorder } from "./kube/events.ts";
 import { KubeResources } from "./kube/resources.ts";
 import { LeaseElector } from "./leader/lease-elector.ts";
-import { WorkQueue } from "./queue/work-queue.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { systemClock, type Clock } from "./runtime/clock.ts";
 import { serveHttp, type HttpEndpoint } from "./runtime/http.ts";
-import { createMetrics, type OperatorMetrics, type ReconcileResult } from "./runtime/metrics.ts";
+import { createMetrics, type OperatorMetrics } from "./runtime/metrics.ts";
 
 /** Optional collaborators. */
 export interface StartOptions {
@@ -61,13 +60,11 @@ export async function startOperator(
   );
   const resources = new KubeResources(client);
 
-  let queue: WorkQueue<string> | undefined;
-  let workers: Promise<void>[] = [];
   let leading = false;
   let stopping = false;
 
   const caches: Caches = new Caches(client, config.namespaces, clock, log, {
-    enqueue: (key) => queue?.add(key),
+    enqueue: (key) => controller.add(key),
     vmCreated: (key) => reconciler.markStart(key),
   });
   const events = new EventRecorder({
@@ -102,58 +99,29 @@ export async function startOperator(
     },
   });
 
-  async function work(q: WorkQueue<string>): Promise<void> {
-    for (let key = await q.get(); key !== undefined; key = await q.get()) {
-      const started = performance.now();
-      const rlog = log.child({ reconcileId: randomBytes(4).toString("hex"), vm: key });
-      let result: ReconcileResult;
-      try {
-        const out = await reconciler.reconcile(key, rlog);
-        q.forget(key);
-        if (out.requeueAfterMs !== undefined) {
-          q.addAfter(key, out.requeueAfterMs);
-          result = "requeue";
-        } else result = out.terminal ? "terminal" : "success";
-        if (out.terminal) rlog.info({ reason: out.terminal }, "not retrying: the VM needs a fix");
-      } catch (err) {
-        result = "error";
-        rlog.warn({ err, retries: q.retries(key) }, "reconcile failed; retrying with back-off");
-        q.addRateLimited(key);
-      } finally {
-        q.done(key);
-      }
-      const seconds = (performance.now() - started) / 1000;
-      metrics.reconcileTotal.inc({ result });
-      metrics.reconcileDuration.observe({ result }, seconds);
-    }
-  }
+  const controller = new Controller({
+    reconcile: (key, rlog) => reconciler.reconcile(key, rlog),
+    workers: config.workers,
+    retryBaseMs: config.retryBaseMs,
+    retryMaxMs: config.retryMaxMs,
+    clock,
+    log,
+    metrics,
+  });
 
   function startLeading(): void {
     if (stopping || leading) return;
     leading = true;
     metrics.leader.set(1);
-    const q = new WorkQueue<string>({
-      clock,
-      retryBaseMs: config.retryBaseMs,
-      retryMaxMs: config.retryMaxMs,
-      hooks: { onDepth: (d) => metrics.queueDepth.set(d), onRetry: () => metrics.retriesTotal.inc() },
-    });
-    queue = q;
-    for (const vm of caches.allVms()) q.add(`${vm.metadata.namespace}/${vm.metadata.name}`);
-    workers = Array.from({ length: config.workers }, () => work(q));
-    log.info({ vms: q.length, workers: config.workers }, "leading: reconciling");
+    controller.start(caches.allVms().map((vm) => `${vm.metadata.namespace}/${vm.metadata.name}`));
+    log.info({ vms: controller.depth, workers: config.workers }, "leading: reconciling");
   }
 
   async function stopLeading(): Promise<void> {
     if (!leading) return;
     leading = false;
     metrics.leader.set(0);
-    const q = queue;
-    queue = undefined;
-    q?.shutDown();
-    await Promise.all(workers);
-    workers = [];
-    metrics.queueDepth.set(0);
+    await controller.stop();
   }
 
   const elector = config.leaderElect

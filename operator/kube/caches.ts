@@ -5,15 +5,30 @@
 import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { KIND } from "../../crds/api/virtual-machine.ts";
-import { LABEL_VM } from "../names.ts";
-import { claimNamesOf, type RawVm } from "../reconcile/decide.ts";
+import { LABEL_VM } from "../../crds/contract/index.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { KubeClient } from "./client.ts";
 import { Informer, type InformerHandlers } from "./informer.ts";
 import { paths } from "./resources.ts";
 
-/** A cached VM. */
-export type CachedVm = RawVm & KubernetesObject;
+/** A cached VM: not yet validated (the cache holds every VM, valid or not). */
+export type CachedVm = KubernetesObject & {
+  metadata: NonNullable<KubernetesObject["metadata"]>;
+  spec?: unknown;
+  status?: unknown;
+};
+
+/**
+ * The PVC names a VM's spec refers to, read from an unvalidated spec: the cache indexes every VM (an invalid
+ * one still has claims whose arrival should wake it).
+ */
+export function claimNamesOf(spec: unknown): string[] {
+  const volumes = (spec as { volumes?: { persistentVolumeClaim?: { claimName?: unknown } }[] })?.volumes;
+  if (!Array.isArray(volumes)) return [];
+  return volumes.flatMap((v) =>
+    typeof v?.persistentVolumeClaim?.claimName === "string" ? [v.persistentVolumeClaim.claimName] : [],
+  );
+}
 
 /** `namespace/name`. */
 export const keyOf = (namespace: string | undefined, name: string | undefined) =>

@@ -1,10 +1,6 @@
 /** metav1.Condition bookkeeping: keep lastTransitionTime unless the status flips. */
 import type { Condition } from "../../crds/api/status.ts";
-
-/** RFC 3339 with whole seconds, as metav1.Time serialises. */
-export function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
+import { rfc3339 } from "../runtime/clock.ts";
 
 /** Condition messages are bounded by the API (32 KiB); termination messages and logs can be longer. */
 export function boundMessage(message: string, max = 4096): string {

@@ -2,27 +2,20 @@
  * The outer half of reconcile: load the VM and what belongs to it from the caches, let `decide` choose, carry
  * out its actions, write status only when it changed, then record events and metrics.
  */
-import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { parseQuantity } from "../../crds/api/quantity.ts";
 import type { VmStatus } from "../../crds/api/status.ts";
 import { isApiStatus } from "../errors.ts";
-import type { Caches, CachedVm } from "../kube/caches.ts";
-import { splitKey } from "../kube/caches.ts";
+import { claimNamesOf, splitKey, type Caches, type CachedVm } from "../kube/caches.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import type { KubeResources, VmRef } from "../kube/resources.ts";
 import { canonicalJson } from "../pod/spec-hash.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { OperatorMetrics } from "../runtime/metrics.ts";
-import { stateClaimName } from "../names.ts";
-import {
-  claimNamesOf,
-  decide,
-  type Action,
-  type ClaimState,
-  type Observed,
-  type StateClaimState,
-} from "./decide.ts";
+import { stateClaimName } from "../../crds/contract/index.ts";
+import { decide } from "./decide/decide.ts";
+import type { Action, ClaimState, Observed, StateClaimState } from "./decide/inputs.ts";
 import { podView } from "./pod-view.ts";
 
 /** What a reconcile asks of the queue. */
@@ -42,6 +35,9 @@ export interface ReconcilerDeps {
   clock: Clock;
   settings: Pick<Observed, "pod" | "crashLoop">;
 }
+
+/** How an action went: done, the VM is gone, the cache lags behind the API, or another owner holds the name. */
+type Step = "ok" | "vm-gone" | "cache-behind" | "name-taken";
 
 /** How long to wait for the caches to catch up after the API said a pod already exists or is gone. */
 const CACHE_LAG_REQUEUE_MS = 1_000;
@@ -180,107 +176,126 @@ export class Reconciler {
     this.#startMarks.delete(key);
   }
 
-  async #act(
-    ref: VmRef,
-    action: Action,
-    log: Logger,
-  ): Promise<"ok" | "vm-gone" | "cache-behind" | "name-taken"> {
-    const { resources, metrics } = this.#d;
+  /** Carries out one action; the API's answers that mean "look again" come back as a {@link Step}. */
+  async #act(ref: VmRef, action: Action, log: Logger): Promise<Step> {
     switch (action.kind) {
       case "addFinalizer":
       case "removeFinalizer":
-        try {
-          await resources.applyFinalizer(ref, action.kind === "addFinalizer");
-        } catch (err) {
-          if (isApiStatus(err, 404)) return "vm-gone";
-          if (isApiStatus(err, 409)) return "cache-behind";
-          metrics.apiErrorsTotal.inc({ verb: "finalizer" });
-          throw err;
-        }
-        log.info(action.kind === "addFinalizer" ? "finalizer added" : "finalizer removed; the VM can go");
-        return action.kind === "removeFinalizer" ? "vm-gone" : "ok";
+        return this.#finalizer(ref, action.kind === "addFinalizer", log);
       case "createPod":
-        try {
-          await resources.createPod(action.pod);
-        } catch (err) {
-          if (isApiStatus(err, 409)) {
-            const name = action.pod.metadata?.name ?? "";
-            const other = this.#d.caches.pod(ref.namespace, name);
-            const owner = other?.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
-            if (other && owner !== ref.uid) {
-              // A pod of a deleted namesake (its finalizer was removed by hand) still holds the name.
-              this.#d.events.record(ref, {
-                type: "Warning",
-                reason: "PodNameTaken",
-                message: `pod ${name} belongs to another owner; waiting for it to go`,
-              });
-              return "name-taken";
-            }
-            log.debug({ pod: name }, "pod already exists; waiting for the cache");
-            return "cache-behind";
-          }
-          metrics.apiErrorsTotal.inc({ verb: "create" });
-          this.#d.events.record(ref, {
-            type: "Warning",
-            reason: "FailedCreate",
-            message: `could not create launcher pod: ${(err as Error).message}`,
-          });
-          throw err;
-        }
-        this.markStart(ref.namespace + "/" + ref.name);
-        log.info({ pod: action.pod.metadata?.name }, "launcher pod created");
-        return "ok";
+        return this.#createPod(ref, action.pod, log);
       case "deletePod":
-        try {
-          await resources.deletePod(ref.namespace, action.name, action.uid);
-        } catch (err) {
-          // 404: already gone; 409: the uid precondition failed, it is another pod now.
-          if (isApiStatus(err, 404, 409)) return "cache-behind";
-          metrics.apiErrorsTotal.inc({ verb: "delete" });
-          this.#d.events.record(ref, {
-            type: "Warning",
-            reason: "FailedDelete",
-            message: `could not delete pod ${action.name}: ${(err as Error).message}`,
-          });
-          throw err;
-        }
-        log.info({ pod: action.name, reason: action.reason }, "launcher pod deleted");
-        return "ok";
-      case "createClaim": {
-        const claim = action.claim.metadata?.name ?? "";
-        try {
-          await resources.createPvc(action.claim);
-        } catch (err) {
-          // 409: it exists and the cache has not shown it yet; the next reconcile judges whose it is.
-          if (isApiStatus(err, 409)) return "cache-behind";
-          metrics.apiErrorsTotal.inc({ verb: "create" });
-          this.#d.events.record(ref, {
-            type: "Warning",
-            reason: "FailedCreate",
-            message: `could not create state claim ${claim}: ${(err as Error).message}`,
-          });
-          throw err;
-        }
-        log.info({ pvc: claim }, "state claim created");
-        this.#d.events.record(ref, {
-          type: "Normal",
-          reason: "StateClaimCreated",
-          message: `created PersistentVolumeClaim ${claim} for the VM's persistent state`,
-        });
-        return "ok";
-      }
+        return this.#deletePod(ref, action, log);
+      case "createClaim":
+        return this.#createClaim(ref, action.claim, log);
       case "deleteClaim":
-        try {
-          await resources.deletePvc(ref.namespace, action.name, action.uid);
-        } catch (err) {
-          // 404: already gone; 409: another claim holds the name now. Either way the VM's own is gone.
-          if (!isApiStatus(err, 404, 409)) {
-            metrics.apiErrorsTotal.inc({ verb: "delete" });
-            throw err;
-          }
-        }
-        log.info({ pvc: action.name }, "state claim deleted with the VM");
-        return "ok";
+        return this.#deleteClaim(ref, action, log);
     }
+  }
+
+  async #finalizer(ref: VmRef, add: boolean, log: Logger): Promise<Step> {
+    try {
+      await this.#d.resources.applyFinalizer(ref, add);
+    } catch (err) {
+      if (isApiStatus(err, 404)) return "vm-gone";
+      if (isApiStatus(err, 409)) return "cache-behind";
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "finalizer" });
+      throw err;
+    }
+    log.info(add ? "finalizer added" : "finalizer removed; the VM can go");
+    return add ? "ok" : "vm-gone";
+  }
+
+  async #createPod(ref: VmRef, pod: V1Pod, log: Logger): Promise<Step> {
+    try {
+      await this.#d.resources.createPod(pod);
+    } catch (err) {
+      if (isApiStatus(err, 409)) {
+        const name = pod.metadata?.name ?? "";
+        const other = this.#d.caches.pod(ref.namespace, name);
+        const owner = other?.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
+        if (other && owner !== ref.uid) {
+          // A pod of a deleted namesake (its finalizer was removed by hand) still holds the name.
+          this.#d.events.record(ref, {
+            type: "Warning",
+            reason: "PodNameTaken",
+            message: `pod ${name} belongs to another owner; waiting for it to go`,
+          });
+          return "name-taken";
+        }
+        log.debug({ pod: name }, "pod already exists; waiting for the cache");
+        return "cache-behind";
+      }
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "create" });
+      this.#d.events.record(ref, {
+        type: "Warning",
+        reason: "FailedCreate",
+        message: `could not create launcher pod: ${(err as Error).message}`,
+      });
+      throw err;
+    }
+    this.markStart(ref.namespace + "/" + ref.name);
+    log.info({ pod: pod.metadata?.name }, "launcher pod created");
+    return "ok";
+  }
+
+  async #deletePod(
+    ref: VmRef,
+    action: { name: string; uid: string; reason: string },
+    log: Logger,
+  ): Promise<Step> {
+    try {
+      await this.#d.resources.deletePod(ref.namespace, action.name, action.uid);
+    } catch (err) {
+      // 404: already gone; 409: the uid precondition failed, it is another pod now.
+      if (isApiStatus(err, 404, 409)) return "cache-behind";
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "delete" });
+      this.#d.events.record(ref, {
+        type: "Warning",
+        reason: "FailedDelete",
+        message: `could not delete pod ${action.name}: ${(err as Error).message}`,
+      });
+      throw err;
+    }
+    log.info({ pod: action.name, reason: action.reason }, "launcher pod deleted");
+    return "ok";
+  }
+
+  async #createClaim(ref: VmRef, pvc: V1PersistentVolumeClaim, log: Logger): Promise<Step> {
+    const claim = pvc.metadata?.name ?? "";
+    try {
+      await this.#d.resources.createPvc(pvc);
+    } catch (err) {
+      // 409: it exists and the cache has not shown it yet; the next reconcile judges whose it is.
+      if (isApiStatus(err, 409)) return "cache-behind";
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "create" });
+      this.#d.events.record(ref, {
+        type: "Warning",
+        reason: "FailedCreate",
+        message: `could not create state claim ${claim}: ${(err as Error).message}`,
+      });
+      throw err;
+    }
+    log.info({ pvc: claim }, "state claim created");
+    this.#d.events.record(ref, {
+      type: "Normal",
+      reason: "StateClaimCreated",
+      message: `created PersistentVolumeClaim ${claim} for the VM's persistent state`,
+    });
+    return "ok";
+  }
+
+  async #deleteClaim(ref: VmRef, action: { name: string; uid: string }, log: Logger): Promise<Step> {
+    try {
+      await this.#d.resources.deletePvc(ref.namespace, action.name, action.uid);
+    } catch (err) {
+      // 404: already gone; 409: another claim holds the name now. Either way the VM's own is gone.
+      if (!isApiStatus(err, 404, 409)) {
+        this.#d.metrics.apiErrorsTotal.inc({ verb: "delete" });
+        throw err;
+      }
+    }
+    log.info({ pvc: action.name }, "state claim deleted with the VM");
+    return "ok";
   }
 }

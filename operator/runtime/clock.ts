@@ -1,5 +1,10 @@
 /** Time as a dependency, so back-off, requeue and lease expiry are testable without sleeping. */
 
+/** RFC 3339 with whole seconds, as metav1.Time serialises. */
+export function rfc3339(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
 /** A cancellable timer handle. */
 export interface TimerHandle {
   cancel(): void;

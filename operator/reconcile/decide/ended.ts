@@ -1,0 +1,119 @@
+/**
+ * Runs that ended: one that stays ended (with the record status keeps of it), and one the strategy repeats
+ * after the crash-loop back-off.
+ */
+import type { VmStatus } from "../../../crds/api/status.ts";
+import { crashLoopDelayMs, failuresAfter } from "../backoff.ts";
+import { rfc3339 } from "../../runtime/clock.ts";
+import { boundMessage } from "../conditions.ts";
+import type { PodView } from "../pod-view.ts";
+import type { Action, Observed } from "./inputs.ts";
+import { deletePod, type RunStrategy, type Situation } from "./situation.ts";
+
+/** How the pod's run ended, in words (exit code, reason, termination message). */
+function describeEnd(pod: PodView): string {
+  const t = pod.termination;
+  const parts = [
+    t?.exitCode !== undefined ? `exit code ${t.exitCode}` : undefined,
+    t?.reason,
+    t?.message,
+  ].filter(Boolean);
+  return parts.length ? parts.join(": ") : `the launcher pod ${pod.phase === "Failed" ? "failed" : "ended"}`;
+}
+
+/** What status remembers of a run that ended for good. */
+function runRecord(pod: PodView): NonNullable<VmStatus["lastRun"]> {
+  const why = describeEnd(pod);
+  return {
+    phase: pod.phase === "Succeeded" ? "Succeeded" : "Failed",
+    pod: pod.uid,
+    ...(pod.finishedAt !== undefined ? { finishedAt: rfc3339(pod.finishedAt) } : {}),
+    message: boundMessage(why, 1024),
+    ...(pod.restartedAt !== undefined ? { restartedAt: pod.restartedAt } : {}),
+  };
+}
+
+/** A run that ended for good and whose pod is gone: the record in status says how it ended. */
+export function endedRecord(last: NonNullable<VmStatus["lastRun"]>, strategy: RunStrategy): Situation {
+  const why = last.message ?? `the launcher pod ${last.phase === "Failed" ? "failed" : "ended"}`;
+  if (last.phase === "Succeeded")
+    return {
+      phase: "Succeeded",
+      printable: "Stopped",
+      ready: {
+        ok: true,
+        reason: "Succeeded",
+        message: `the guest shut down (${strategy}: not restarted; its pod is gone)`,
+      },
+    };
+  return {
+    phase: "Failed",
+    printable: "Failed",
+    ready: { ok: false, reason: "Failed", message: why },
+    failure: { reason: "LauncherFailed", message: why },
+    stalled: { reason: "LauncherFailed", message: `${strategy}: not restarted after failure: ${why}` },
+  };
+}
+
+/** A run that ended and stays ended (Once, Manual, RerunOnFailure after success). */
+export function ended(pod: PodView, strategy: RunStrategy): Situation {
+  const why = describeEnd(pod);
+  const lastRun = runRecord(pod);
+  if (pod.phase === "Succeeded")
+    return {
+      lastRun,
+      phase: "Succeeded",
+      printable: "Stopped",
+      // The run the strategy asked for is done, like a completed Job: as asked, so Ready.
+      ready: { ok: true, reason: "Succeeded", message: `the guest shut down (${strategy}: not restarted)` },
+      pod,
+    };
+  return {
+    phase: "Failed",
+    printable: "Failed",
+    ready: { ok: false, reason: "Failed", message: why },
+    failure: { reason: "LauncherFailed", message: why },
+    stalled: { reason: "LauncherFailed", message: `${strategy}: not restarted after failure: ${why}` },
+    pod,
+    lastRun,
+  };
+}
+
+/** An ended pod of a VM that must run again: wait out the crash-loop back-off, then replace it. */
+export function restartEnded(pod: PodView, o: Observed, actions: Action[]): Situation {
+  const failures = failuresAfter(pod, o.crashLoop);
+  const endedAt = pod.finishedAt ?? o.now;
+  const retryAt = endedAt + crashLoopDelayMs(failures, o.crashLoop);
+  const why = describeEnd(pod);
+  const startFailure =
+    failures > 0
+      ? {
+          consecutiveFailCount: failures,
+          retryAfterTimestamp: rfc3339(retryAt),
+          lastFailureMessage: boundMessage(why, 1024),
+        }
+      : null;
+  if (retryAt > o.now) {
+    const message = `${failures} quick failure(s) in a row (last: ${why}); next start after ${rfc3339(retryAt)}`;
+    return {
+      phase: pod.phase === "Failed" ? "Failed" : "Succeeded",
+      printable: "CrashLoopBackOff",
+      ready: { ok: false, reason: "CrashLoopBackOff", message },
+      stalled: { reason: "CrashLoopBackOff", message },
+      ...(pod.phase === "Failed" ? { failure: { reason: "LauncherFailed", message: why } } : {}),
+      pod,
+      startFailure,
+      requeueAfterMs: retryAt - o.now,
+    };
+  }
+  actions.push(deletePod(pod, `restarting after the launcher pod ended (${why})`));
+  const message = `replacing the ended launcher pod (${why})`;
+  return {
+    phase: "Pending",
+    printable: "Starting",
+    ready: { ok: false, reason: "Starting", message },
+    reconciling: { reason: "Restarting", message },
+    pod,
+    startFailure,
+  };
+}
