@@ -19,7 +19,6 @@ const vmWith = (instancetype: string, preference: string) => ({
   spec: {
     instancetype: { name: instancetype },
     preference: { name: preference },
-    firmware: undefined,
     disks: [{ name: "root" }],
     volumes: [{ name: "root", containerDisk: { image: "example/os" } }],
   },

@@ -99,11 +99,12 @@ export function commonProfiles(): Profile[] {
  * override the shipped set). Namespaced kinds match the VM's namespace, or any namespace when neither says.
  */
 export function resolveOffline(
-  vm: { metadata?: { namespace?: string }; spec?: unknown },
+  vm: { metadata?: object; spec?: unknown },
   profiles: Profile[],
 ): { ok: true; inputs: ExpansionInputs } | { ok: false; problems: Problem[] } {
   const refs = referencesOf(vm.spec);
-  const ns = vm.metadata?.namespace;
+  const nsValue = (vm.metadata as { namespace?: unknown } | undefined)?.namespace;
+  const ns = typeof nsValue === "string" ? nsValue : undefined;
   const find = (kind: string, name: string) =>
     profiles.findLast(
       (p) => p.kind === kind && p.name === name && (!p.namespace || !ns || p.namespace === ns),
