@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { runEntry } from "./entry.js";
+
+await runEntry("importer/main");
