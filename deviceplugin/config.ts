@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { DEFAULT_DEVICE_PLUGIN_DIR } from "./api.ts";
 import { DevicePluginError } from "./errors.ts";
-import { RESOURCE_NAMES } from "./resources.ts";
+import { RESOURCE_NAMES } from "../crds/contract/index.ts";
 
 /** Where the launcher's device nodes live on a node (launcher-nodes.ts): private to root, not under /dev. */
 export const DEFAULT_NODE_DIR = "/var/lib/vireo/device-nodes";

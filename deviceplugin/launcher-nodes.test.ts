@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LAUNCHER_GID } from "../crds/launcher/config.ts";
+import { LAUNCHER_GID } from "../crds/contract/index.ts";
 import { LAUNCHER_NODE_MODE, type NodeFacts, nodeAction, splitDev } from "./launcher-nodes.ts";
 
 const tun = { major: 10, minor: 200 };

@@ -14,7 +14,7 @@ import { execFile } from "node:child_process";
 import { chmod, chown, lstat, mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
-import { LAUNCHER_GID } from "../crds/launcher/config.ts";
+import { LAUNCHER_GID } from "../crds/contract/index.ts";
 import { DevicePluginError } from "./errors.ts";
 import type { HostDevice } from "./resources.ts";
 

@@ -1,13 +1,5 @@
-/** The host devices Vireo's device plugin hands out, and the resource names they are advertised under. */
-
-/** Prefix of every extended resource the plugin advertises. */
-export const RESOURCE_PREFIX = "devices.vireo.dev";
-
-/** Short names of the resources, as in `devices.vireo.dev/<name>`. */
-export const RESOURCE_NAMES = ["kvm", "tun", "vhost-net"] as const;
-
-/** A short resource name. */
-export type ResourceName = (typeof RESOURCE_NAMES)[number];
+/** The host devices Vireo's device plugin hands out; their resource names are the contract's (crds/contract). */
+import { RESOURCE_NAMES, resourceName, type ResourceName } from "../crds/contract/index.ts";
 
 /** Where each device node lives below /dev, on the host and in the container. */
 const DEV_PATHS: Record<ResourceName, string> = {
@@ -53,7 +45,7 @@ export function hostDevices(dirs: DeviceDirs, names: readonly ResourceName[] = R
   const hostNodeDir = trim(dirs.hostNodeDir ?? dirs.nodeDir);
   return names.map((name) => ({
     name,
-    resourceName: `${RESOURCE_PREFIX}/${name}`,
+    resourceName: resourceName(name),
     probePath: `${trim(dirs.devDir)}/${DEV_PATHS[name]}`,
     nodePath: `${nodeDir}/${DEV_PATHS[name]}`,
     hostPath: `${hostNodeDir}/${DEV_PATHS[name]}`,

@@ -3,16 +3,16 @@
  * subcommands are for the netsetup init container and for `kubectl exec` (console, pause, status).
  */
 import { parseArgs } from "node:util";
-import { podPaths } from "../crds/launcher/paths.ts";
-import { runSockets } from "./qemu/runtime-files.ts";
-import { ConfigError, loadLauncherConfig } from "./supervisor/config-load.ts";
-import { EXIT } from "./supervisor/exit-codes.ts";
-import { createLogger } from "./supervisor/logger.ts";
 import {
+  podPaths,
+  runSockets,
+  EXIT,
   DEFAULT_TERMINATION_LOG,
   TERMINATION_LOG_ENV,
-  writeTerminationMessage,
-} from "./supervisor/termination.ts";
+} from "../crds/contract/index.ts";
+import { ConfigError, loadLauncherConfig } from "./supervisor/config-load.ts";
+import { createLogger } from "./supervisor/logger.ts";
+import { writeTerminationMessage } from "./supervisor/termination.ts";
 
 const USAGE = `usage: vireo-launcher [run] [--config FILE] [--termination-log PATH]
        vireo-launcher netsetup [--config FILE]

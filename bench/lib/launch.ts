@@ -12,7 +12,7 @@ import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import { launcherConfigFromVm } from "../../crds/launcher/from-vm.ts";
-import { podPaths } from "../../crds/launcher/paths.ts";
+import { podPaths } from "../../crds/contract/index.ts";
 import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
 import { imageDirs } from "../../launcher/standalone/images.ts";
 import { applyLayout, planLayout } from "../../launcher/standalone/layout.ts";

@@ -4,7 +4,8 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { ClusterCliError } from "./errors.ts";
 import type { VmClient } from "./kube.ts";
 import { runLauncher, runningLauncherPod } from "./launcher-exec.ts";
-import { ANNOTATION_PAUSED, type PauseExecOutcome, recordPauseOutcome } from "./pause-mark.ts";
+import { type PauseExecOutcome, recordPauseOutcome } from "./pause-mark.ts";
+import { ANNOTATION_PAUSED } from "../../crds/contract/index.ts";
 
 /** Pauses or resumes the guest's vCPUs, records it on the VM and returns the line to print. */
 export async function pauseOrUnpause(

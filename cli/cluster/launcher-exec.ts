@@ -4,13 +4,10 @@
  */
 import type { Readable, Writable } from "node:stream";
 import { Exec, type KubeConfig, type V1Pod, type V1Status } from "@kubernetes/client-node";
-import { LAUNCHER_CONTAINER } from "../../operator/names.ts";
+import { LAUNCHER_BIN, LAUNCHER_CONTAINER } from "../../crds/contract/index.ts";
 import { ClusterCliError } from "./errors.ts";
 import type { VmClient } from "./kube.ts";
 import { stateOf, type VmView } from "./vm-view.ts";
-
-/** The launcher's executable inside its image. */
-export const LAUNCHER_BIN = "vireo-launcher";
 
 /**
  * The running launcher pod of a VM, or NOT_RUNNING telling the user what to do: start a stopped VM, wait

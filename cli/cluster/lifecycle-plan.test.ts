@@ -1,11 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ClusterCliError } from "./errors.ts";
-import {
-  ANNOTATION_RUN_STRATEGY_BEFORE_STOP as SAVED,
-  planRestart,
-  planStart,
-  planStop,
-} from "./lifecycle-plan.ts";
+import { planRestart, planStart, planStop } from "./lifecycle-plan.ts";
+import { ANNOTATION_RUN_STRATEGY_BEFORE_STOP as SAVED } from "../../crds/contract/index.ts";
 import type { VmView } from "./vm-view.ts";
 
 const RESTARTED = "vireo.dev/restartedAt";

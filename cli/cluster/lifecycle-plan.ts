@@ -9,12 +9,9 @@
  *   it, and start uses it for a VM whose strategy does not start it by itself again — Manual, Once, or
  *   RerunOnFailure after the guest shut down — so that strategy is kept rather than turned into Always.
  */
-import { ANNOTATION_RESTARTED_AT } from "../../operator/names.ts";
+import { ANNOTATION_RESTARTED_AT, ANNOTATION_RUN_STRATEGY_BEFORE_STOP } from "../../crds/contract/index.ts";
 import { ClusterCliError } from "./errors.ts";
 import { runStrategyOf, stateOf, type VmView } from "./vm-view.ts";
-
-/** Annotation in which `vireo stop` keeps the runStrategy it replaced with Halted. */
-export const ANNOTATION_RUN_STRATEGY_BEFORE_STOP = "vireo.dev/runStrategyBeforeStop";
 
 /** Strategies `vireo start` restores after `vireo stop`; anything else starts as Always. */
 const RESTORABLE = new Set(["Always", "RerunOnFailure", "Manual"]);

@@ -1,5 +1,5 @@
 /** `vireo start|stop|restart`: read the VM, plan a merge patch (pure), send it; retry if the VM changed meanwhile. */
-import { ANNOTATION_RESTARTED_AT } from "../../operator/names.ts";
+import { ANNOTATION_RESTARTED_AT } from "../../crds/contract/index.ts";
 import { isConflict, type VmClient } from "./kube.ts";
 import { type LifecyclePlan, planRestart, planStart, planStop } from "./lifecycle-plan.ts";
 import type { VmView } from "./vm-view.ts";

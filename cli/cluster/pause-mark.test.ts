@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ANNOTATION_PAUSED, pausedAnnotationPatch } from "./pause-mark.ts";
+import { pausedAnnotationPatch } from "./pause-mark.ts";
+import { ANNOTATION_PAUSED } from "../../crds/contract/index.ts";
 import type { VmView } from "./vm-view.ts";
 
 function vm(annotations?: Record<string, string>): VmView {

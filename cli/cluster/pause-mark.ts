@@ -5,14 +5,9 @@
  * pause itself. The uid ties the mark to the pod it was made for: a mark left behind by a pod that has since
  * been replaced (restart, crash, stop and start) does not make the next pod read Paused.
  */
+import { ANNOTATION_PAUSED } from "../../crds/contract/index.ts";
 import type { VmClient } from "./kube.ts";
 import type { VmView } from "./vm-view.ts";
-
-/**
- * Annotation that says the guest's vCPUs are paused. Same key as the operator's `PAUSED_ANNOTATION`; spelled
- * here so the CLI does not depend on the operator's module for one string.
- */
-export const ANNOTATION_PAUSED = "vireo.dev/paused";
 
 /** How the exec of `vireo-launcher pause|unpause` ended. */
 export type PauseExecOutcome = { ok: true } | { ok: false; error: unknown };

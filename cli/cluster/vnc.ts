@@ -1,16 +1,14 @@
 /**
  * `vireo vnc`: a local TCP listener whose every connection is a port-forward to the VNC server that QEMU
- * runs on the launcher pod's loopback (`-vnc 127.0.0.1:0`, so port 5900; launcher/qemu/devices/vnc.ts).
+ * runs on the launcher pod's loopback (`-vnc 127.0.0.1:0`, so port 5900: `VNC_PORT` in crds/contract).
  * Port-forward, unlike exec, needs no helper in the pod: the kubelet connects to the pod's localhost.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { type KubeConfig, PortForward } from "@kubernetes/client-node";
+import { VNC_PORT } from "../../crds/contract/index.ts";
 import { ClusterCliError } from "./errors.ts";
 import type { VmClient } from "./kube.ts";
 import { runningLauncherPod } from "./launcher-exec.ts";
-
-/** QEMU's VNC display :0 inside the launcher pod. */
-export const VNC_POD_PORT = 5900;
 
 /** A running local VNC proxy. */
 export interface VncProxy {
@@ -45,7 +43,7 @@ export async function startVncProxy(
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
     new PortForward(kc)
-      .portForward(namespace, podName, [VNC_POD_PORT], socket, null, socket)
+      .portForward(namespace, podName, [VNC_PORT], socket, null, socket)
       .then((ws) => {
         if (typeof ws === "function") return;
         ws.on("close", () => socket.end());

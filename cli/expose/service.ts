@@ -4,7 +4,7 @@
  * (operator/pod/build.ts), so it matches the VM's launcher pod and no other VM's pods.
  */
 import type { V1Service } from "@kubernetes/client-node";
-import { LABEL_VM } from "../../operator/names.ts";
+import { LABEL_VM } from "../../crds/contract/index.ts";
 
 /** Service types `vireo expose` makes. */
 export const SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"] as const;

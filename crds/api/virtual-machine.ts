@@ -1,17 +1,10 @@
 import { z } from "zod";
 import { vmSpecSchema, vmSpecShape } from "./spec.ts";
 import { vmStatusSchema } from "./status.ts";
+import { API_VERSION, KIND } from "../contract/metadata.ts";
 
-/** API group of every Vireo resource. */
-export const GROUP = "vireo.dev";
-/** Served and stored version. */
-export const VERSION = "v1alpha1";
-/** `apiVersion` of a VirtualMachine. */
-export const API_VERSION = `${GROUP}/${VERSION}`;
-/** Kind. */
-export const KIND = "VirtualMachine";
-/** Plural resource name. */
-export const PLURAL = "virtualmachines";
+// The API's identity is part of the contract (crds/contract); the API's door shows it too.
+export { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../contract/metadata.ts";
 
 /** Object metadata as far as we read it; everything else passes through untouched. */
 export const metadataSchema = z

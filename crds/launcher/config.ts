@@ -174,24 +174,3 @@ export type LauncherConfig = z.infer<typeof launcherConfigSchema>;
 export type LauncherDisk = z.infer<typeof launcherDiskSchema>;
 /** A resolved NIC. */
 export type LauncherInterface = z.infer<typeof launcherInterfaceSchema>;
-/** Environment variable that may carry the config (`vireo run`, tests); pods get the file below instead. */
-export const LAUNCHER_CONFIG_ENV = "VIREO_LAUNCHER_CONFIG";
-/**
- * Pod annotation holding the config (JSON), which a downward API volume shows to the launcher as
- * {@link LAUNCHER_CONFIG_FILE}. Not an environment variable: the kernel refuses one string over 128 KiB
- * (E2BIG at exec), and inline cloud-init data alone can be that large; annotations may total 256 KiB.
- */
-export const LAUNCHER_CONFIG_ANNOTATION = "vireo.dev/launcher-config";
-/** Directory of the downward API volume with the config, in netsetup and the launcher. */
-export const LAUNCHER_CONFIG_DIR = "/etc/vireo";
-/** The config file the launcher reads when neither `--config` nor {@link LAUNCHER_CONFIG_ENV} is given. */
-export const LAUNCHER_CONFIG_FILE = `${LAUNCHER_CONFIG_DIR}/launcher-config.json`;
-/** The launcher's HTTP port (metrics, health); never forwarded into the guest. */
-export const LAUNCHER_HTTP_PORT = 9100;
-/**
- * uid of the launcher container and the pod's copy containers: KubeVirt's qemu user. netsetup creates the taps
- * owned by it, and the pod's `fsGroup` makes volumes writable for {@link LAUNCHER_GID}.
- */
-export const LAUNCHER_UID = 107;
-/** gid of the launcher container (the same number as {@link LAUNCHER_UID}); also the pod's fsGroup. */
-export const LAUNCHER_GID = 107;

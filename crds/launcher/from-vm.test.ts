@@ -4,7 +4,7 @@ import { launcherConfigSchema } from "./config.ts";
 import { launcherConfigFromVm } from "./from-vm.ts";
 import { deriveMac } from "./mac.ts";
 import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
-import { podPaths, stateClaimDir } from "./paths.ts";
+import { podPaths, stateClaimDir } from "../contract/index.ts";
 
 const vm = (spec: Record<string, unknown>) =>
   parseVirtualMachine({

@@ -2,13 +2,13 @@ import type { VirtualMachine } from "../api/virtual-machine.ts";
 import { parseQuantity } from "../api/quantity.ts";
 import {
   LAUNCHER_CONFIG_VERSION,
-  LAUNCHER_HTTP_PORT,
   type LauncherConfig,
   type LauncherDisk,
   type LauncherInterface,
 } from "./config.ts";
+import { LAUNCHER_HTTP_PORT } from "../contract/index.ts";
 import { deriveMac } from "./mac.ts";
-import { persistentUefiVars, podPaths, type PodPaths } from "./paths.ts";
+import { persistentUefiVars, podPaths, type PodPaths } from "../contract/index.ts";
 
 /** Facts about a PersistentVolumeClaim that decide how its disk is attached. */
 export interface ClaimFacts {

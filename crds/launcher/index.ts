@@ -2,4 +2,3 @@
 export * from "./config.ts";
 export * from "./from-vm.ts";
 export * from "./mac.ts";
-export * from "./paths.ts";

@@ -1,9 +1,6 @@
 import { rmSync, writeFileSync } from "node:fs";
 import type { Logger } from "../supervisor/logger.ts";
 
-/** File whose presence means "the guest runs"; the pod's readiness probe is `test -e` on it. */
-export const READY_FILE = "ready";
-
 /**
  * Mirrors readiness into a file for the kubelet's exec probe. An HTTP probe cannot work for every binding:
  * with the bridge binding the pod IP belongs to the guest, so the kubelet's request to podIP:9100 reaches

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { launcherConfigSchema, type LauncherConfig } from "../../crds/launcher/config.ts";
-import { podPaths } from "../../crds/launcher/paths.ts";
+import { podPaths } from "../../crds/contract/index.ts";
 import { firmwareLabel, launcherMetricsSource, type LauncherView } from "./launcher-source.ts";
 
 const config: LauncherConfig = launcherConfigSchema.parse({

@@ -1,18 +1,12 @@
 /** What the per-binding planners share: names, derived MACs, bridge steps, routes, checks. */
-import {
-  LAUNCHER_HTTP_PORT,
-  type LauncherConfig,
-  type LauncherInterface,
-} from "../../crds/launcher/config.ts";
-import { VNC_TCP_PORT } from "../qemu/devices/vnc.ts";
+import { type LauncherConfig, type LauncherInterface } from "../../crds/launcher/config.ts";
+import { LAUNCHER_HTTP_PORT, VNC_PORT } from "../../crds/contract/index.ts";
 import { deriveMac } from "../../crds/launcher/mac.ts";
 import { NetworkError } from "./errors.ts";
 import type { PodFacts, PodInterface } from "./facts.ts";
 import { cidrContains, formatCidr, networkOf, parseCidr4, type Cidr4 } from "./ipv4.ts";
 import type { DhcpLease, HostStep, PasstPlan, PlannedNic } from "./plan-types.ts";
 
-// Taps are owned by the launcher container's user; the number is part of the operator–launcher contract.
-export { LAUNCHER_GID, LAUNCHER_UID } from "../../crds/launcher/config.ts";
 /** The pod network's interface, as every CNI names it. */
 export const POD_INTERFACE = "eth0";
 /** DHCP's server port; the launcher binds it as a non-root user once the pod allows it. */
@@ -88,7 +82,7 @@ export function hostnameOf(config: LauncherConfig): string | undefined {
  * the guest could answer in its place (a guest holding 127.0.0.1:5900 impersonates the console).
  */
 export function ownPorts(config: LauncherConfig): number[] {
-  const ports = [config.http.port, LAUNCHER_HTTP_PORT, ...(config.devices.vnc ? [VNC_TCP_PORT] : [])];
+  const ports = [config.http.port, LAUNCHER_HTTP_PORT, ...(config.devices.vnc ? [VNC_PORT] : [])];
   return [...new Set(ports)].sort((a, b) => a - b);
 }
 
@@ -101,7 +95,7 @@ export function checkPorts(config: LauncherConfig, nic: LauncherInterface, i: nu
     if (own.includes(p.port))
       throw new NetworkError(
         "PORT_CLASH",
-        p.port === VNC_TCP_PORT && p.port !== config.http.port
+        p.port === VNC_PORT && p.port !== config.http.port
           ? `port ${p.port}/${p.protocol} is QEMU's VNC console inside the pod and cannot be forwarded`
           : `port ${p.port}/${p.protocol} is the launcher's own metrics/health port and cannot be forwarded`,
         { field: field(i, `.ports[${j}]`) },

@@ -7,27 +7,15 @@ import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import { NetworkError } from "./errors.ts";
 import type { PodFacts } from "./facts.ts";
 import { planBridge } from "./plan-bridge.ts";
-import {
-  DHCP_SERVER_PORT,
-  field,
-  LAUNCHER_GID,
-  LAUNCHER_UID,
-  type Part,
-  type PlanOptions,
-} from "./plan-common.ts";
+import { DHCP_SERVER_PORT, field, type Part, type PlanOptions } from "./plan-common.ts";
+// Taps are owned by the launcher container's user; the number is part of the operator–launcher contract.
+import { LAUNCHER_GID, LAUNCHER_UID } from "../../crds/contract/index.ts";
 import { planMasquerade } from "./plan-masquerade.ts";
 import { planMultus } from "./plan-multus.ts";
 import { planPasst } from "./plan-passt.ts";
 import type { HostStep, NetPlan } from "./plan-types.ts";
 
-export {
-  bridgeName,
-  guestRoutes,
-  LAUNCHER_GID,
-  LAUNCHER_UID,
-  POD_INTERFACE,
-  type PlanOptions,
-} from "./plan-common.ts";
+export { bridgeName, guestRoutes, POD_INTERFACE, type PlanOptions } from "./plan-common.ts";
 
 /**
  * Plans the pod's network for the config's interfaces. Pure: the same config and facts give the same

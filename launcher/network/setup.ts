@@ -14,12 +14,10 @@ import { parseNetworkStatus, parseResolvConf, podFactsSchema, type PodFacts } fr
 import type { NetHost } from "./host.ts";
 import { factsFromState, type IpState } from "./live-state.ts";
 import { NFT_TABLE } from "./nftables.ts";
-import { LAUNCHER_GID, LAUNCHER_UID, planNetwork } from "./plan.ts";
+import { planNetwork } from "./plan.ts";
+import { LAUNCHER_GID, LAUNCHER_UID, NETWORK_STATUS_PATH } from "../../crds/contract/index.ts";
 import type { NetPlan } from "./plan-types.ts";
 import { readNetworkState, writeNetworkState, type NetworkState } from "./state-file.ts";
-
-/** Where the operator's downward API volume puts Multus' network-status annotation (raw JSON). */
-export const NETWORK_STATUS_PATH = "/etc/podinfo/network-status";
 
 /** What setup and start need from the pod besides the namespace itself. */
 export interface PodFactSources {

@@ -1,28 +1,10 @@
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
-import type { PodPaths } from "../../crds/launcher/paths.ts";
+import { runSockets, type PodPaths, type RunSockets } from "../../crds/contract/index.ts";
 
 /** Sockets and files the launcher and QEMU share, all under the pod's run and state directories. */
-export interface RuntimeFiles {
-  /** QMP control socket (QEMU listens). */
-  qmpSocket: string;
-  /** QEMU's serial port; only the launcher connects here. */
-  serialSocket: string;
-  /** The launcher's console socket: `vireo-launcher console` and tests attach here. */
-  consoleSocket: string;
-  /** The launcher's control socket (pause, unpause, status, logs). */
-  controlSocket: string;
+export interface RuntimeFiles extends RunSockets {
   /** The per-VM copy of the UEFI variable store. */
   uefiVars: string;
-}
-
-/** The sockets in a run directory (what `kubectl exec … vireo-launcher console|pause` needs). */
-export function runSockets(runDir: string): Omit<RuntimeFiles, "uefiVars"> {
-  return {
-    qmpSocket: `${runDir}/qmp.sock`,
-    serialSocket: `${runDir}/serial.sock`,
-    consoleSocket: `${runDir}/console.sock`,
-    controlSocket: `${runDir}/control.sock`,
-  };
 }
 
 /**

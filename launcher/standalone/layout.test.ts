@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import { launcherConfigFromVm } from "../../crds/launcher/from-vm.ts";
-import { podPaths } from "../../crds/launcher/paths.ts";
+import { podPaths } from "../../crds/contract/index.ts";
 import { planLayout } from "./layout.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vireo-layout-"));

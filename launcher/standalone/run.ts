@@ -15,7 +15,7 @@ import { parseAllDocuments } from "yaml";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
 import { launcherConfigFromVm } from "../../crds/launcher/from-vm.ts";
-import { podPaths } from "../../crds/launcher/paths.ts";
+import { podPaths } from "../../crds/contract/index.ts";
 import { runtimeFiles } from "../qemu/runtime-files.ts";
 import { controlRequest } from "../supervisor/control-client.ts";
 import type { VmStatus } from "../supervisor/state.ts";

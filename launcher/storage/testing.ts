@@ -1,6 +1,6 @@
 /** Test support: a valid launcher config around a list of disks (shared by unit and integration tests). */
 import { launcherConfigSchema, type LauncherConfig, type LauncherDisk } from "../../crds/launcher/config.ts";
-import { podPaths } from "../../crds/launcher/paths.ts";
+import { podPaths } from "../../crds/contract/index.ts";
 
 /** A disk with defaults for everything but its name and source. */
 export function testDisk(

@@ -1,12 +1,8 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { formatPath, problemsFrom, type Problem } from "../../crds/api/validate.ts";
-import {
-  LAUNCHER_CONFIG_ENV,
-  LAUNCHER_CONFIG_FILE,
-  launcherConfigSchema,
-  type LauncherConfig,
-} from "../../crds/launcher/config.ts";
+import { launcherConfigSchema, type LauncherConfig } from "../../crds/launcher/config.ts";
+import { LAUNCHER_CONFIG_ENV, LAUNCHER_CONFIG_FILE } from "../../crds/contract/index.ts";
 
 /** The launcher config is missing, not JSON, or does not match the schema; lists every problem with its path. */
 export class ConfigError extends Error {

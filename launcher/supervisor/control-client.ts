@@ -1,5 +1,5 @@
 import { connect } from "node:net";
-import type { ControlRequest, ControlResponse } from "./control-server.ts";
+import { CONTROL_ERRORS, type ControlRequest, type ControlResponse } from "../../crds/contract/index.ts";
 
 /** A control command the launcher refused or could not carry out. */
 export class ControlError extends Error {
@@ -24,7 +24,7 @@ export function controlRequest(
     let buf = "";
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new ControlError("CONTROL_TIMEOUT", `no answer from ${path} within ${timeoutMs} ms`));
+      reject(new ControlError(CONTROL_ERRORS.TIMEOUT, `no answer from ${path} within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.setEncoding("utf8");
     socket.on("connect", () => socket.write(JSON.stringify({ command }) + "\n"));
@@ -32,7 +32,7 @@ export function controlRequest(
     socket.on("error", (err) => {
       clearTimeout(timer);
       reject(
-        new ControlError("CONTROL_UNREACHABLE", `cannot reach the launcher at ${path}: ${err.message}`, {
+        new ControlError(CONTROL_ERRORS.UNREACHABLE, `cannot reach the launcher at ${path}: ${err.message}`, {
           cause: err,
         }),
       );
@@ -45,7 +45,7 @@ export function controlRequest(
         else reject(new ControlError(r.error.code, r.error.message));
       } catch (err) {
         reject(
-          new ControlError("CONTROL_PROTOCOL", `bad answer from ${path}: ${buf.slice(0, 200)}`, {
+          new ControlError(CONTROL_ERRORS.PROTOCOL, `bad answer from ${path}: ${buf.slice(0, 200)}`, {
             cause: err,
           }),
         );

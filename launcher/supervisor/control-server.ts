@@ -1,16 +1,11 @@
 import { chmodSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { z } from "zod";
-
-/** Commands the control socket accepts. */
-export const controlRequestSchema = z
-  .object({ command: z.enum(["status", "pause", "unpause", "logs"]) })
-  .strict();
-/** One control request. */
-export type ControlRequest = z.infer<typeof controlRequestSchema>;
-/** One control response. */
-export type ControlResponse =
-  { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
+import {
+  CONTROL_ERRORS,
+  controlRequestSchema,
+  type ControlRequest,
+  type ControlResponse,
+} from "../../crds/contract/index.ts";
 
 /** Carries out a control command (the supervisor provides it). */
 export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
@@ -40,12 +35,15 @@ export async function startControlServer(path: string, handle: ControlHandler): 
       try {
         request = controlRequestSchema.parse(JSON.parse(buf.slice(0, nl)));
       } catch (err) {
-        return reply({ ok: false, error: { code: "CONTROL_BAD_REQUEST", message: (err as Error).message } });
+        return reply({
+          ok: false,
+          error: { code: CONTROL_ERRORS.BAD_REQUEST, message: (err as Error).message },
+        });
       }
       handle(request).then(
         (result) => reply({ ok: true, result }),
         (err: Error & { code?: string }) =>
-          reply({ ok: false, error: { code: err.code ?? "CONTROL_FAILED", message: err.message } }),
+          reply({ ok: false, error: { code: err.code ?? CONTROL_ERRORS.FAILED, message: err.message } }),
       );
     });
   });

@@ -8,7 +8,8 @@ import type { ConsoleHub } from "../console/hub.ts";
 import { LogLimiter } from "../limits/log-limit.ts";
 import type { CollectorRegistrar } from "../http/registry.ts";
 import { isReady, type HealthServer } from "../http/server.ts";
-import { READY_FILE, readyMarker } from "../http/ready-marker.ts";
+import { readyMarker } from "../http/ready-marker.ts";
+import { EXIT, readyFilePath, type ControlRequest, type ExitCode } from "../../crds/contract/index.ts";
 import {
   ACCEL_ENV,
   acceleratorOverride,
@@ -21,8 +22,7 @@ import type { PreparedDisk, PreparedNic, RunningService } from "../prepared.ts";
 import { buildQemuArgs } from "../qemu/args.ts";
 import { firmwareFiles } from "../qemu/firmware-files.ts";
 import { runtimeFiles } from "../qemu/runtime-files.ts";
-import type { ControlRequest, ControlServer } from "./control-server.ts";
-import { EXIT, type ExitCode } from "./exit-codes.ts";
+import type { ControlServer } from "./control-server.ts";
 import type { Logger } from "./logger.ts";
 import { makeDirectories, prepareUefiVars, realPreparation, type Preparation } from "./preparation.ts";
 import { QmpClient } from "./qmp-client.ts";
@@ -276,7 +276,7 @@ async function supervise(
 
     // --- the reducer and its effects
     let status: VmStatus = initialStatus();
-    const ready = readyMarker(`${config.paths.runDir}/${READY_FILE}`, log);
+    const ready = readyMarker(readyFilePath(config.paths.runDir), log);
     const timers = new Set<NodeJS.Timeout>();
     cleanups.push(() => timers.forEach(clearTimeout));
     const dispatch = (input: Input) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EXIT } from "./exit-codes.ts";
+import { EXIT } from "../../crds/contract/index.ts";
 import {
   finalResult,
   initialStatus,

@@ -4,7 +4,7 @@
  * every shutdown path is unit-tested here.
  */
 import type { AcceleratorChoice } from "../preflight/accel.ts";
-import { EXIT, type ExitCode } from "./exit-codes.ts";
+import { EXIT, type ExitCode } from "../../crds/contract/index.ts";
 import type { QmpEvent } from "./qmp-client.ts";
 import type { QemuExit } from "./qemu-process.ts";
 

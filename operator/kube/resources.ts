@@ -2,7 +2,7 @@
 import type { CoreV1Event, V1Lease, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../crds/api/virtual-machine.ts";
 import type { VmStatus } from "../../crds/api/status.ts";
-import { FIELD_MANAGER, FINALIZER } from "../names.ts";
+import { FIELD_MANAGER, FINALIZER } from "../../crds/contract/index.ts";
 import { PATCH, type KubeClient } from "./client.ts";
 
 const enc = encodeURIComponent;

@@ -6,13 +6,13 @@ import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
+import { launcherConfigSchema } from "../../crds/launcher/index.ts";
 import {
-  LAUNCHER_CONFIG_ANNOTATION,
+  ANNOTATION_LAUNCHER_CONFIG,
   LAUNCHER_CONFIG_FILE,
-  launcherConfigSchema,
   podPaths,
-} from "../../crds/launcher/index.ts";
-import { NETWORK_STATUS_PATH } from "../../launcher/network/setup.ts";
+  NETWORK_STATUS_PATH,
+} from "../../crds/contract/index.ts";
 import { buildLauncherPod, type PodInputs } from "./build.ts";
 import { memoryOverheadBytes } from "./resources.ts";
 import { launcherSpecHash } from "./spec-hash.ts";
@@ -177,7 +177,7 @@ const container = (pod: V1Pod, name: string): V1Container => {
 
 /** The launcher config the pod carries (its annotation, which netsetup and the launcher read as a file). */
 const configOf = (pod: V1Pod) =>
-  launcherConfigSchema.parse(JSON.parse(pod.metadata?.annotations?.[LAUNCHER_CONFIG_ANNOTATION] ?? "null"));
+  launcherConfigSchema.parse(JSON.parse(pod.metadata?.annotations?.[ANNOTATION_LAUNCHER_CONFIG] ?? "null"));
 
 describe("buildLauncherPod golden files", () => {
   for (const [name, c] of Object.entries(cases)) {
@@ -213,7 +213,7 @@ describe("buildLauncherPod", () => {
         const mount = k.volumeMounts?.find((m) => m.name === "launcher-config");
         const item = a.spec?.volumes?.find((v) => v.name === "launcher-config")?.downwardAPI?.items?.[0];
         expect(`${mount?.mountPath}/${item?.path}`).toBe(LAUNCHER_CONFIG_FILE);
-        expect(item?.fieldRef?.fieldPath).toBe(`metadata.annotations['${LAUNCHER_CONFIG_ANNOTATION}']`);
+        expect(item?.fieldRef?.fieldPath).toBe(`metadata.annotations['${ANNOTATION_LAUNCHER_CONFIG}']`);
         expect(mount?.readOnly).toBe(true);
       }
     }
@@ -231,7 +231,7 @@ describe("buildLauncherPod", () => {
       }),
       inputs,
     );
-    const text = pod.metadata?.annotations?.[LAUNCHER_CONFIG_ANNOTATION] ?? "";
+    const text = pod.metadata?.annotations?.[ANNOTATION_LAUNCHER_CONFIG] ?? "";
     // exec refuses one environment string over 128 KiB (MAX_ARG_STRLEN); annotations may total 256 KiB.
     expect(Buffer.byteLength(text)).toBeGreaterThan(128 * 1024);
     const all = Object.entries(pod.metadata?.annotations ?? {}).reduce(

@@ -7,16 +7,13 @@ import type {
   V1Volume,
 } from "@kubernetes/client-node";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
+import { type LauncherConfig } from "../../crds/launcher/config.ts";
 import {
-  LAUNCHER_CONFIG_ANNOTATION,
+  ANNOTATION_LAUNCHER_CONFIG,
   LAUNCHER_CONFIG_DIR,
   LAUNCHER_CONFIG_FILE,
   LAUNCHER_GID,
   LAUNCHER_HTTP_PORT,
-  type LauncherConfig,
-} from "../../crds/launcher/config.ts";
-import { launcherConfigFromVm, type ClaimFacts } from "../../crds/launcher/from-vm.ts";
-import {
   ANNOTATION_RESTARTED_AT,
   ANNOTATION_SPEC_HASH,
   ANNOTATION_START_FAILURES,
@@ -26,10 +23,12 @@ import {
   launcherPodName,
   NETSETUP_CONTAINER,
   VM_TYPE,
-} from "../names.ts";
+  DEVICE_RESOURCES,
+} from "../../crds/contract/index.ts";
+import { launcherConfigFromVm, type ClaimFacts } from "../../crds/launcher/from-vm.ts";
 import { multusPlumbing } from "./multus.ts";
 import { launcherProbes } from "./probes.ts";
-import { DEVICE_RESOURCES, initContainerResources, launcherResources } from "./resources.ts";
+import { initContainerResources, launcherResources } from "./resources.ts";
 import { launcherSpecHash } from "./spec-hash.ts";
 import { stateClaimPlumbing } from "./state-claim.ts";
 import { diskPlumbing, unprivileged } from "./volumes.ts";
@@ -158,7 +157,7 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
       labels: launcherPodLabels(name),
       annotations: {
         [ANNOTATION_SPEC_HASH]: launcherSpecHash(spec),
-        [LAUNCHER_CONFIG_ANNOTATION]: JSON.stringify(config),
+        [ANNOTATION_LAUNCHER_CONFIG]: JSON.stringify(config),
         [ANNOTATION_START_FAILURES]: String(inputs.startFailures ?? 0),
         ...(restartedAt !== undefined ? { [ANNOTATION_RESTARTED_AT]: restartedAt } : {}),
         ...multus.annotations,
@@ -213,7 +212,7 @@ function configVolume(): V1Volume {
   return {
     name: CONFIG_VOLUME,
     downwardAPI: {
-      items: [{ path, fieldRef: { fieldPath: `metadata.annotations['${LAUNCHER_CONFIG_ANNOTATION}']` } }],
+      items: [{ path, fieldRef: { fieldPath: `metadata.annotations['${ANNOTATION_LAUNCHER_CONFIG}']` } }],
     },
   };
 }

@@ -2,19 +2,13 @@
 import type { V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 
-/** Pod annotation through which Multus is asked to attach NetworkAttachmentDefinitions. */
-export const MULTUS_NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks";
-/** Pod annotation in which Multus reports what it attached (interface, IPs, MAC per network). */
-export const MULTUS_NETWORK_STATUS_ANNOTATION = "k8s.v1.cni.cncf.io/network-status";
+import {
+  MULTUS_NETWORKS_ANNOTATION,
+  MULTUS_NETWORK_STATUS_ANNOTATION,
+  NETWORK_STATUS_FILE,
+  PODINFO_DIR,
+} from "../../crds/contract/index.ts";
 
-/**
- * Where netsetup reads the network-status annotation as raw JSON: the launcher's `NETWORK_STATUS_PATH`
- * (`launcher/network/setup.ts`). The launcher's constant is not imported so that the pod builder does not load
- * the launcher's network code; a unit test keeps the two equal.
- */
-export const PODINFO_DIR = "/etc/podinfo";
-/** File name of the network-status annotation inside {@link PODINFO_DIR}. */
-export const NETWORK_STATUS_FILE = "network-status";
 const PODINFO_VOLUME = "podinfo";
 
 /** What a VM with Multus networks adds to its pod; empty for a VM without. */

@@ -1,17 +1,17 @@
 /** The launcher container's probes: the launcher's own readiness, and the user's guest probes. */
 import type { V1Container, V1Probe } from "@kubernetes/client-node";
 import type { VmSpec } from "../../crds/api/spec.ts";
-import { podPaths } from "../../crds/launcher/paths.ts";
+import { podPaths, readyFilePath } from "../../crds/contract/index.ts";
 
 type GuestProbe = NonNullable<VmSpec["readinessProbe"]>;
 
 /**
- * The launcher marks the running guest with a file (launcher/http/ready-marker.ts); an exec probe reads it.
+ * The launcher marks the running guest with a file (`READY_FILE` in crds/contract); an exec probe reads it.
  * Not an HTTP probe: with the bridge binding the pod IP is the guest's, so the kubelet would probe the guest.
  */
 export function launcherReadiness(): V1Probe {
   return {
-    exec: { command: ["test", "-e", `${podPaths().runDir}/ready`] },
+    exec: { command: ["test", "-e", readyFilePath(podPaths().runDir)] },
     periodSeconds: 2,
     timeoutSeconds: 1,
     failureThreshold: 3,

@@ -2,15 +2,9 @@
 import type { V1ResourceRequirements } from "@kubernetes/client-node";
 import { parseQuantity } from "../../crds/api/quantity.ts";
 import type { VmSpec } from "../../crds/api/spec.ts";
+import { DEVICE_RESOURCES } from "../../crds/contract/index.ts";
 
 const MiB = 2 ** 20;
-
-/** Extended resources the Vireo device plugin advertises on each node. */
-export const DEVICE_RESOURCES = {
-  kvm: "devices.vireo.dev/kvm",
-  tun: "devices.vireo.dev/tun",
-  vhostNet: "devices.vireo.dev/vhost-net",
-} as const;
 
 /** The fixed part of the memory overhead; `--launcher-memory-overhead` replaces it. */
 export const DEFAULT_OVERHEAD_BASE_BYTES = 128 * MiB;

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
-import { stateClaimName } from "../names.ts";
+import { stateClaimName } from "../../crds/contract/index.ts";
 import { buildStateClaim, needsStateClaim } from "./state-claim.ts";
 
 // Beside the pod goldens, not among them: test/golden/operator holds pods only (an integration test dry-runs each).

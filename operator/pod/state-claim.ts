@@ -2,8 +2,7 @@
 import type { V1PersistentVolumeClaim, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
-import { stateClaimDir } from "../../crds/launcher/paths.ts";
-import { COMPONENT, LABEL_VM, stateClaimName, VM_TYPE } from "../names.ts";
+import { stateClaimDir, COMPONENT, LABEL_VM, stateClaimName, VM_TYPE } from "../../crds/contract/index.ts";
 
 /**
  * Requested size of the state claim. What it holds is small: Debian's 4 MiB OVMF variable store is 528 KiB

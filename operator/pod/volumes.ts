@@ -7,7 +7,8 @@ import type {
   V1VolumeMount,
 } from "@kubernetes/client-node";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
-import { LAUNCHER_GID, LAUNCHER_UID, type LauncherConfig } from "../../crds/launcher/config.ts";
+import { type LauncherConfig } from "../../crds/launcher/config.ts";
+import { LAUNCHER_GID, LAUNCHER_UID } from "../../crds/contract/index.ts";
 import { podLocalName } from "./naming.ts";
 import { initContainerResources } from "./resources.ts";
 

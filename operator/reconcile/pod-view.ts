@@ -1,13 +1,13 @@
 /** What the operator reads from a launcher pod, projected once so deciding code never digs through V1Pod. */
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import { z } from "zod";
-import { MULTUS_NETWORK_STATUS_ANNOTATION } from "../pod/multus.ts";
 import {
+  MULTUS_NETWORK_STATUS_ANNOTATION,
   ANNOTATION_RESTARTED_AT,
   ANNOTATION_SPEC_HASH,
   ANNOTATION_START_FAILURES,
   LAUNCHER_CONTAINER,
-} from "../names.ts";
+} from "../../crds/contract/index.ts";
 
 /** A launcher pod as the reconciler sees it. */
 export interface PodView {

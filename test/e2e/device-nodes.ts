@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import type { V1Pod } from "@kubernetes/client-node";
-import { LABEL_VM } from "../../operator/names.ts";
+import { LABEL_VM } from "../../crds/contract/index.ts";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import { buildLauncherPod } from "../../operator/pod/build.ts";
 import { type E2eNames, testGuestBoot } from "./manifests.ts";

@@ -26,7 +26,8 @@ import {
 } from "../harness/index.ts";
 import { useControlPlane } from "../harness/vitest.ts";
 import { VmClient } from "../../cli/cluster/kube.ts";
-import { ANNOTATION_PAUSED, recordPauseOutcome } from "../../cli/cluster/pause-mark.ts";
+import { recordPauseOutcome } from "../../cli/cluster/pause-mark.ts";
+import { ANNOTATION_PAUSED } from "../../crds/contract/index.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const crdPath = join(repoRoot, "crds/vireo.dev_virtualmachines.yaml");

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LAUNCHER_GID } from "../../crds/launcher/config.ts";
+import { LAUNCHER_GID } from "../../crds/contract/index.ts";
 import { splitDev } from "../../deviceplugin/launcher-nodes.ts";
 import {
   asUnprivileged,

@@ -15,7 +15,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import { launcherConfigFromVm } from "../../crds/launcher/from-vm.ts";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
-import { podPaths, stateClaimDir } from "../../crds/launcher/paths.ts";
+import { podPaths, stateClaimDir } from "../../crds/contract/index.ts";
 import { firmwareFiles } from "../../launcher/qemu/firmware-files.ts";
 import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
 import { SerialConsole } from "../guest/serial-console.ts";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { launcherConfigSchema, type LauncherConfig } from "../../crds/launcher/config.ts";
-import { podPaths } from "../../crds/launcher/paths.ts";
+import { podPaths } from "../../crds/contract/index.ts";
 import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
 import { controlRequest } from "../../launcher/supervisor/control-client.ts";
 import type { VmStatus } from "../../launcher/supervisor/state.ts";

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launcherConfigSchema, type LauncherConfig } from "../../crds/launcher/config.ts";
-import { podPaths } from "../../crds/launcher/paths.ts";
+import { podPaths } from "../../crds/contract/index.ts";
 import {
   launcherMetricsSource,
   registerVmMetrics,

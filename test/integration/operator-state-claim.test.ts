@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
-import { stateClaimName } from "../../operator/names.ts";
+import { stateClaimName } from "../../crds/contract/index.ts";
 import type { OperatorHandle } from "../../operator/operator.ts";
 import { buildStateClaim } from "../../operator/pod/state-claim.ts";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { launcherConfigSchema, type LauncherConfig } from "../../crds/launcher/config.ts";
-import { podPaths } from "../../crds/launcher/paths.ts";
+import { podPaths } from "../../crds/contract/index.ts";
 import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
 import { controlRequest } from "../../launcher/supervisor/control-client.ts";
 import type { VmStatus } from "../../launcher/supervisor/state.ts";

@@ -1,12 +1,11 @@
 /** Launcher configs for the network tests. */
 import {
-  LAUNCHER_HTTP_PORT,
   launcherConfigSchema,
   type LauncherConfig,
   type LauncherInterface,
 } from "../../../crds/launcher/config.ts";
+import { LAUNCHER_HTTP_PORT, podPaths } from "../../../crds/contract/index.ts";
 import { deriveMac } from "../../../crds/launcher/mac.ts";
-import { podPaths } from "../../../crds/launcher/paths.ts";
 
 /** A launcher config with one pod-network NIC, for tests. */
 export function testLauncherConfig(

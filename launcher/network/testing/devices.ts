@@ -3,7 +3,8 @@
  * plugin's own code (deviceplugin/launcher-nodes.ts) from the host's /dev, whatever the host's modes, and
  * bind-mounted where the container runtime would put them (process.ts `asUnprivileged`).
  */
-import { hostDevices, type ResourceName } from "../../../deviceplugin/resources.ts";
+import { hostDevices } from "../../../deviceplugin/resources.ts";
+import { type ResourceName } from "../../../crds/contract/index.ts";
 import { syncLauncherNode } from "../../../deviceplugin/launcher-nodes.ts";
 import type { DeviceBind } from "./process.ts";
 

@@ -1,7 +1,5 @@
+import { VNC_PORT } from "../../../crds/contract/index.ts";
 import type { DeviceArgs } from "../inputs.ts";
-
-/** The TCP port QEMU's VNC server listens on (display 0, on 127.0.0.1 only). */
-export const VNC_TCP_PORT = 5900;
 
 /**
  * A graphical console only when asked for: a VGA adapter, a USB tablet (absolute pointer, so the cursor
@@ -11,7 +9,7 @@ export const vncArgs: DeviceArgs = ({ config }) =>
   config.devices.vnc
     ? [
         "-vnc",
-        `127.0.0.1:${VNC_TCP_PORT - 5900}`,
+        `127.0.0.1:${VNC_PORT - 5900}`,
         "-device",
         "VGA,id=video0",
         "-device",

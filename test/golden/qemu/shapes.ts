@@ -4,7 +4,7 @@
  * same shape renders with pod paths for the golden file and with a temp directory for the real run.
  */
 import { launcherConfigSchema, type LauncherConfig } from "../../../crds/launcher/config.ts";
-import { podPaths } from "../../../crds/launcher/paths.ts";
+import { podPaths } from "../../../crds/contract/index.ts";
 import type { PreparedDisk, PreparedNic } from "../../../launcher/prepared.ts";
 import { firmwareFiles } from "../../../launcher/qemu/firmware-files.ts";
 import type { QemuInputs } from "../../../launcher/qemu/inputs.ts";

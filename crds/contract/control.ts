@@ -1,0 +1,44 @@
+/**
+ * The launcher's control socket protocol (`kubectl exec … vireo-launcher pause|unpause|status|logs`): one JSON
+ * request line, one JSON response line per connection, on a unix socket in the run directory.
+ */
+import { z } from "zod";
+
+/** Commands the control socket accepts. */
+export const CONTROL_COMMANDS = ["status", "pause", "unpause", "logs"] as const;
+
+/** One control command. */
+export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
+
+/** A control request line. */
+export const controlRequestSchema = z.object({ command: z.enum(CONTROL_COMMANDS) }).strict();
+/** One control request. */
+export type ControlRequest = z.infer<typeof controlRequestSchema>;
+/** One control response. */
+export type ControlResponse =
+  { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
+
+/** The `logs` command's result: the console's recent output. */
+export interface ControlLogs {
+  console: string;
+}
+
+/** Stable error codes of control responses and of the client. */
+export const CONTROL_ERRORS = {
+  /** The request line was not JSON or not a known command. */
+  BAD_REQUEST: "CONTROL_BAD_REQUEST",
+  /** The command failed without a code of its own. */
+  FAILED: "CONTROL_FAILED",
+  /** pause: the VM is not running. */
+  NOT_RUNNING: "NOT_RUNNING",
+  /** unpause: the VM is not paused. */
+  NOT_PAUSED: "NOT_PAUSED",
+  /** unpause: a panicked guest stays paused. */
+  PANICKED: "PANICKED",
+  /** Client side: no answer in time. */
+  TIMEOUT: "CONTROL_TIMEOUT",
+  /** Client side: the socket could not be reached. */
+  UNREACHABLE: "CONTROL_UNREACHABLE",
+  /** Client side: the answer was not a response line. */
+  PROTOCOL: "CONTROL_PROTOCOL",
+} as const;
