@@ -5,6 +5,7 @@ import { cel, listMap, type CelRule } from "./k8s-meta.ts";
 import { interfaceSchema, networkSchema } from "./network.ts";
 import { schedulingFields } from "./scheduling.ts";
 import { diskSchema, stateStorageSchema, volumeSchema } from "./storage.ts";
+import { dataVolumeTemplateSchema } from "./datavolume.ts";
 import { checkSpecRules } from "./spec-rules.ts";
 import { instancetypeMatcherSchema } from "./instancetype.ts";
 import { preferenceMatcherSchema } from "./preference.ts";
@@ -155,6 +156,13 @@ export const vmSpecShape = z
       .meta(listMap("name"))
       .describe("Networks the NICs attach to (default: the pod network)."),
     devices: devicesSchema.prefault({}).describe("Optional devices."),
+    dataVolumeTemplates: z
+      .array(dataVolumeTemplateSchema)
+      .max(64, "at most 64 dataVolumeTemplates")
+      .optional()
+      .describe(
+        "DataVolumes the VM creates and owns (deleted with it), as KubeVirt's; volumes use them by name.",
+      ),
     stateStorage: stateStorageSchema
       .optional()
       .describe("Where the per-VM state claim lives (used by firmware.uefi.persistent)."),

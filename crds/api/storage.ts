@@ -72,6 +72,7 @@ export const cloudInitNoCloudSchema = z
 /** Volume sources; a volume has exactly one. */
 export const VOLUME_SOURCES = [
   "persistentVolumeClaim",
+  "dataVolume",
   "containerDisk",
   "emptyDisk",
   "cloudInitNoCloud",
@@ -84,10 +85,22 @@ export const volumeSchema = z
   .object({
     name: localName().describe("Volume name; matches a disk."),
     persistentVolumeClaim: z
-      .object({ claimName: objectName(), readOnly: z.boolean().default(false) })
+      .object({
+        claimName: objectName(),
+        readOnly: z.boolean().default(false),
+        format: z
+          .enum(["raw", "qcow2"])
+          .optional()
+          .describe("Format of disk.img on a Filesystem claim (default raw); declared, never probed."),
+      })
       .strict()
       .optional()
       .describe("A PVC in the VM's namespace; Filesystem mode holds disk.img, Block mode is the disk."),
+    dataVolume: z
+      .object({ name: objectName().describe("DataVolume (and so claim) name in the VM's namespace.") })
+      .strict()
+      .optional()
+      .describe("The claim of a DataVolume; the VM starts once the DataVolume has Succeeded."),
     containerDisk: z
       .object({
         image: z.string().min(1, "must name an image").describe("OCI image carrying the disk under /disk/."),
