@@ -3,9 +3,11 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { byteQuantity } from "../crds/api/compute.ts";
+import { parseQuantity } from "../crds/api/quantity.ts";
 import { BINDINGS } from "../crds/api/network.ts";
 import { problemsFrom } from "../crds/api/validate.ts";
 import { InvalidConfigError } from "./errors.ts";
+import type { ReconcilerDeps } from "./reconcile/reconciler.ts";
 
 const bool = z
   .union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])])
@@ -143,11 +145,42 @@ export const OPTIONS: Record<Key, { flag: string; env: string; help: string }> =
   kubeconfig: { flag: "kubeconfig", env: "VIREO_KUBECONFIG", help: "kubeconfig file" },
 };
 
-/** Validates a config object (tests, embedding); throws {@link InvalidConfigError}. */
-export function parseOperatorConfig(input: OperatorConfigInput): OperatorConfig {
+/** Configs this module validated (and froze): handed back in, they are trusted rather than parsed again. */
+const parsed = new WeakSet<object>();
+
+/**
+ * Validates a config object (tests, embedding); throws {@link InvalidConfigError}. A config this function
+ * returned is frozen and comes back as it is, so the binary's config (parsed by {@link loadOperatorConfig})
+ * is parsed once; a copy with changes (tests spread one) is a new input and is parsed.
+ */
+export function parseOperatorConfig(input: OperatorConfigInput | OperatorConfig): OperatorConfig {
+  if (parsed.has(input)) return input as OperatorConfig;
   const r = operatorConfigSchema.safeParse(input);
   if (!r.success) throw new InvalidConfigError(problemsFrom(r.error), { cause: r.error });
-  return r.data;
+  const config = Object.freeze(r.data);
+  parsed.add(config);
+  return config;
+}
+
+/** What the reconciler takes from the config: the pod's cluster settings and the crash-loop back-off. */
+export function reconcileSettings(config: OperatorConfig): ReconcilerDeps["settings"] {
+  return {
+    pod: {
+      launcherImage: config.launcherImage,
+      imagePullPolicy: config.launcherImagePullPolicy,
+      emulation: config.emulation,
+      defaultBinding: config.defaultBinding,
+      imagePullSecrets: config.launcherImagePullSecrets,
+      ...(config.launcherMemoryOverhead !== undefined
+        ? { memoryOverheadBaseBytes: parseQuantity(config.launcherMemoryOverhead) ?? 0 }
+        : {}),
+    },
+    crashLoop: {
+      baseSeconds: config.crashLoopBaseSeconds,
+      maxSeconds: config.crashLoopMaxSeconds,
+      minRunSeconds: config.crashLoopMinRunSeconds,
+    },
+  };
 }
 
 /**

@@ -3,9 +3,13 @@
  * running operator, in-process (tests, embedding) or behind the `vireo-operator` binary.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import { parseQuantity } from "../crds/api/quantity.ts";
 import pino, { type Logger } from "pino";
-import { parseOperatorConfig, type OperatorConfig, type OperatorConfigInput } from "./config.ts";
+import {
+  parseOperatorConfig,
+  reconcileSettings,
+  type OperatorConfig,
+  type OperatorConfigInput,
+} from "./config.ts";
 import { Controller } from "./controller.ts";
 import { Caches } from "./kube/caches.ts";
 import { KubeClient } from "./kube/client.ts";
@@ -80,23 +84,7 @@ export async function startOperator(
     events,
     metrics,
     clock,
-    settings: {
-      pod: {
-        launcherImage: config.launcherImage,
-        imagePullPolicy: config.launcherImagePullPolicy,
-        emulation: config.emulation,
-        defaultBinding: config.defaultBinding,
-        imagePullSecrets: config.launcherImagePullSecrets,
-        ...(config.launcherMemoryOverhead !== undefined
-          ? { memoryOverheadBaseBytes: parseQuantity(config.launcherMemoryOverhead) ?? 0 }
-          : {}),
-      },
-      crashLoop: {
-        baseSeconds: config.crashLoopBaseSeconds,
-        maxSeconds: config.crashLoopMaxSeconds,
-        minRunSeconds: config.crashLoopMinRunSeconds,
-      },
-    },
+    settings: reconcileSettings(config),
   });
 
   const controller = new Controller({

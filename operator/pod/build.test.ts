@@ -15,6 +15,7 @@ import {
 } from "../../crds/contract/index.ts";
 import { buildLauncherPod, type PodInputs } from "./build.ts";
 import { memoryOverheadBytes } from "./resources.ts";
+import { sizingOf } from "../../crds/launcher/resolve.ts";
 import { launcherSpecHash } from "./spec-hash.ts";
 
 const goldenDir = join(dirname(fileURLToPath(import.meta.url)), "../../test/golden/operator");
@@ -295,7 +296,7 @@ describe("buildLauncherPod", () => {
     const pod = buildLauncherPod(c.vm, c.inputs);
     const req = container(pod, "launcher").resources?.requests ?? {};
     // 128 MiB + 2 MiB × 1 vCPU + 1 GiB / 512 (2 MiB), plus the 1 GiB guest.
-    expect(memoryOverheadBytes(c.vm.spec)).toBe(132 * 2 ** 20);
+    expect(memoryOverheadBytes(sizingOf(c.vm.spec))).toBe(132 * 2 ** 20);
     expect(req.memory).toBe(`${1024 + 132}Mi`);
     expect(req["devices.vireo.dev/kvm"]).toBe("1");
     expect(req["devices.vireo.dev/tun"]).toBe("1");
@@ -419,7 +420,7 @@ describe("buildLauncherPod", () => {
     const r = container(buildLauncherPod(c.vm, c.inputs), "launcher").resources;
     expect(r?.requests?.["hugepages-2Mi"]).toBe("2048Mi");
     expect(r?.limits?.["hugepages-2Mi"]).toBe("2048Mi");
-    expect(r?.requests?.memory).toBe(`${memoryOverheadBytes(c.vm.spec) / 2 ** 20}Mi`);
+    expect(r?.requests?.memory).toBe(`${memoryOverheadBytes(sizingOf(c.vm.spec)) / 2 ** 20}Mi`);
   });
 
   it("hashes the spec without runStrategy and without regard to key order", () => {

@@ -1,37 +1,25 @@
 /** `buildLauncherPod`: the launcher pod of a VM, as a pure function of the VM and cluster settings. */
-import type {
-  V1Container,
-  V1ContainerPort,
-  V1Pod,
-  V1PodSecurityContext,
-  V1Volume,
-} from "@kubernetes/client-node";
+import type { V1ObjectMeta, V1Pod, V1PodSecurityContext } from "@kubernetes/client-node";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
-import { type LauncherConfig } from "../../crds/launcher/config.ts";
 import {
   ANNOTATION_LAUNCHER_CONFIG,
-  LAUNCHER_CONFIG_DIR,
-  LAUNCHER_CONFIG_FILE,
-  LAUNCHER_GID,
-  LAUNCHER_HTTP_PORT,
   ANNOTATION_RESTARTED_AT,
   ANNOTATION_SPEC_HASH,
   ANNOTATION_START_FAILURES,
   COMPONENT,
   LABEL_VM,
-  LAUNCHER_CONTAINER,
+  LAUNCHER_GID,
   launcherPodName,
-  NETSETUP_CONTAINER,
   VM_TYPE,
-  DEVICE_RESOURCES,
 } from "../../crds/contract/index.ts";
-import { launcherConfigFromVm, type ClaimFacts } from "../../crds/launcher/from-vm.ts";
+import type { LauncherConfig } from "../../crds/launcher/config.ts";
+import { launcherConfigOf } from "../../crds/launcher/from-vm.ts";
+import { resolveVm, type ClaimFacts, type ResolvedVm } from "../../crds/launcher/resolve.ts";
+import { configVolume, launcherContainer, netsetupContainer } from "./containers.ts";
 import { multusPlumbing } from "./multus.ts";
-import { launcherProbes } from "./probes.ts";
-import { initContainerResources, launcherResources } from "./resources.ts";
 import { launcherSpecHash } from "./spec-hash.ts";
 import { stateClaimPlumbing } from "./state-claim.ts";
-import { diskPlumbing, unprivileged } from "./volumes.ts";
+import { diskPlumbing } from "./volumes.ts";
 
 /** Cluster settings and looked-up facts that shape the pod besides the VM itself. */
 export interface PodInputs {
@@ -52,6 +40,9 @@ export interface PodInputs {
   /** Consecutive quick failures before this pod (crash-loop back-off), recorded on the pod. */
   startFailures?: number;
 }
+
+/** What shapes the pod of an already resolved VM (claims and binding are in the resolution). */
+export type PodSettings = Omit<PodInputs, "claims" | "defaultBinding">;
 
 /**
  * Seconds the kubelet waits beyond the guest's own grace period before it kills the launcher: time for the
@@ -82,108 +73,44 @@ export function launcherPodLabels(vmName: string): Record<string, string> {
  * as a file (a downward API volume). Pure: same VM and inputs, same pod (golden-file tested).
  */
 export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
-  const name = vm.metadata.name ?? "";
-  const namespace = vm.metadata.namespace ?? "default";
-  const spec = vm.spec;
-  const config = launcherConfigFromVm(vm, {
-    allowEmulation: inputs.emulation,
-    defaultBinding: inputs.defaultBinding,
-    ...(inputs.claims ? { claims: inputs.claims } : {}),
+  const { claims, ...settings } = inputs;
+  const r = resolveVm(vm, { defaultBinding: inputs.defaultBinding, ...(claims ? { claims } : {}) });
+  return launcherPodOf(r, settings);
+}
+
+/** The launcher pod of a resolved VM (see {@link buildLauncherPod}); its config is the other projection. */
+export function launcherPodOf(r: ResolvedVm, settings: PodSettings): V1Pod {
+  const spec = r.vm.spec;
+  const config = launcherConfigOf(r, { allowEmulation: settings.emulation });
+  const image = { image: settings.launcherImage, imagePullPolicy: settings.imagePullPolicy };
+  const disks = diskPlumbing(r, config, {
+    image: settings.launcherImage,
+    pullPolicy: settings.imagePullPolicy,
   });
-  const image = { image: inputs.launcherImage, imagePullPolicy: inputs.imagePullPolicy };
-  const configMount = { name: CONFIG_VOLUME, mountPath: LAUNCHER_CONFIG_DIR, readOnly: true };
-  const disks = diskPlumbing(vm, config, { image: inputs.launcherImage, pullPolicy: inputs.imagePullPolicy });
   const multus = multusPlumbing(config);
-  const stateClaim = stateClaimPlumbing(vm, config);
-  const needsTap = config.interfaces.some((i) => i.binding !== "passt");
-  const tapDevices: Record<string, string> = needsTap ? { [DEVICE_RESOURCES.tun]: "1" } : {};
-  const baseMounts = [
-    { name: "run", mountPath: config.paths.runDir },
-    { name: "state", mountPath: config.paths.stateDir },
-  ];
-
-  const netsetup: V1Container = {
-    name: NETSETUP_CONTAINER,
-    ...image,
-    command: ["vireo-launcher", "netsetup", "--config", LAUNCHER_CONFIG_FILE],
-    // Root, because capabilities of a non-root container never reach its effective set without ambient
-    // capabilities, which Kubernetes does not offer; NET_ADMIN alone covers links, addresses, routes, taps
-    // and nftables. NET_RAW is not needed: nothing here opens raw or packet sockets.
-    securityContext: {
-      runAsUser: 0,
-      runAsNonRoot: false,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] },
-    },
-    resources: initContainerResources(tapDevices),
-    volumeMounts: [{ name: "run", mountPath: config.paths.runDir }, configMount, ...multus.netsetupMounts],
-  };
-
+  const stateClaim = stateClaimPlumbing(r.vm, config);
   const hp = config.memory.hugepages;
-  const launcher: V1Container = {
-    name: LAUNCHER_CONTAINER,
-    ...image,
-    command: ["vireo-launcher", "--config", LAUNCHER_CONFIG_FILE],
-    ports: containerPorts(config),
-    securityContext: unprivileged(),
-    resources: launcherResources(spec, {
-      emulation: inputs.emulation,
-      needsTap,
-      ...(inputs.memoryOverheadBaseBytes !== undefined
-        ? { overheadBaseBytes: inputs.memoryOverheadBaseBytes }
-        : {}),
-    }),
-    ...launcherProbes(spec),
-    terminationMessagePolicy: "FallbackToLogsOnError",
-    volumeMounts: [
-      ...baseMounts,
-      configMount,
-      { name: "tmp", mountPath: "/tmp" },
-      ...(hp ? [{ name: "hugepages", mountPath: hp.mountPath }] : []),
-      ...disks.launcherMounts,
-      ...stateClaim.launcherMounts,
-    ],
-    ...(disks.launcherDevices.length ? { volumeDevices: disks.launcherDevices } : {}),
-  };
-
-  const restartedAt = vm.metadata.annotations?.[ANNOTATION_RESTARTED_AT];
+  const netsetup = netsetupContainer(config, image, multus.netsetupMounts);
+  const launcher = launcherContainer(r, config, settings, {
+    mounts: [...disks.launcherMounts, ...stateClaim.launcherMounts],
+    devices: disks.launcherDevices,
+  });
   return {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: {
-      name: launcherPodName(name),
-      namespace,
-      labels: launcherPodLabels(name),
-      annotations: {
-        [ANNOTATION_SPEC_HASH]: launcherSpecHash(spec),
-        [ANNOTATION_LAUNCHER_CONFIG]: JSON.stringify(config),
-        [ANNOTATION_START_FAILURES]: String(inputs.startFailures ?? 0),
-        ...(restartedAt !== undefined ? { [ANNOTATION_RESTARTED_AT]: restartedAt } : {}),
-        ...multus.annotations,
-      },
-      ownerReferences: [
-        {
-          ...VM_TYPE,
-          name,
-          uid: vm.metadata.uid ?? "",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
-    },
+    metadata: podMetadata(r, config, settings, multus.annotations),
     spec: {
-      hostname: name,
+      hostname: r.name,
       restartPolicy: "Never",
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds + TERMINATION_GRACE_MARGIN_SECONDS,
       securityContext: podSecurityContext(config),
-      ...(inputs.imagePullSecrets?.length
-        ? { imagePullSecrets: inputs.imagePullSecrets.map((n) => ({ name: n })) }
+      ...(settings.imagePullSecrets?.length
+        ? { imagePullSecrets: settings.imagePullSecrets.map((n) => ({ name: n })) }
         : {}),
-      ...(needsTap || disks.initContainers.length
-        ? { initContainers: [...(needsTap ? [netsetup] : []), ...disks.initContainers] }
+      ...(r.needsTap || disks.initContainers.length
+        ? { initContainers: [...(r.needsTap ? [netsetup] : []), ...disks.initContainers] }
         : {}),
       containers: [launcher],
       volumes: [
@@ -204,19 +131,30 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
   };
 }
 
-const CONFIG_VOLUME = "launcher-config";
-
-/** The downward API volume that shows the config annotation as {@link LAUNCHER_CONFIG_FILE}. */
-function configVolume(): V1Volume {
-  const path = LAUNCHER_CONFIG_FILE.slice(LAUNCHER_CONFIG_DIR.length + 1);
+/** The pod's name, labels, annotations (spec hash, config, start failures, restart request) and owner. */
+function podMetadata(
+  r: ResolvedVm,
+  config: LauncherConfig,
+  settings: PodSettings,
+  multusAnnotations: Record<string, string>,
+): V1ObjectMeta {
+  const restartedAt = r.vm.metadata.annotations?.[ANNOTATION_RESTARTED_AT];
   return {
-    name: CONFIG_VOLUME,
-    downwardAPI: {
-      items: [{ path, fieldRef: { fieldPath: `metadata.annotations['${ANNOTATION_LAUNCHER_CONFIG}']` } }],
+    name: launcherPodName(r.name),
+    namespace: r.namespace,
+    labels: launcherPodLabels(r.name),
+    annotations: {
+      [ANNOTATION_SPEC_HASH]: launcherSpecHash(r.vm.spec),
+      [ANNOTATION_LAUNCHER_CONFIG]: JSON.stringify(config),
+      [ANNOTATION_START_FAILURES]: String(settings.startFailures ?? 0),
+      ...(restartedAt !== undefined ? { [ANNOTATION_RESTARTED_AT]: restartedAt } : {}),
+      ...multusAnnotations,
     },
+    ownerReferences: [{ ...VM_TYPE, name: r.name, uid: r.uid, controller: true, blockOwnerDeletion: true }],
   };
 }
 
+/** Pod-wide security: seccomp, the launcher's fsGroup, and the lowest port it must bind unprivileged. */
 function podSecurityContext(config: LauncherConfig): V1PodSecurityContext {
   // The in-process DHCP server and passt (forwarded ports) bind low ports as the launcher's user; the pod's own network
   // namespace may lower the privileged-port floor, a "safe" sysctl every kubelet allows.
@@ -232,17 +170,4 @@ function podSecurityContext(config: LauncherConfig): V1PodSecurityContext {
       ? { sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: String(Math.min(...low)) }] }
       : {}),
   };
-}
-
-function containerPorts(config: LauncherConfig): V1ContainerPort[] {
-  const ports: V1ContainerPort[] = [
-    { name: "vireo-http", containerPort: LAUNCHER_HTTP_PORT, protocol: "TCP" },
-  ];
-  // Forwarded guest ports, for `kubectl describe` and Services by port name; the launcher refuses to
-  // forward its own port, so skipping it here keeps the pod valid and the error the launcher's.
-  for (const iface of config.interfaces)
-    for (const p of iface.ports)
-      if (p.port !== LAUNCHER_HTTP_PORT && p.name !== "vireo-http")
-        ports.push({ ...(p.name ? { name: p.name } : {}), containerPort: p.port, protocol: p.protocol });
-  return ports;
 }

@@ -1,8 +1,7 @@
 /** What a launcher pod asks the scheduler for: memory with overhead, CPU, devices, hugepages. */
 import type { V1ResourceRequirements } from "@kubernetes/client-node";
-import { parseQuantity } from "../../crds/api/quantity.ts";
-import type { VmSpec } from "../../crds/api/spec.ts";
 import { DEVICE_RESOURCES } from "../../crds/contract/index.ts";
+import type { Sizing } from "../../crds/launcher/resolve.ts";
 
 const MiB = 2 ** 20;
 
@@ -25,15 +24,13 @@ export const DEFAULT_OVERHEAD_BASE_BYTES = 128 * MiB;
  * rounded up to a whole MiB; 1 vCPU / 1 GiB: 132 MiB (KubeVirt: 250 MiB). Not covered: TCG's translation
  * cache under emulation (QEMU grows it up to 1 GiB; ≈ 60 MiB after the test guest boots), and passt.
  */
-export function memoryOverheadBytes(spec: VmSpec, baseBytes = DEFAULT_OVERHEAD_BASE_BYTES): number {
-  const vcpus = spec.cpu.sockets * spec.cpu.cores * spec.cpu.threads;
-  const guest = parseQuantity(spec.memory.guest) ?? 0;
+export function memoryOverheadBytes(sizing: Sizing, baseBytes = DEFAULT_OVERHEAD_BASE_BYTES): number {
   const bytes =
     baseBytes +
-    2 * MiB * vcpus +
-    guest / 512 +
-    (spec.firmware.uefi ? 8 * MiB : 0) +
-    (spec.devices.vnc ? 16 * MiB : 0);
+    2 * MiB * sizing.vcpus +
+    sizing.guestBytes / 512 +
+    (sizing.uefi ? 8 * MiB : 0) +
+    (sizing.vnc ? 16 * MiB : 0);
   return Math.ceil(bytes / MiB) * MiB;
 }
 
@@ -57,11 +54,9 @@ export interface ResourceInputs {
  * overhead would OOM-kill a guest, and the overhead is still being measured. Extended resources (devices,
  * hugepages) must have limits equal to requests.
  */
-export function launcherResources(spec: VmSpec, inputs: ResourceInputs): V1ResourceRequirements {
-  const vcpus = spec.cpu.sockets * spec.cpu.cores * spec.cpu.threads;
-  const guest = parseQuantity(spec.memory.guest) ?? 0;
-  const hp = spec.memory.hugepages;
-  const memory = memoryOverheadBytes(spec, inputs.overheadBaseBytes) + (hp ? 0 : guest);
+export function launcherResources(sizing: Sizing, inputs: ResourceInputs): V1ResourceRequirements {
+  const { vcpus, guestBytes: guest, hugepageSize: hp } = sizing;
+  const memory = memoryOverheadBytes(sizing, inputs.overheadBaseBytes) + (hp ? 0 : guest);
   const devices: Record<string, string> = {
     ...(inputs.emulation ? {} : { [DEVICE_RESOURCES.kvm]: "1" }),
     // vhost-net only accelerates KVM guests, and nodes without KVM often lack /dev/vhost-net: requesting it
@@ -69,7 +64,7 @@ export function launcherResources(spec: VmSpec, inputs: ResourceInputs): V1Resou
     // the device is present.
     ...(inputs.needsTap ? { [DEVICE_RESOURCES.tun]: "1" } : {}),
     ...(inputs.needsTap && !inputs.emulation ? { [DEVICE_RESOURCES.vhostNet]: "1" } : {}),
-    ...(hp ? { [`hugepages-${hp.pageSize}`]: mi(guest) } : {}),
+    ...(hp ? { [`hugepages-${hp}`]: mi(guest) } : {}),
   };
   return {
     requests: { cpu: `${vcpus * CPU_REQUEST_PER_VCPU_MILLI}m`, memory: mi(memory), ...devices },

@@ -6,9 +6,9 @@ import type {
   V1VolumeDevice,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
-import { type LauncherConfig } from "../../crds/launcher/config.ts";
 import { LAUNCHER_GID, LAUNCHER_UID } from "../../crds/contract/index.ts";
+import type { LauncherConfig } from "../../crds/launcher/config.ts";
+import type { ResolvedVm } from "../../crds/launcher/resolve.ts";
 import { podLocalName } from "./naming.ts";
 import { initContainerResources } from "./resources.ts";
 
@@ -82,14 +82,15 @@ const COPY_KERNEL = 'cp "$2" "$1/kernel" && if [ -n "$3" ]; then cp "$3" "$1/ini
  * `podPaths()`, so the launcher finds everything where it looks.
  */
 export function diskPlumbing(
-  vm: VirtualMachine,
+  r: ResolvedVm,
   config: LauncherConfig,
   launcher: { image: string; pullPolicy: string },
 ): DiskPlumbing {
   const out: DiskPlumbing = { volumes: [], launcherMounts: [], launcherDevices: [], initContainers: [] };
   const steps: CopyStep[] = [];
-  const specVolumes = new Map(vm.spec.volumes.map((v) => [v.name, v]));
-  for (const disk of config.disks) {
+  // config.disks is r.disks projected in order: each launcher disk beside the volume it came from.
+  for (const [i, disk] of config.disks.entries()) {
+    const volume = r.disks[i]!.volume;
     const src = disk.source;
     const volName = (prefix: string) => podLocalName(prefix, disk.name);
     switch (src.kind) {
@@ -108,7 +109,7 @@ export function diskPlumbing(
         out.launcherDevices.push({ name: volName("pvc"), devicePath: src.devicePath });
         break;
       case "containerDisk": {
-        const v = specVolumes.get(disk.name)?.containerDisk;
+        const v = volume.containerDisk;
         out.volumes.push({ name: volName("cd"), emptyDir: {} });
         out.launcherMounts.push({ name: volName("cd"), mountPath: src.dir, readOnly: true });
         steps.push({
@@ -126,7 +127,7 @@ export function diskPlumbing(
         // Created by the launcher in its state directory.
         break;
       case "cloudInit": {
-        const ci = specVolumes.get(disk.name)?.cloudInitNoCloud;
+        const ci = volume.cloudInitNoCloud;
         const secrets: [string | undefined, string | undefined, string][] = [
           [src.userDataDir, ci?.userDataSecretRef?.name, "ud"],
           [src.networkDataDir, ci?.networkDataSecretRef?.name, "nd"],
@@ -148,7 +149,7 @@ export function diskPlumbing(
         break;
     }
   }
-  const kb = vm.spec.firmware.kernelBoot;
+  const kb = r.vm.spec.firmware.kernelBoot;
   if (kb) {
     out.volumes.push({ name: "kernel", emptyDir: {} });
     out.launcherMounts.push({ name: "kernel", mountPath: config.paths.kernelDir, readOnly: true });

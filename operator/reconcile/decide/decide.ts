@@ -6,7 +6,7 @@
  */
 import { vmStatusSchema, type VmStatus } from "../../../crds/api/status.ts";
 import { validateVirtualMachine } from "../../../crds/api/validate.ts";
-import type { VirtualMachine } from "../../../crds/api/virtual-machine.ts";
+import { resolveVm, type ClaimFacts, type ResolvedVm } from "../../../crds/launcher/resolve.ts";
 import { FINALIZER } from "../../../crds/contract/index.ts";
 import { eventsFor, startWarnings } from "./events.ts";
 import type { Action, Decision, Observed, RawVm } from "./inputs.ts";
@@ -21,6 +21,18 @@ function previousStatus(raw: RawVm): VmStatus {
   return r.success ? r.data : {};
 }
 
+/** The claims the cache shows, as the resolver needs them. */
+function claimFacts(o: Observed): Record<string, ClaimFacts> {
+  const claims: Record<string, ClaimFacts> = {};
+  for (const [name, c] of Object.entries(o.claims))
+    if (c.found)
+      claims[name] = {
+        volumeMode: c.volumeMode,
+        ...(c.capacityBytes !== undefined ? { capacityBytes: c.capacityBytes } : {}),
+      };
+  return claims;
+}
+
 /** Decides what to do about one VM. Pure: same inputs, same decision. */
 export function decide(raw: RawVm, observed: Observed): Decision {
   const prev = previousStatus(raw);
@@ -32,9 +44,12 @@ export function decide(raw: RawVm, observed: Observed): Decision {
     const message = validation.problems.map((p) => `${p.path}: ${p.message}`).join("; ");
     return invalid(raw, prev, observed, actions, message);
   }
-  const vm = validation.vm;
-  const situation = decideValid(vm, prev, observed, actions);
-  return finish(raw, prev, observed, situation, actions, vm);
+  const r = resolveVm(validation.vm, {
+    defaultBinding: observed.pod.defaultBinding,
+    claims: claimFacts(observed),
+  });
+  const situation = decideValid(r, prev, observed, actions);
+  return finish(raw, prev, observed, situation, actions, r);
 }
 
 /** A VM being deleted: its pods go first, then its own state claim, then the finalizer. */
@@ -85,14 +100,14 @@ function finish(
   o: Observed,
   s: Situation,
   actions: Action[],
-  vm: VirtualMachine | undefined,
+  r: ResolvedVm | undefined,
 ): Decision {
-  const status = renderStatus(raw, prev, o, s, actions, vm);
+  const status = renderStatus(raw, prev, o, s, actions, r);
   const created = actions.some((a) => a.kind === "createPod");
   return {
     actions,
     status,
-    events: [...eventsFor(prev, status, s, actions), ...(created && vm ? startWarnings(vm, o) : [])],
+    events: [...eventsFor(prev, status, s, actions), ...(created && r ? startWarnings(r.vm, o) : [])],
     ...(s.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(1, Math.ceil(s.requeueAfterMs)) } : {}),
   };
 }

@@ -4,7 +4,7 @@
  */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { VmStatus } from "../../../crds/api/status.ts";
-import type { ClaimFacts } from "../../../crds/launcher/from-vm.ts";
+import type { ClaimFacts } from "../../../crds/launcher/resolve.ts";
 import type { VmEvent } from "../../kube/events.ts";
 import type { PodInputs } from "../../pod/build.ts";
 import type { CrashLoopSettings } from "../backoff.ts";

@@ -1,9 +1,7 @@
 /** The guest NICs status reports: the MAC the guest has and the IPs it is reached at. */
 import type { VmStatus } from "../../../crds/api/status.ts";
-import type { VirtualMachine } from "../../../crds/api/virtual-machine.ts";
-import { deriveMac } from "../../../crds/launcher/mac.ts";
+import type { ResolvedVm } from "../../../crds/launcher/resolve.ts";
 import type { PodView } from "../pod-view.ts";
-import type { Observed } from "./inputs.ts";
 
 /**
  * Guest NICs with what the guest has. masquerade and passt give the guest the spec's MAC (or the derived one, as
@@ -12,20 +10,11 @@ import type { Observed } from "./inputs.ts";
  * from there, and left out when unknown rather than guessed. IPs: the pod's on the pod-network NIC, the
  * attachment's on a Multus NIC, while the launcher runs.
  */
-export function interfacesOf(
-  vm: VirtualMachine,
-  pod: PodView | undefined,
-  defaultBinding: Observed["pod"]["defaultBinding"],
-): VmStatus["interfaces"] {
-  const networks = new Map(vm.spec.networks.map((n) => [n.name, n]));
-  const ns = vm.metadata.namespace ?? "default";
-  const name = vm.metadata.name ?? "";
+export function interfacesOf(r: ResolvedVm, pod: PodView | undefined): VmStatus["interfaces"] {
   const live = pod && !pod.terminating && pod.phase === "Running" ? pod : undefined;
-  const qualify = (n: string) => (n.includes("/") ? n : `${ns}/${n}`);
-  return vm.spec.interfaces.map((i) => {
-    const net = networks.get(i.name);
-    const own = (i.macAddress ?? deriveMac(ns, name, i.name)).toLowerCase();
-    if (net?.multus) {
+  const qualify = (n: string) => (n.includes("/") ? n : `${r.namespace}/${n}`);
+  return r.interfaces.map(({ iface: i, network: net, binding, mac: own }) => {
+    if (net.multus) {
       const wanted = qualify(net.multus.networkName);
       const entry = live?.networkStatus?.find((e) => !e.default && qualify(e.name) === wanted);
       return {
@@ -35,13 +24,12 @@ export function interfacesOf(
         ...(entry?.interface ? { podInterface: entry.interface } : {}),
       };
     }
-    const binding = i.binding ?? defaultBinding;
     const podMac = live?.networkStatus?.find((e) => e.default)?.mac;
     const mac = binding === "bridge" ? podMac?.toLowerCase() : own;
     return {
       name: i.name,
       ...(mac ? { mac } : {}),
-      ...(net?.pod && live?.podIPs.length ? { ips: [...live.podIPs], podInterface: "eth0" } : {}),
+      ...(net.pod && live?.podIPs.length ? { ips: [...live.podIPs], podInterface: "eth0" } : {}),
     };
   });
 }

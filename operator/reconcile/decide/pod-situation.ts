@@ -1,8 +1,8 @@
 /** The situation of a VM whose pod is alive (not ended, not terminating): pending, starting, running, paused. */
-import type { VirtualMachine } from "../../../crds/api/virtual-machine.ts";
-import { claimNamesOf } from "../../kube/caches.ts";
+import type { ResolvedVm } from "../../../crds/launcher/resolve.ts";
 import { hasGuestProbes } from "../../pod/probes.ts";
 import { launcherSpecHash } from "../../pod/spec-hash.ts";
+import type { VirtualMachine } from "../../../crds/api/virtual-machine.ts";
 import type { PodView } from "../pod-view.ts";
 import type { Observed } from "./inputs.ts";
 import { pausedPod, pendingError, phaseOfPod, type Printable, type Situation } from "./situation.ts";
@@ -12,17 +12,17 @@ const IMAGE_PULL = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageNam
 
 /** A pending pod's situation: waiting for volumes, scheduling, init containers, or the launcher. */
 export function pendingSituation(
-  vm: VirtualMachine,
+  r: ResolvedVm,
   o: Observed,
   pod: { nodeName?: string; initialized: boolean },
 ): Situation {
-  const pendingClaims = claimNamesOf(vm.spec).filter((c) => {
+  const pendingClaims = r.claimNames.filter((c) => {
     const claim = o.claims[c];
     return claim?.found === true && claim.phase === "Pending";
   });
   // The state claim's binding is waited for like the disks': with a WaitForFirstConsumer class it binds only
   // once the pod that mounts it is scheduled, so the pod is created and the status says what it waits for.
-  const state = unboundStateClaim(vm, o);
+  const state = unboundStateClaim(r.vm, o);
   if (state) pendingClaims.push(state);
   const [printable, message]: [Printable, string] = pendingClaims.length
     ? ["WaitingForVolumeBinding", `waiting for PersistentVolumeClaims to bind: ${pendingClaims.join(", ")}`]
@@ -40,13 +40,13 @@ export function pendingSituation(
 }
 
 /** A live (not ended, not terminating) pod. */
-export function podSituation(vm: VirtualMachine, pod: PodView, o: Observed): Situation {
+export function podSituation(r: ResolvedVm, pod: PodView, o: Observed): Situation {
   const restartRequired =
-    pod.specHash !== undefined && pod.specHash !== launcherSpecHash(vm.spec)
+    pod.specHash !== undefined && pod.specHash !== launcherSpecHash(r.vm.spec)
       ? "the spec changed since the launcher pod was created; restart the VM to apply it"
       : undefined;
   const base = { pod, ...(restartRequired ? { restartRequired } : {}) };
-  if (pod.phase === "Running") return runningSituation(vm, pod, base);
+  if (pod.phase === "Running") return runningSituation(r.vm, pod, base);
   if (pod.phase === "Unknown") {
     const message = "the launcher pod's state is unknown (node unreachable?)";
     return {
@@ -69,7 +69,7 @@ export function podSituation(vm: VirtualMachine, pod: PodView, o: Observed): Sit
       : "Failed";
     return pendingError(base, phaseOfPod(pod), printable, w.reason, w.message ?? w.reason);
   }
-  return { ...base, ...pendingSituation(vm, o, pod) };
+  return { ...base, ...pendingSituation(r, o, pod) };
 }
 
 /** A running pod: paused by the user, running (ready or not), or the launcher still starting the guest. */

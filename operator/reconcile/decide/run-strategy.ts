@@ -3,7 +3,7 @@
  * delete or create, and where that leaves the VM.
  */
 import type { VmStatus } from "../../../crds/api/status.ts";
-import type { VirtualMachine } from "../../../crds/api/virtual-machine.ts";
+import type { ResolvedVm } from "../../../crds/launcher/resolve.ts";
 import { ANNOTATION_RESTARTED_AT } from "../../../crds/contract/index.ts";
 import { ended, endedRecord, restartEnded } from "./ended.ts";
 import type { Action, Observed } from "./inputs.ts";
@@ -39,17 +39,17 @@ export const RUN_STRATEGY_RULES: Readonly<Record<RunStrategy, StrategyRule>> = {
 };
 
 /** Decides about a valid VM: the strategy's situation, overridden when its pod's node stopped answering. */
-export function decideValid(vm: VirtualMachine, prev: VmStatus, o: Observed, actions: Action[]): Situation {
-  const s = decideRunStrategy(vm, prev, o, actions);
+export function decideValid(r: ResolvedVm, prev: VmStatus, o: Observed, actions: Action[]): Situation {
+  const s = decideRunStrategy(r, prev, o, actions);
   // Whatever the strategy asked for (run, stop, restart), a pod on a node that stopped answering can neither
   // be seen running nor be confirmed gone: say so instead of Starting or Stopping forever.
   return s.pod?.nodeLost && !finished(s.pod) ? nodeUnreachable(s.pod, s) : s;
 }
 
-function decideRunStrategy(vm: VirtualMachine, prev: VmStatus, o: Observed, actions: Action[]): Situation {
-  const strategy: RunStrategy = vm.spec.runStrategy;
+function decideRunStrategy(r: ResolvedVm, prev: VmStatus, o: Observed, actions: Action[]): Situation {
+  const strategy: RunStrategy = r.vm.spec.runStrategy;
   const rule = RUN_STRATEGY_RULES[strategy];
-  const restartRequest = vm.metadata.annotations?.[ANNOTATION_RESTARTED_AT];
+  const restartRequest = r.vm.metadata.annotations?.[ANNOTATION_RESTARTED_AT];
   // The newest pod is the VM's; older ones (only possible if names changed between versions) go.
   const pods = [...o.pods].sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
   const pod = pods[0];
@@ -70,7 +70,7 @@ function decideRunStrategy(vm: VirtualMachine, prev: VmStatus, o: Observed, acti
     if (!rule.rerun[pod.phase === "Failed" ? "Failed" : "Succeeded"]) return ended(pod, strategy);
     return restartEnded(pod, o, actions);
   }
-  if (pod) return podSituation(vm, pod, o);
+  if (pod) return podSituation(r, pod, o);
 
   // The ended pod of a run that is not repeated is gone (drained, deleted by hand, garbage-collected): the run
   // still happened. Only a restart request newer than that run starts another.
@@ -81,5 +81,5 @@ function decideRunStrategy(vm: VirtualMachine, prev: VmStatus, o: Observed, acti
   const wantsStart =
     rule.start === "always" || (restartRequest !== undefined && restartRequest !== prev.restartedAt);
   if (!wantsStart) return stopped("Stopped", "runStrategy is Manual: start it with a restart request");
-  return startPod(vm, prev, o, actions);
+  return startPod(r, prev, o, actions);
 }

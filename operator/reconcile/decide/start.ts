@@ -1,32 +1,14 @@
 /** Starting a VM that has no pod: wait out a pending back-off, check its claims, then create the pod. */
 import type { VmStatus } from "../../../crds/api/status.ts";
-import type { VirtualMachine } from "../../../crds/api/virtual-machine.ts";
-import type { ClaimFacts } from "../../../crds/launcher/from-vm.ts";
-import { claimNamesOf } from "../../kube/caches.ts";
-import { buildLauncherPod } from "../../pod/build.ts";
+import type { ResolvedVm } from "../../../crds/launcher/resolve.ts";
+import { launcherPodOf } from "../../pod/build.ts";
 import type { Action, Observed } from "./inputs.ts";
 import { pendingSituation } from "./pod-situation.ts";
 import type { Situation } from "./situation.ts";
 import { stateClaimBlocker } from "./state-claim.ts";
 
-function missingClaims(vm: VirtualMachine, o: Observed): string[] {
-  return claimNamesOf(vm.spec).filter((c) => o.claims[c]?.found !== true);
-}
-
-/** The claims the cache shows, as the pod builder needs them. */
-function claimFacts(o: Observed): Record<string, ClaimFacts> {
-  const claims: Record<string, ClaimFacts> = {};
-  for (const [name, c] of Object.entries(o.claims))
-    if (c.found)
-      claims[name] = {
-        volumeMode: c.volumeMode,
-        ...(c.capacityBytes !== undefined ? { capacityBytes: c.capacityBytes } : {}),
-      };
-  return claims;
-}
-
 /** Starts the VM's pod, unless a back-off, a missing claim or the state claim holds it back. */
-export function startPod(vm: VirtualMachine, prev: VmStatus, o: Observed, actions: Action[]): Situation {
+export function startPod(r: ResolvedVm, prev: VmStatus, o: Observed, actions: Action[]): Situation {
   const retryAt = prev.startFailure?.retryAfterTimestamp
     ? Date.parse(prev.startFailure.retryAfterTimestamp)
     : undefined;
@@ -40,7 +22,7 @@ export function startPod(vm: VirtualMachine, prev: VmStatus, o: Observed, action
       requeueAfterMs: retryAt - o.now,
     };
   }
-  const missing = missingClaims(vm, o);
+  const missing = r.claimNames.filter((c) => o.claims[c]?.found !== true);
   if (missing.length) {
     const message = `PersistentVolumeClaim${missing.length > 1 ? "s" : ""} not found: ${missing.join(", ")}`;
     return {
@@ -51,15 +33,11 @@ export function startPod(vm: VirtualMachine, prev: VmStatus, o: Observed, action
       failure: { reason: "PvcNotFound", message },
     };
   }
-  const blocked = stateClaimBlocker(vm, o, actions);
+  const blocked = stateClaimBlocker(r.vm, o, actions);
   if (blocked) return blocked;
-  const pod = buildLauncherPod(vm, {
-    ...o.pod,
-    claims: claimFacts(o),
-    startFailures: prev.startFailure?.consecutiveFailCount ?? 0,
-  });
+  const pod = launcherPodOf(r, { ...o.pod, startFailures: prev.startFailure?.consecutiveFailCount ?? 0 });
   actions.push({ kind: "createPod", pod });
   // Report what the next reconcile will see (an unscheduled pending pod), so the pod's arrival in the cache
   // needs no second status write.
-  return { ...pendingSituation(vm, o, { initialized: true }), createdPod: pod.metadata?.name ?? "" };
+  return { ...pendingSituation(r, o, { initialized: true }), createdPod: pod.metadata?.name ?? "" };
 }

@@ -1,20 +1,20 @@
 /** Renders a situation into the VM's status: conditions, restart and run records, pod, node, IPs, latency. */
 import type { VmStatus } from "../../../crds/api/status.ts";
-import type { VirtualMachine } from "../../../crds/api/virtual-machine.ts";
+import type { ResolvedVm } from "../../../crds/launcher/resolve.ts";
 import { ANNOTATION_RESTARTED_AT } from "../../../crds/contract/index.ts";
 import { buildConditions, type ConditionInput } from "../conditions.ts";
 import type { Action, Observed, RawVm } from "./inputs.ts";
 import { interfacesOf } from "./interfaces.ts";
 import { pausedPod, type Reason, type Situation } from "./situation.ts";
 
-/** The complete status for situation `s`; `vm` is the validated VM, undefined for an invalid spec. */
+/** The complete status for situation `s`; `r` is the resolved VM, undefined for an invalid spec. */
 export function renderStatus(
   raw: RawVm,
   prev: VmStatus,
   o: Observed,
   s: Situation,
   actions: readonly Action[],
-  vm: VirtualMachine | undefined,
+  r: ResolvedVm | undefined,
 ): VmStatus {
   const generation = raw.metadata.generation ?? 0;
   const guest = s.guest ?? notRunning(s);
@@ -30,7 +30,7 @@ export function renderStatus(
     : prev.restartCount;
   const restartRequest = raw.metadata.annotations?.[ANNOTATION_RESTARTED_AT];
   const restartedAt = created ? restartRequest : (s.pod?.restartedAt ?? prev.restartedAt);
-  const interfaces = vm ? interfacesOf(vm, s.pod, o.pod.defaultBinding) : prev.interfaces;
+  const interfaces = r ? interfacesOf(r, s.pod) : prev.interfaces;
   const ipAddress = interfaces?.[0]?.ips?.[0];
   const launcherPod = s.createdPod ?? s.pod?.name;
   return {
