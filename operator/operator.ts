@@ -17,6 +17,7 @@ import { EventRecorder } from "./kube/events.ts";
 import { KubeResources } from "./kube/resources.ts";
 import { LeaseElector } from "./leader/lease-elector.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
+import { ProfileResolver } from "./instancetype/resolver.ts";
 import { systemClock, type Clock } from "./runtime/clock.ts";
 import { serveHttp, type HttpEndpoint } from "./runtime/http.ts";
 import { createMetrics, type OperatorMetrics } from "./runtime/metrics.ts";
@@ -81,6 +82,7 @@ export async function startOperator(
   const reconciler = new Reconciler({
     caches,
     resources,
+    profiles: new ProfileResolver(client),
     events,
     metrics,
     clock,

@@ -16,5 +16,18 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
   // create/delete: the per-VM state claim (persistent UEFI variables), which the operator owns.
   { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list", "watch", "create", "delete"] },
   { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+  // Instancetypes and preferences are read when a VM names one; the first one used is pinned as a
+  // ControllerRevision owned by the VM (operator/instancetype).
+  {
+    apiGroups: [GROUP],
+    resources: [
+      "virtualmachineinstancetypes",
+      "virtualmachineclusterinstancetypes",
+      "virtualmachinepreferences",
+      "virtualmachineclusterpreferences",
+    ],
+    verbs: ["get"],
+  },
+  { apiGroups: ["apps"], resources: ["controllerrevisions"], verbs: ["get", "create"] },
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
 ];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { listMap } from "./k8s-meta.ts";
+import { listMap, preserveUnknown } from "./k8s-meta.ts";
 
 /** Coarse lifecycle phase, as KubeVirt's VMI phase plus Stopped. */
 export const PHASES = [
@@ -115,6 +115,13 @@ export const vmStatusSchema = z
       .number()
       .optional()
       .describe("Seconds from creation (or start request) to Running."),
+    expandedSpec: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta(preserveUnknown)
+      .describe(
+        "The spec the VM runs with, expanded with its instancetype and preference (only for a VM naming one); `vireo expand` shows the same.",
+      ),
   })
   .strict();
 

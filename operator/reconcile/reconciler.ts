@@ -15,8 +15,10 @@ import type { Clock } from "../runtime/clock.ts";
 import type { OperatorMetrics } from "../runtime/metrics.ts";
 import { stateClaimName } from "../../crds/contract/index.ts";
 import { decide } from "./decide/decide.ts";
-import type { Action, ClaimState, Observed, StateClaimState } from "./decide/inputs.ts";
+import type { Action, ClaimState, Decision, Observed, StateClaimState } from "./decide/inputs.ts";
 import { podView } from "./pod-view.ts";
+import { expandWithFacts, hasProfiles, type ProfileFacts } from "../instancetype/facts.ts";
+import type { ProfileResolver } from "../instancetype/resolver.ts";
 
 /** What a reconcile asks of the queue. */
 export interface ReconcileOutcome {
@@ -34,6 +36,8 @@ export interface ReconcilerDeps {
   metrics: OperatorMetrics;
   clock: Clock;
   settings: Pick<Observed, "pod" | "crashLoop">;
+  /** Resolves and pins instancetypes and preferences; without it a VM naming one is InvalidSpec. */
+  profiles?: ProfileResolver;
 }
 
 /** How an action went: done, the VM is gone, the cache lags behind the API, or another owner holds the name. */
@@ -82,6 +86,23 @@ function stateClaimState(pvc: V1PersistentVolumeClaim | undefined): StateClaimSt
   };
 }
 
+/** How long to wait for an instancetype or preference a VM names that does not exist (yet). */
+const MISSING_PROFILE_REQUEUE_MS = 10_000;
+
+/**
+ * The expanded spec goes into status (what the VM runs with); a reference to an object not there yet is
+ * looked at again rather than terminal, as the object may be applied after the VM.
+ */
+function withProfiles(decision: Decision, vm: CachedVm, profiles: ProfileFacts): void {
+  if (!profiles.ok && profiles.missing && decision.terminal) {
+    delete decision.terminal;
+    decision.requeueAfterMs = MISSING_PROFILE_REQUEUE_MS;
+  }
+  const expanded = expandWithFacts(vm, profiles);
+  if (decision.status && expanded.ok)
+    decision.status = { ...decision.status, expandedSpec: expanded.vm.spec as Record<string, unknown> };
+}
+
 /** Reconciles one VM key at a time (the queue guarantees one in flight per key). */
 export class Reconciler {
   readonly #d: ReconcilerDeps;
@@ -127,7 +148,9 @@ export class Reconciler {
     const claims: Record<string, ClaimState> = {};
     for (const c of claimNamesOf(vm.spec)) claims[c] = claimState(this.#d.caches.pvc(namespace, c));
     const startMark = this.#startMarks.get(key);
+    const profiles = await this.#profiles(vm, ref, log);
     const decision = decide(vm, {
+      ...(profiles ? { profiles } : {}),
       now: this.#d.clock.now(),
       pods: this.#d.caches.podsOf(key, uid).map(podView),
       claims,
@@ -146,6 +169,7 @@ export class Reconciler {
       if (done === "name-taken") return { requeueAfterMs: NAME_TAKEN_REQUEUE_MS };
     }
 
+    if (profiles) withProfiles(decision, vm, profiles);
     const prev = vm.status as VmStatus | undefined;
     if (decision.status && canonicalJson(decision.status) !== canonicalJson(prev ?? {})) {
       try {
@@ -167,6 +191,17 @@ export class Reconciler {
       ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}),
       ...(decision.terminal ? { terminal: decision.terminal } : {}),
     };
+  }
+
+  /** What the VM's instancetype and preference resolve to; undefined when it names none or is going. */
+  async #profiles(vm: CachedVm, ref: VmRef, log: Logger): Promise<ProfileFacts | undefined> {
+    if (vm.metadata.deletionTimestamp || !hasProfiles(vm.spec) || !this.#d.profiles) return undefined;
+    try {
+      return await this.#d.profiles.resolve(vm, ref, log);
+    } catch (err) {
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "profile" });
+      throw err;
+    }
   }
 
   #observeStart(key: string, prev: VmStatus | undefined, next: VmStatus): void {

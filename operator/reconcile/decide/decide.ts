@@ -6,6 +6,7 @@
  */
 import { vmStatusSchema, type VmStatus } from "../../../crds/api/status.ts";
 import { validateVirtualMachine } from "../../../crds/api/validate.ts";
+import { expandWithFacts } from "../../instancetype/facts.ts";
 import { resolveVm, type ClaimFacts, type ResolvedVm } from "../../../crds/launcher/resolve.ts";
 import { FINALIZER } from "../../../crds/contract/index.ts";
 import { eventsFor, startWarnings } from "./events.ts";
@@ -39,7 +40,10 @@ export function decide(raw: RawVm, observed: Observed): Decision {
   if (raw.metadata.deletionTimestamp) return deleting(raw, prev, observed);
   const hasFinalizer = raw.metadata.finalizers?.includes(FINALIZER) ?? false;
   const actions: Action[] = hasFinalizer ? [] : [{ kind: "addFinalizer" }];
-  const validation = validateVirtualMachine({ ...raw, status: undefined });
+  // A VM naming an instancetype or preference is validated as expanded with them (operator/instancetype).
+  const expanded = expandWithFacts(raw, observed.profiles);
+  if (!expanded.ok) return invalid(raw, prev, observed, actions, expanded.message);
+  const validation = validateVirtualMachine({ ...expanded.vm, status: undefined });
   if (!validation.ok) {
     const message = validation.problems.map((p) => `${p.path}: ${p.message}`).join("; ");
     return invalid(raw, prev, observed, actions, message);

@@ -6,6 +6,7 @@ import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { VmStatus } from "../../../crds/api/status.ts";
 import type { ClaimFacts } from "../../../crds/launcher/resolve.ts";
 import type { VmEvent } from "../../kube/events.ts";
+import type { ProfileFacts } from "../../instancetype/facts.ts";
 import type { PodInputs } from "../../pod/build.ts";
 import type { CrashLoopSettings } from "../backoff.ts";
 import type { PodView } from "../pod-view.ts";
@@ -52,6 +53,8 @@ export interface Observed {
   crashLoop: CrashLoopSettings;
   /** When the operator saw this start being asked for (VM created, pod created), for start latency. */
   startRequestedAt?: number;
+  /** What the VM's instancetype and preference resolved to (operator/instancetype); unset when it names none. */
+  profiles?: ProfileFacts;
 }
 
 /** A side effect for the outer reconciler to carry out, in order. */
