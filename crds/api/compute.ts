@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { cel, exactlyOne } from "./k8s-meta.ts";
+import { cel } from "./k8s-meta.ts";
 import { parseQuantity } from "./quantity.ts";
+import { celOf, celRulesOf, exactlyOneRule, type Rule } from "./rule.ts";
 
 /** Smallest guest memory we accept; below this no supported guest boots. */
 export const MIN_GUEST_MEMORY_BYTES = 16 * 2 ** 20;
@@ -34,6 +35,27 @@ const count = (max: number, what: string) =>
 /** CPU models with a meaning of their own; any other value names a QEMU CPU model (e.g. `Skylake-Server`). */
 export const SPECIAL_CPU_MODELS = ["host-passthrough", "host-model"] as const;
 
+/** Most vCPUs a VM may have (sockets × cores × threads). */
+export const MAX_VCPUS = 512;
+
+/** The vCPU topology's rules. */
+export const CPU_RULES: Rule<{ sockets: number; cores: number; threads: number }>[] = [
+  {
+    id: "vcpus-at-most-512",
+    cel: [
+      {
+        rule: `self.sockets * self.cores * self.threads <= ${MAX_VCPUS}`,
+        message: `total vCPUs (sockets × cores × threads) must be at most ${MAX_VCPUS}`,
+      },
+    ],
+    check(cpu, report) {
+      const total = cpu.sockets * cpu.cores * cpu.threads;
+      if (total > MAX_VCPUS)
+        report([], `total vCPUs (sockets × cores × threads) must be at most ${MAX_VCPUS}, got ${total}`);
+    },
+  },
+];
+
 /** vCPU topology and model. Total vCPUs = sockets × cores × threads. */
 export const cpuSchema = z
   .object({
@@ -50,12 +72,35 @@ export const cpuSchema = z
       .describe("host-passthrough, host-model (default) or a named QEMU CPU model such as Skylake-Server."),
   })
   .strict()
-  .meta(
-    cel({
-      rule: "self.sockets * self.cores * self.threads <= 512",
-      message: "total vCPUs (sockets × cores × threads) must be at most 512",
-    }),
-  );
+  .meta(celOf(CPU_RULES));
+
+/** Guest memory's cross-field rule: hugepages back it in whole pages. */
+export const MEMORY_RULES: Rule<{ guest: string; hugepages?: { pageSize: string } | undefined }>[] = [
+  {
+    id: "memory-whole-hugepages",
+    cel: [
+      {
+        rule:
+          "!has(self.hugepages) || !quantity(self.guest).isInteger() || " +
+          "quantity(self.guest).asInteger() % quantity(self.hugepages.pageSize).asInteger() == 0",
+        message: "guest memory must be a multiple of the hugepage size",
+        messageExpression:
+          "'guest memory ' + self.guest + ' must be a multiple of the hugepage size ' + self.hugepages.pageSize",
+        fieldPath: ".guest",
+      },
+    ],
+    check(memory, report) {
+      const hp = memory.hugepages;
+      const guest = parseQuantity(memory.guest);
+      if (!hp || guest === undefined) return;
+      if (guest % parseQuantity(hp.pageSize)! !== 0)
+        report(
+          ["guest"],
+          `guest memory ${memory.guest} must be a multiple of the hugepage size ${hp.pageSize}`,
+        );
+    },
+  },
+];
 
 /** Guest memory, optionally backed by hugepages. */
 export const memorySchema = z
@@ -89,15 +134,7 @@ export const memorySchema = z
         message: "guest memory must be a whole number of bytes",
         fieldPath: ".guest",
       },
-      {
-        rule:
-          "!has(self.hugepages) || !quantity(self.guest).isInteger() || " +
-          "quantity(self.guest).asInteger() % quantity(self.hugepages.pageSize).asInteger() == 0",
-        message: "guest memory must be a multiple of the hugepage size",
-        messageExpression:
-          "'guest memory ' + self.guest + ' must be a multiple of the hugepage size ' + self.hugepages.pageSize",
-        fieldPath: ".guest",
-      },
+      ...celRulesOf(MEMORY_RULES),
     ),
   );
 
@@ -132,6 +169,16 @@ export const kernelBootSchema = z
   })
   .strict();
 
+/** The firmware's rule: one way to boot. */
+export const FIRMWARE_RULES: Rule<object>[] = [
+  exactlyOneRule(
+    "firmware-one-kind",
+    ["bios", "uefi", "kernelBoot"],
+    "firmware",
+    "firmware must set exactly one of bios, uefi or kernelBoot",
+  ),
+];
+
 /** How the VM boots: exactly one of bios, uefi or kernelBoot. */
 export const firmwareSchema = z
   .object({
@@ -155,9 +202,4 @@ export const firmwareSchema = z
     kernelBoot: kernelBootSchema.optional().describe("Boot a kernel directly, without firmware."),
   })
   .strict()
-  .meta(
-    cel({
-      rule: exactlyOne(["bios", "uefi", "kernelBoot"]),
-      message: "firmware must set exactly one of bios, uefi or kernelBoot",
-    }),
-  );
+  .meta(celOf(FIRMWARE_RULES));

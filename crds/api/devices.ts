@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { cel, exactlyOne } from "./k8s-meta.ts";
+import { celOf, exactlyOneRule, type Rule } from "./rule.ts";
 
 /** Optional devices; sensible ones are on by default. */
 export const devicesSchema = z
@@ -16,6 +16,16 @@ export const devicesSchema = z
       .describe("virtio-balloon with statistics (guest memory metrics)."),
   })
   .strict();
+
+/** A probe's rule: one handler. */
+export const PROBE_RULES: Rule<object>[] = [
+  exactlyOneRule(
+    "probe-one-handler",
+    ["httpGet", "tcpSocket"],
+    "a probe",
+    "a probe must set exactly one of httpGet or tcpSocket",
+  ),
+];
 
 /** A probe of the guest, mapped onto the launcher pod (the guest answers at the pod IP). */
 export const guestProbeSchema = z
@@ -38,9 +48,4 @@ export const guestProbeSchema = z
     successThreshold: z.int().min(1).max(100).optional(),
   })
   .strict()
-  .meta(
-    cel({
-      rule: exactlyOne(["httpGet", "tcpSocket"]),
-      message: "a probe must set exactly one of httpGet or tcpSocket",
-    }),
-  );
+  .meta(celOf(PROBE_RULES));

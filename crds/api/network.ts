@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { cel, exactlyOne, listMap } from "./k8s-meta.ts";
+import { cel, listMap } from "./k8s-meta.ts";
 import { localName } from "./names.ts";
+import { celOf, celRulesOf, exactlyOneRule, type Rule } from "./rule.ts";
 
 /** Unicast, locally or globally administered MAC in colon notation. */
 export const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -20,6 +21,26 @@ export const portSchema = z
 
 /** How a guest NIC is connected to the pod network. */
 export const BINDINGS = ["bridge", "masquerade", "passt"] as const;
+
+/** A NIC's cross-field rule: a bridge exposes every port, so it forwards none. */
+export const INTERFACE_RULES: Rule<{ binding?: string | undefined; ports?: unknown[] | undefined }>[] = [
+  {
+    id: "bridge-forwards-no-ports",
+    cel: [
+      {
+        rule: "!has(self.ports) || !has(self.binding) || self.binding != 'bridge'",
+        message:
+          "ports can only be forwarded with the masquerade or passt binding; bridge exposes every port",
+        fieldPath: ".ports",
+        reason: "FieldValueForbidden",
+      },
+    ],
+    check(iface, report) {
+      if (iface.ports && iface.binding === "bridge")
+        report(["ports"], "ports can only be forwarded with the masquerade or passt binding");
+    },
+  },
+];
 
 /** A guest NIC. Its `name` matches a network. */
 export const interfaceSchema = z
@@ -52,24 +73,25 @@ export const interfaceSchema = z
   })
   .strict()
   .meta(
-    cel(
-      {
-        rule: "!has(self.ports) || !has(self.binding) || self.binding != 'bridge'",
-        message:
-          "ports can only be forwarded with the masquerade or passt binding; bridge exposes every port",
-        fieldPath: ".ports",
-        reason: "FieldValueForbidden",
-      },
-      {
-        // The first octet's low bit is the multicast bit: its second hex digit must be even.
-        rule: "!has(self.macAddress) || self.macAddress.matches('^[0-9A-Fa-f][02468AaCcEe]')",
-        message: "must be a unicast MAC address (first octet even)",
-        fieldPath: ".macAddress",
-      },
-    ),
+    cel(...celRulesOf(INTERFACE_RULES), {
+      // The first octet's low bit is the multicast bit: its second hex digit must be even.
+      rule: "!has(self.macAddress) || self.macAddress.matches('^[0-9A-Fa-f][02468AaCcEe]')",
+      message: "must be a unicast MAC address (first octet even)",
+      fieldPath: ".macAddress",
+    }),
   );
 
 const CIDR4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(\d|[12]\d|3[0-2])$/;
+
+/** A network's rule: the pod network or a Multus one. */
+export const NETWORK_RULES: Rule<object>[] = [
+  exactlyOneRule(
+    "network-one-kind",
+    ["pod", "multus"],
+    "a network",
+    "a network must set exactly one of pod or multus",
+  ),
+];
 
 /** A network the VM attaches to: the pod network or a Multus network. */
 export const networkSchema = z
@@ -112,6 +134,4 @@ export const networkSchema = z
       .describe("A secondary network from a Multus NetworkAttachmentDefinition."),
   })
   .strict()
-  .meta(
-    cel({ rule: exactlyOne(["pod", "multus"]), message: "a network must set exactly one of pod or multus" }),
-  );
+  .meta(celOf(NETWORK_RULES));

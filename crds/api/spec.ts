@@ -2,11 +2,12 @@ import { z } from "zod";
 import { cpuSchema, firmwareSchema, machineSchema, memorySchema } from "./compute.ts";
 import { devicesSchema, guestProbeSchema } from "./devices.ts";
 import { cel, listMap, type CelRule } from "./k8s-meta.ts";
+import { celRulesOf } from "./rule.ts";
 import { interfaceSchema, networkSchema } from "./network.ts";
 import { schedulingFields } from "./scheduling.ts";
 import { diskSchema, stateStorageSchema, volumeSchema } from "./storage.ts";
 import { dataVolumeTemplateSchema } from "./datavolume.ts";
-import { checkSpecRules } from "./spec-rules.ts";
+import { checkSpecRules, SPEC_RULES as SPEC_RULE_ENTRIES } from "./spec-rules.ts";
 import { instancetypeMatcherSchema } from "./instancetype.ts";
 import { preferenceMatcherSchema } from "./preference.ts";
 
@@ -16,109 +17,8 @@ import { preferenceMatcherSchema } from "./preference.ts";
  */
 export const RUN_STRATEGIES = ["Always", "RerunOnFailure", "Once", "Manual", "Halted"] as const;
 
-/** A CEL predicate: volume v backs disk d with an ISO (a CD-ROM, read-only by nature). */
-const ISO_BACKED = "(has(v.cloudInitNoCloud) || has(v.configMap) || has(v.secret))";
-
-/** A CEL predicate: disk x is a bootOrder duplicate in `list` (x and e are elements). */
-const dupBoot = (list: string) =>
-  `has(x.bootOrder) && ${list}.filter(e, has(e.bootOrder) && e.bootOrder == x.bootOrder).size() > 1`;
-
-/**
- * The cross-field rules of `checkSpecRules` that the API server can check, as CEL on the spec (defaults are
- * applied before they run). fieldPath names the list the rule is about; the element itself cannot be named:
- * fieldPath is static, and a messageExpression that finds the element exceeds the API server's cost budget
- * for rules on the whole spec. `vireo validate` names it.
- */
-const SPEC_RULES: CelRule[] = [
-  {
-    rule: "self.disks.all(d, self.volumes.exists(v, v.name == d.name))",
-    message: "every disk needs a volume of the same name",
-    fieldPath: ".disks",
-    reason: "FieldValueRequired",
-  },
-  {
-    rule: "self.volumes.all(v, self.disks.exists(d, d.name == v.name))",
-    message: "every volume must be used by a disk of the same name",
-    fieldPath: ".volumes",
-  },
-  {
-    rule: "self.volumes.filter(v, has(v.cloudInitNoCloud)).size() <= 1",
-    message: "at most one cloudInitNoCloud volume is allowed",
-    fieldPath: ".volumes",
-  },
-  {
-    rule:
-      "self.disks.all(d, d.bus != 'sata' || self.volumes.exists(v, v.name == d.name && " +
-      `${ISO_BACKED}) || !(d.readOnly || self.volumes.exists(v, v.name == d.name && ` +
-      "has(v.persistentVolumeClaim) && has(v.persistentVolumeClaim.readOnly) && v.persistentVolumeClaim.readOnly)))",
-    message: "a SATA hard disk cannot be read-only; use bus virtio or scsi",
-    fieldPath: ".disks",
-  },
-  {
-    rule: `!self.disks.exists(x, ${dupBoot("self.disks")})`,
-    message: "each bootOrder may be used once",
-    fieldPath: ".disks",
-    reason: "FieldValueDuplicate",
-  },
-  {
-    rule: `!self.interfaces.exists(x, ${dupBoot("self.interfaces")})`,
-    message: "each bootOrder may be used once",
-    fieldPath: ".interfaces",
-    reason: "FieldValueDuplicate",
-  },
-  {
-    rule: "!self.interfaces.exists(i, has(i.bootOrder) && self.disks.exists(d, has(d.bootOrder) && d.bootOrder == i.bootOrder))",
-    message: "each bootOrder may be used once (an interface has a disk's bootOrder)",
-    fieldPath: ".interfaces",
-    reason: "FieldValueDuplicate",
-  },
-  {
-    rule: "self.interfaces.all(i, self.networks.exists(n, n.name == i.name))",
-    message: "every interface needs a network of the same name",
-    fieldPath: ".interfaces",
-    reason: "FieldValueRequired",
-  },
-  {
-    rule: "self.networks.all(n, self.interfaces.exists(i, i.name == n.name))",
-    message: "every network must be used by an interface of the same name",
-    fieldPath: ".networks",
-  },
-  {
-    rule: "self.networks.filter(n, has(n.pod)).size() <= 1",
-    message: "at most one network may be the pod network",
-    fieldPath: ".networks",
-  },
-  {
-    rule:
-      "self.interfaces.all(i, !has(i.binding) || i.binding == 'bridge' || " +
-      "!self.networks.exists(n, n.name == i.name && has(n.multus)))",
-    message: "masquerade and passt are only for the pod network; Multus networks use bridge",
-    fieldPath: ".interfaces",
-  },
-  {
-    rule: "self.interfaces.all(i, !has(i.ports) || !self.networks.exists(n, n.name == i.name && has(n.multus)))",
-    message: "ports cannot be forwarded on a Multus network",
-    fieldPath: ".interfaces",
-    reason: "FieldValueForbidden",
-  },
-  {
-    rule:
-      "!self.interfaces.exists(i, self.networks.exists(n, n.name == i.name && has(n.pod))) || " +
-      "self.networks.exists(n, n.name == self.interfaces[0].name && has(n.pod))",
-    message: "the pod network interface must be the first interface",
-    fieldPath: ".interfaces",
-  },
-  {
-    rule: "self.machine.type != 'microvm' || has(self.firmware.kernelBoot)",
-    message: "machine type microvm boots only with firmware.kernelBoot",
-    fieldPath: ".machine.type",
-  },
-  {
-    rule: "self.machine.type != 'microvm' || self.disks.all(d, d.bus == 'virtio')",
-    message: "machine type microvm has only virtio disks",
-    fieldPath: ".disks",
-  },
-];
+/** The spec's cross-field rules as CEL (crds/api/spec-rules.ts holds each with its check). */
+const SPEC_RULES: CelRule[] = celRulesOf(SPEC_RULE_ENTRIES);
 
 /** Spec of a VirtualMachine before cross-field rules (also what the CRD's openAPIV3Schema is made from). */
 export const vmSpecShape = z

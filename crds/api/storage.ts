@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { cel, exactlyOne } from "./k8s-meta.ts";
+import { cel } from "./k8s-meta.ts";
 import { localName, objectName } from "./names.ts";
+import { celOf, exactlyOneRule, type Rule } from "./rule.ts";
 import { byteQuantity } from "./compute.ts";
 
 /** Limits for ephemeral disks: at least 1 MiB, at most 64 TiB. */
@@ -35,6 +36,43 @@ export const diskSchema = z
 
 const secretRef = z.object({ name: objectName().describe("Secret name in the VM's namespace.") }).strict();
 
+type CloudInitSources = {
+  userData?: string | undefined;
+  userDataSecretRef?: object | undefined;
+  networkData?: string | undefined;
+  networkDataSecretRef?: object | undefined;
+};
+
+/** cloud-init's rules: each document inline or from a Secret, not both. */
+export const CLOUD_INIT_RULES: Rule<CloudInitSources>[] = [
+  {
+    id: "cloud-init-user-data-once",
+    cel: [
+      {
+        rule: "!(has(self.userData) && has(self.userDataSecretRef))",
+        message: "set userData or userDataSecretRef, not both",
+      },
+    ],
+    check(ci, report) {
+      if (ci.userData !== undefined && ci.userDataSecretRef)
+        report([], "set userData or userDataSecretRef, not both");
+    },
+  },
+  {
+    id: "cloud-init-network-data-once",
+    cel: [
+      {
+        rule: "!(has(self.networkData) && has(self.networkDataSecretRef))",
+        message: "set networkData or networkDataSecretRef, not both",
+      },
+    ],
+    check(ci, report) {
+      if (ci.networkData !== undefined && ci.networkDataSecretRef)
+        report([], "set networkData or networkDataSecretRef, not both");
+    },
+  },
+];
+
 /** cloud-init NoCloud data: inline or from a Secret, for user-data and network-config. */
 export const cloudInitNoCloudSchema = z
   .object({
@@ -56,18 +94,7 @@ export const cloudInitNoCloudSchema = z
       .describe("Secret whose key `networkdata` (or `networkData`) holds network-config."),
   })
   .strict()
-  .meta(
-    cel(
-      {
-        rule: "!(has(self.userData) && has(self.userDataSecretRef))",
-        message: "set userData or userDataSecretRef, not both",
-      },
-      {
-        rule: "!(has(self.networkData) && has(self.networkDataSecretRef))",
-        message: "set networkData or networkDataSecretRef, not both",
-      },
-    ),
-  );
+  .meta(celOf(CLOUD_INIT_RULES));
 
 /** Volume sources; a volume has exactly one. */
 export const VOLUME_SOURCES = [
@@ -79,6 +106,16 @@ export const VOLUME_SOURCES = [
   "configMap",
   "secret",
 ] as const;
+
+/** A volume's rule: one source. */
+export const VOLUME_RULES: Rule<object>[] = [
+  exactlyOneRule(
+    "volume-one-source",
+    VOLUME_SOURCES,
+    "a volume",
+    `a volume must set exactly one of ${VOLUME_SOURCES.join(", ")}`,
+  ),
+];
 
 /** Where a disk's data comes from. Exactly one source per volume. */
 export const volumeSchema = z
@@ -155,12 +192,7 @@ export const volumeSchema = z
       .describe("A Secret as a read-only disk."),
   })
   .strict()
-  .meta(
-    cel({
-      rule: exactlyOne([...VOLUME_SOURCES]),
-      message: `a volume must set exactly one of ${VOLUME_SOURCES.join(", ")}`,
-    }),
-  );
+  .meta(celOf(VOLUME_RULES));
 
 /** The per-VM state claim (KubeVirt's "backend storage"): where UEFI variables (and later a TPM) persist. */
 export const stateStorageSchema = z

@@ -467,4 +467,65 @@ export const invalidVms: InvalidCase[] = [
     "spec.devices.gpu",
     /unknown field/,
   ],
+  // Each cross-field rule broken at least once (crds/api/rules-cel.test.ts counts them).
+  [
+    "too many vCPUs",
+    () => withSpec((s) => (s.cpu = { sockets: 2, cores: 256, threads: 2 })),
+    "spec.cpu",
+    /at most 512/,
+  ],
+  [
+    "ports on a Multus network",
+    () =>
+      withSpec((s) => {
+        s.interfaces = [{ name: "default" }, { name: "storage", binding: "bridge", ports: [{ port: 80 }] }];
+        s.networks = [
+          { name: "default", pod: {} },
+          { name: "storage", multus: { networkName: "storage" } },
+        ];
+      }),
+    "spec.interfaces[1].ports",
+    /Multus network/,
+  ],
+  [
+    "interface with a disk's bootOrder",
+    () => withSpec((s) => (s.interfaces = [{ name: "default", bootOrder: 1 }])),
+    "spec.interfaces[0].bootOrder",
+    /already used by disks\.0/,
+  ],
+  [
+    "cloud-init network data inline and secret",
+    () =>
+      withSpec((s) => {
+        s.disks.push({ name: "ci" } as never);
+        s.volumes.push({
+          name: "ci",
+          cloudInitNoCloud: { networkData: "version: 2", networkDataSecretRef: { name: "s" } },
+        } as never);
+      }),
+    "spec.volumes[1].cloudInitNoCloud",
+    /networkData or networkDataSecretRef/,
+  ],
+  [
+    "read-only claim on a SATA hard disk",
+    () =>
+      withSpec((s) => {
+        s.disks = [{ name: "root", bus: "sata" }];
+        s.volumes = [{ name: "root", persistentVolumeClaim: { claimName: "root-pvc", readOnly: true } }];
+      }),
+    "spec.disks[0].readOnly",
+    /SATA hard disk cannot be read-only/,
+  ],
+  [
+    "network with no kind",
+    () => withSpec((s) => (s.networks = [{ name: "default" }])),
+    "spec.networks[0]",
+    /exactly one of pod, multus/,
+  ],
+  [
+    "probe with no handler",
+    () => withSpec((s) => (s.livenessProbe = { periodSeconds: 5 })),
+    "spec.livenessProbe",
+    /exactly one of httpGet, tcpSocket/,
+  ],
 ];
