@@ -6,6 +6,7 @@ const USAGE = `usage: vireo <command> [options]
 
 Commands:
   validate FILE...      check VirtualMachine manifests offline (multi-document YAML; - for stdin)
+  expand VM | -f FILE   a VM as it runs: its instancetype and preference applied (cluster, or offline)
   run FILE              run a VirtualMachine on this host (standalone mode, the demo)
   start|stop|restart VM change a VM's run state in the cluster (declaratively, like GitOps would)
   pause|unpause VM      pause or resume a running guest (through pods/exec)
@@ -24,6 +25,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import("./validate.ts")).validateCommand,
+  expand: async () => (await import("./expand.ts")).expandCommand,
   run: async () => (await import("./run.ts")).runCommand,
   doctor: async () => (await import("./doctor.ts")).doctorCommand,
   version: async () => (await import("./version.ts")).versionCommand,

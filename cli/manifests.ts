@@ -1,6 +1,8 @@
 import { parseAllDocuments } from "yaml";
-import { formatPath, validateVirtualMachine, type Problem } from "../crds/api/validate.ts";
+import { formatPath, type Problem } from "../crds/api/validate.ts";
 import { GROUP, type VirtualMachine } from "../crds/api/virtual-machine.ts";
+import { parseProfile, type Profile } from "../crds/api/instancetype-objects.ts";
+import { expandOffline, isProfileDocument, profileLibrary } from "./expand/offline.ts";
 
 /** One document of a manifest file, validated. */
 export interface CheckedDocument {
@@ -10,6 +12,8 @@ export interface CheckedDocument {
   skipped?: string;
   /** The VM's name, when the document has one. */
   name?: string;
+  /** Set for an instancetype or preference document (checked with its own schema). */
+  kind?: string;
   vm?: VirtualMachine;
   problems: Problem[];
 }
@@ -18,7 +22,11 @@ export interface CheckedDocument {
  * Parses multi-document YAML and validates each document as a VirtualMachine. Malformed YAML becomes a
  * problem with the line and column, never an exception; empty documents (`---` at the end) are skipped.
  */
-export function checkManifests(text: string, file: string): CheckedDocument[] {
+export function checkManifests(
+  text: string,
+  file: string,
+  profiles: Profile[] = profileLibrary([]),
+): CheckedDocument[] {
   const docs = parseAllDocuments(text, { prettyErrors: true });
   const out: CheckedDocument[] = [];
   const many = docs.length > 1;
@@ -51,7 +59,18 @@ export function checkManifests(text: string, file: string): CheckedDocument[] {
       return;
     }
     const name = (value as { metadata?: { name?: unknown } }).metadata?.name;
-    const r = validateVirtualMachine(value);
+    if (isProfileDocument(value)) {
+      const p = parseProfile(value);
+      out.push({
+        source,
+        kind: String((value as { kind: string }).kind),
+        ...(typeof name === "string" ? { name } : {}),
+        problems: p.ok ? [] : p.problems,
+      });
+      return;
+    }
+    // A VM naming an instancetype or preference is checked as it will run: expanded with them first.
+    const r = expandOffline(value, profiles);
     out.push({
       source,
       ...(typeof name === "string" ? { name } : {}),

@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import { checkManifests } from "./manifests.ts";
+import { profileLibrary, profilesIn } from "./expand/offline.ts";
 
 const HELP = `usage: vireo validate FILE... 
 
-Checks VirtualMachine manifests offline with the same rules the operator applies. Prints each problem as
+Checks VirtualMachine manifests offline with the same rules the operator applies. A VM naming an
+instancetype or preference is checked expanded with it: from the given files, else the set the chart ships. Prints each problem as
 "file: path: message" and exits 1 if there is any; exits 0 when every document is valid. Use - for stdin.`;
 
 /** `vireo validate FILE...`: exit 0 when every document is a valid VirtualMachine, 1 otherwise, 2 on usage. */
@@ -20,17 +22,20 @@ export async function validateCommand(argv: string[]): Promise<number> {
   }
   let bad = 0;
   let good = 0;
+  const texts = new Map<string, string>();
   for (const file of files) {
-    let text: string;
     try {
-      text = readFileSync(file === "-" ? 0 : file, "utf8");
+      texts.set(file, readFileSync(file === "-" ? 0 : file, "utf8"));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       console.error(`${file}: cannot read: ${code === "ENOENT" ? "no such file" : (code ?? String(err))}`);
       bad++;
-      continue;
     }
-    const docs = checkManifests(text, file);
+  }
+  // Instancetypes and preferences of every file are known to the VMs of every file.
+  const profiles = profileLibrary([...texts.values()].flatMap(profilesIn));
+  for (const [file, text] of texts) {
+    const docs = checkManifests(text, file, profiles);
     if (docs.length === 0) {
       console.error(`${file}: no documents`);
       bad++;
@@ -46,7 +51,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
       }
       if (doc.problems.length === 0) {
         good++;
-        if (!quiet) console.log(`${doc.source}: VirtualMachine ${doc.name ?? ""} is valid`);
+        if (!quiet) console.log(`${doc.source}: ${doc.kind ?? "VirtualMachine"} ${doc.name ?? ""} is valid`);
         continue;
       }
       bad++;

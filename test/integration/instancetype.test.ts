@@ -2,10 +2,12 @@
 // the chart's shipped set are accepted, the API server refuses what an instancetype owns, the operator pins
 // the first-used instancetype as a ControllerRevision, an edited instancetype leaves the VM alone, and moving
 // the VM to the new version (clearing revisionName) reports RestartRequired. No kubelet: pods stay Pending.
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApiException } from "@kubernetes/client-node";
+import { parse } from "yaml";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { COMMON_INSTANCETYPES } from "../../crds/api/instancetype-common.ts";
 import { COMMON_PREFERENCES } from "../../crds/api/preference-common.ts";
@@ -218,6 +220,18 @@ describe("instancetypes and preferences on the API server", () => {
       ) ?? 0;
     expect(request).toBeGreaterThan(2 * 2 ** 30); // 2Gi of guest memory plus overhead
 
+    // `vireo expand` shows the same, from the pinned revisions.
+    const cli = spawnSync(
+      process.execPath,
+      [join(repoRoot, "bin/vireo.js"), "expand", "win", "-n", ns.name, "--kubeconfig", cp().kubeconfigPath],
+      { encoding: "utf8" },
+    );
+    expect(cli.stderr).toBe("");
+    expect(cli.status).toBe(0);
+    expect((parse(cli.stdout) as { spec: unknown }).spec).toEqual(
+      expect.objectContaining({ memory: { guest: "2Gi" }, firmware: { uefi: { secureBoot: true } } }),
+    );
+
     // The instancetype is edited: the VM keeps its pinned revision, its pod and its expanded spec.
     await patchClusterInstancetype("u1.small", "3Gi");
     expect((await clusterInstancetype("u1.small")).spec.memory.guest).toBe("3Gi");
@@ -245,6 +259,22 @@ describe("instancetypes and preferences on the API server", () => {
       return vm;
     }, wait);
     expect(moved.status!.expandedSpec!.memory!.guest).toBe("3Gi");
+    const again = spawnSync(
+      process.execPath,
+      [
+        join(repoRoot, "bin/vireo.js"),
+        "expand",
+        "win",
+        "-n",
+        ns.name,
+        "--kubeconfig",
+        cp().kubeconfigPath,
+        "-o",
+        "json",
+      ],
+      { encoding: "utf8" },
+    );
+    expect((JSON.parse(again.stdout) as { spec: { memory: unknown } }).spec.memory).toEqual({ guest: "3Gi" });
     await patchClusterInstancetype("u1.small", "2Gi");
   });
 
