@@ -14,6 +14,7 @@ if [[ "$which" != unit && -z "${VIREO_SKIP_PREREQS:-}" ]]; then
   bash scripts/kstatus/build.sh || exit 1
   bash scripts/chart/tools.sh || exit 1   # ct, kube-score, krew, yamllint (chart and krew tests)
   bash scripts/guest/build.sh || exit 1
+  bash scripts/guest-image/build.sh || exit 1   # the Debian cloud image (real-image tests)
   if [[ "$which" == e2e || "$which" == all ]]; then
     bash scripts/k8s/build.sh kubelet kube-scheduler kube-controller-manager || exit 1
     bash scripts/images/base.sh || exit 1
