@@ -11,7 +11,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: [
-            "{crds,operator,launcher,cli,deviceplugin,importer,scripts,bench}/**/*.test.ts",
+            "{crds,operator,launcher,cli,deviceplugin,importer,scripts,bench,lib}/**/*.test.ts",
             "test/unit/**/*.test.ts",
           ],
           testTimeout: 20_000,

@@ -4,8 +4,9 @@
  * lookups (VM, namespace names) use the kubeconfig like every command, with a short deadline so a slow or
  * unreachable cluster never blocks the shell.
  */
-import { CoreV1Api } from "@kubernetes/client-node";
-import { loadTarget, VmClient } from "./cluster/kube.ts";
+import type { V1Namespace } from "@kubernetes/client-node";
+import { resourcePath } from "../lib/kube/paths.ts";
+import { ClusterClient, loadTarget, VmClient } from "./cluster/kube.ts";
 import { complete, formatCompletion, type CompletionSources } from "./completion/complete.ts";
 import { completionScript, SHELLS, type Shell } from "./completion/scripts.ts";
 
@@ -55,7 +56,10 @@ function clusterSources(kubeconfig: string | undefined): CompletionSources {
     },
     namespaces: async (context) => {
       const kc = target(context).kubeConfig;
-      const list = await withDeadline(kc.makeApiClient(CoreV1Api).listNamespace());
+      const path = resourcePath({ version: "v1", plural: "namespaces" });
+      const list = await withDeadline(
+        new ClusterClient(kc).request<{ items: V1Namespace[] }>("list namespaces", "GET", path),
+      );
       return list.items.map((n) => n.metadata?.name ?? "").filter((n) => n !== "");
     },
     contexts: async () =>

@@ -6,16 +6,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import {
-  ApiException,
-  ApiextensionsV1Api,
-  AppsV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-} from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { GROUP, PLURAL, VERSION } from "../crds/api/virtual-machine.ts";
+import { isApiStatus } from "../lib/kube/errors.ts";
+import { resourcePath } from "../lib/kube/paths.ts";
 import { ClusterCliError } from "./cluster/errors.ts";
-import { explainApiError, FIELD_MANAGER, loadTarget } from "./cluster/kube.ts";
+import { ClusterClient, FIELD_MANAGER, loadTarget } from "./cluster/kube.ts";
 import {
   checkCrd,
   checkOperator,
@@ -99,8 +95,12 @@ export async function doctorCommand(argv: string[], deps: DoctorDeps = {}): Prom
   }
 }
 
+const CRDS = { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions" };
+const DEPLOYMENTS = { group: "apps", version: "v1", plural: "deployments" };
+const VMS = { group: GROUP, version: VERSION, plural: PLURAL };
+
 class Doctor {
-  readonly #kc: KubeConfig;
+  readonly #api: ClusterClient;
   readonly #timeoutMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #log: (line: string) => void;
@@ -109,7 +109,7 @@ class Doctor {
     kc: KubeConfig,
     o: { timeoutMs: number; sleep: (ms: number) => Promise<void>; log: (line: string) => void },
   ) {
-    this.#kc = kc;
+    this.#api = new ClusterClient(kc);
     this.#timeoutMs = o.timeoutMs;
     this.#sleep = o.sleep;
     this.#log = o.log;
@@ -129,80 +129,66 @@ class Doctor {
     return r.state === "ok";
   }
 
-  async #get<T>(what: string, read: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await read();
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return undefined;
-      throw explainApiError(err, what, this.#kc);
-    }
-  }
-
   crd(): Promise<boolean> {
-    const api = this.#kc.makeApiClient(ApiextensionsV1Api);
-    return this.#until(async () =>
-      checkCrd(
-        await this.#get(`get CRD ${CRD_NAME}`, () => api.readCustomResourceDefinition({ name: CRD_NAME })),
-      ),
-    );
+    const path = resourcePath(CRDS, undefined, CRD_NAME);
+    return this.#until(async () => checkCrd(await this.#api.getIfExists(`get CRD ${CRD_NAME}`, path)));
   }
 
   operator(namespace: string, name: string): Promise<boolean> {
-    const api = this.#kc.makeApiClient(AppsV1Api);
+    const path = resourcePath(DEPLOYMENTS, namespace, name);
     return this.#until(async () =>
       checkOperator(
         `${namespace}/${name}`,
-        await this.#get(`get deployment ${namespace}/${name}`, () =>
-          api.readNamespacedDeployment({ namespace, name }),
-        ),
+        await this.#api.getIfExists(`get deployment ${namespace}/${name}`, path),
       ),
     );
   }
 
   async trialVm(namespace: string): Promise<boolean> {
-    const api = this.#kc.makeApiClient(CustomObjectsApi);
     const name = `vireo-doctor-${randomBytes(3).toString("hex")}`;
-    const ref = { group: GROUP, version: VERSION, namespace, plural: PLURAL, name };
     try {
-      await api.createNamespacedCustomObject({
-        ...ref,
-        body: trialVm(namespace, name),
-        fieldManager: FIELD_MANAGER,
-      });
+      await this.#api.request(
+        `create a halted VM ${namespace}/${name}`,
+        "POST",
+        resourcePath(VMS, namespace),
+        {
+          body: trialVm(namespace, name),
+          query: { fieldManager: FIELD_MANAGER },
+        },
+      );
     } catch (err) {
-      const e = explainApiError(err, `create a halted VM ${namespace}/${name}`, this.#kc);
-      this.#log(`FAIL  the API server refused a halted VM: ${e.message}`);
+      this.#log(`FAIL  the API server refused a halted VM: ${(err as Error).message}`);
       return false;
     }
     let ok = false;
     try {
       ok = await this.#until(async () =>
         checkTrialVm(
-          await this.#get(`get VM ${namespace}/${name}`, () => api.getNamespacedCustomObject(ref)),
+          await this.#api.getIfExists(`get VM ${namespace}/${name}`, resourcePath(VMS, namespace, name)),
         ),
       );
     } finally {
       // A VM that cannot be deleted (the operator never drops its finalizer) fails the check too.
-      ok = (await this.#deleteTrial(api, ref)) && ok;
+      ok = (await this.#deleteTrial(namespace, name)) && ok;
     }
     return ok;
   }
 
   /** Deletes the trial VM and waits until it is gone (the operator drops its finalizer). */
-  async #deleteTrial(
-    api: CustomObjectsApi,
-    ref: { group: string; version: string; namespace: string; plural: string; name: string },
-  ): Promise<boolean> {
-    await this.#get(`delete VM ${ref.namespace}/${ref.name}`, () => api.deleteNamespacedCustomObject(ref));
+  async #deleteTrial(namespace: string, name: string): Promise<boolean> {
+    const path = resourcePath(VMS, namespace, name);
+    try {
+      await this.#api.request(`delete VM ${namespace}/${name}`, "DELETE", path);
+    } catch (err) {
+      if (!(err instanceof ClusterCliError && isApiStatus(err.cause, 404))) throw err;
+    }
     const gone = await this.#until(async () => {
-      const vm = await this.#get(`get VM ${ref.namespace}/${ref.name}`, () =>
-        api.getNamespacedCustomObject(ref),
-      );
+      const vm = await this.#api.getIfExists(`get VM ${namespace}/${name}`, path);
       return vm === undefined
-        ? { state: "ok", detail: `trial VM ${ref.name} deleted` }
-        : { state: "pending", detail: `trial VM ${ref.name} still there (finalizer?)` };
+        ? { state: "ok", detail: `trial VM ${name} deleted` }
+        : { state: "pending", detail: `trial VM ${name} still there (finalizer?)` };
     });
-    if (!gone) this.#log(`      delete it yourself: kubectl -n ${ref.namespace} delete vm ${ref.name}`);
+    if (!gone) this.#log(`      delete it yourself: kubectl -n ${namespace} delete vm ${name}`);
     return gone;
   }
 }

@@ -3,9 +3,10 @@
  * exists, then creates the Service cli/expose/service.ts builds (field manager vireo-cli).
  */
 import { parseArgs } from "node:util";
-import { ApiException, CoreV1Api } from "@kubernetes/client-node";
+import { isApiStatus } from "../lib/kube/errors.ts";
+import { resourcePath } from "../lib/kube/paths.ts";
 import { ClusterCliError } from "./cluster/errors.ts";
-import { explainApiError, FIELD_MANAGER, loadTarget, VmClient } from "./cluster/kube.ts";
+import { FIELD_MANAGER, loadTarget, VmClient } from "./cluster/kube.ts";
 import { buildService, ExposeError } from "./expose/service.ts";
 
 const HELP = `usage: vireo expose vm NAME --port PORT [options]
@@ -71,24 +72,23 @@ export async function exposeCommand(argv: string[]): Promise<number> {
       type: values.type,
       protocol: values.protocol,
     });
-    await new VmClient(target.kubeConfig).getVm(target.namespace, vm);
+    const client = new VmClient(target.kubeConfig);
+    await client.getVm(target.namespace, vm);
     const name = svc.metadata!.name!;
+    const services = resourcePath({ version: "v1", plural: "services" }, target.namespace);
     try {
-      await target.kubeConfig
-        .makeApiClient(CoreV1Api)
-        .createNamespacedService({ namespace: target.namespace, body: svc, fieldManager: FIELD_MANAGER });
+      await client.request(`create Service ${name} in namespace ${target.namespace}`, "POST", services, {
+        body: svc,
+        query: { fieldManager: FIELD_MANAGER },
+      });
     } catch (err) {
-      if (err instanceof ApiException && err.code === 409)
+      if (err instanceof ClusterCliError && isApiStatus(err.cause, 409))
         throw new ClusterCliError(
           "API",
           `a Service ${name} already exists in namespace ${target.namespace}; pick another with --name`,
-          { cause: err },
+          { cause: err.cause },
         );
-      throw explainApiError(
-        err,
-        `create Service ${name} in namespace ${target.namespace}`,
-        target.kubeConfig,
-      );
+      throw err;
     }
     const p = svc.spec!.ports![0]!;
     console.log(

@@ -8,9 +8,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { AppsV1Api, VersionApi } from "@kubernetes/client-node";
+import type { V1Deployment } from "@kubernetes/client-node";
+import { resourcePath } from "../lib/kube/paths.ts";
 import { ClusterCliError } from "./cluster/errors.ts";
-import { explainApiError, loadTarget } from "./cluster/kube.ts";
+import { ClusterClient, explainApiError, loadTarget } from "./cluster/kube.ts";
 import { formatVersion, type OperatorInstall, type VersionReport } from "./version/format.ts";
 
 const HELP = `usage: vireo version [--client] [-o json] [--kubeconfig FILE] [--context NAME]
@@ -78,10 +79,14 @@ async function clusterVersions(opts: {
   }
   const out: Partial<VersionReport> = {};
   try {
-    out.server = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
-    const list = await kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces({
-      labelSelector: "app.kubernetes.io/part-of=vireo,app.kubernetes.io/component=operator",
-    });
+    const api = new ClusterClient(kc);
+    out.server = (await api.request<{ gitVersion: string }>("read versions", "GET", "/version")).gitVersion;
+    const list = await api.request<{ items: V1Deployment[] }>(
+      "read versions",
+      "GET",
+      resourcePath({ group: "apps", version: "v1", plural: "deployments" }),
+      { query: { labelSelector: "app.kubernetes.io/part-of=vireo,app.kubernetes.io/component=operator" } },
+    );
     out.operators = list.items.map((d): OperatorInstall => ({
       namespace: d.metadata?.namespace ?? "",
       name: d.metadata?.name ?? "",

@@ -72,7 +72,7 @@ describe("operator configuration", () => {
     } catch (err) {
       const paths = (err as InvalidConfigError).problems.map((p) => p.path);
       expect(paths).toEqual(expect.arrayContaining(["workers", "defaultBinding"]));
-      expect((err as InvalidConfigError).code).toBe("InvalidConfig");
+      expect((err as InvalidConfigError).code).toBe("INVALID_CONFIG");
     }
     expect(() => loadOperatorConfig(["--no-such-flag=1"], {})).toThrow(/no-such-flag/);
     expect(() => parseOperatorConfig({ renewDeadlineSeconds: 20, leaseDurationSeconds: 15 })).toThrow(

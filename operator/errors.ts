@@ -21,30 +21,9 @@ export class InvalidConfigError extends OperatorError {
     readonly problems: Problem[],
     options?: { cause?: unknown },
   ) {
-    super("InvalidConfig", problems.map((p) => `${p.path}: ${p.message}`).join("\n"), options);
+    super("INVALID_CONFIG", problems.map((p) => `${p.path}: ${p.message}`).join("\n"), options);
   }
 }
 
-/** A Kubernetes API request failed; `status` is the HTTP status (0 when no response arrived). */
-export class KubeApiError extends OperatorError {
-  constructor(
-    readonly status: number,
-    /** The Status object's `reason` (e.g. AlreadyExists, Conflict, NotFound), when the server sent one. */
-    readonly reason: string | undefined,
-    message: string,
-    /** Method and path of the request. */
-    readonly request: string,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      "KubeApi",
-      `${request}: ${status || "no response"}${reason ? ` ${reason}` : ""}: ${message}`,
-      options,
-    );
-  }
-}
-
-/** True when `err` is a {@link KubeApiError} with one of the given HTTP statuses. */
-export function isApiStatus(err: unknown, ...statuses: number[]): err is KubeApiError {
-  return err instanceof KubeApiError && statuses.includes(err.status);
-}
+// The one error type of a failed API request is the shared client's (lib/kube), for operator and CLI alike.
+export { isApiStatus, KubeApiError } from "../lib/kube/errors.ts";

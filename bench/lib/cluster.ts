@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { KubeClient } from "../../operator/kube/client.ts";
+import { KubeClient } from "../../lib/kube/client.ts";
 import { freePort } from "../../test/harness/ports.ts";
 import { startControlPlane, type ControlPlane } from "../../test/harness/index.ts";
 import { ProcessSampler } from "./proc.ts";

@@ -1,6 +1,6 @@
 /** VirtualMachine objects and requests for the control-plane sections. */
-import type { KubeClient } from "../../operator/kube/client.ts";
-import { PATCH } from "../../operator/kube/client.ts";
+import type { KubeClient } from "../../lib/kube/client.ts";
+import { PATCH } from "../../lib/kube/client.ts";
 
 const VMS = (ns: string) => `/apis/vireo.dev/v1alpha1/namespaces/${ns}/virtualmachines`;
 

@@ -1,15 +1,14 @@
-/** The cluster commands' only door to Kubernetes: kubeconfig loading, VM/pod reads, patches, error wording. */
+/**
+ * The cluster commands' only door to Kubernetes: kubeconfig loading, VM/pod reads, patches, error wording. Requests
+ * go through the operator's keep-alive client (lib/kube), so the CLI shares its one error type; client-node stays
+ * for kubeconfig handling and the streaming calls (exec, port-forward) that client does not make.
+ */
 import { existsSync } from "node:fs";
-import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Pod,
-} from "@kubernetes/client-node";
+import { ApiException, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, PLURAL, VERSION } from "../../crds/api/virtual-machine.ts";
+import { KubeClient, PATCH } from "../../lib/kube/client.ts";
+import { isApiStatus, KubeApiError } from "../../lib/kube/errors.ts";
+import { resourcePath } from "../../lib/kube/paths.ts";
 import { ClusterCliError } from "./errors.ts";
 import { type VmView, vmViewSchema } from "./vm-view.ts";
 
@@ -65,29 +64,32 @@ export function loadTarget(opts: {
 }
 
 /** Turns a client error into one that says what to do. `what` names the request, e.g. "get VM web". */
-export function explainApiError(err: unknown, what: string, kc: KubeConfig): ClusterCliError {
-  if (err instanceof ClusterCliError) return err;
+export function explainApiError(raw: unknown, what: string, kc: KubeConfig): ClusterCliError {
+  if (raw instanceof ClusterCliError) return raw;
+  const err = fromClientNode(raw, what);
   const server = kc.getCurrentCluster()?.server ?? "(unknown server)";
-  if (err instanceof ApiException) {
-    const body = parseBody(err.body);
-    const detail = body?.message ?? String(err.body ?? err.message);
-    if (err.code === 401)
+  if (err instanceof KubeApiError && err.status !== 0) {
+    const detail = err.serverMessage;
+    if (err.status === 401)
       return new ClusterCliError(
         "UNAUTHORIZED",
         `${what}: the API server at ${server} did not accept your credentials; log in again or pick another --context`,
         { cause: err },
       );
-    if (err.code === 403)
+    if (err.status === 403)
       return new ClusterCliError(
         "FORBIDDEN",
         `${what}: forbidden: ${detail}. Ask your cluster admin for that permission.`,
         { cause: err },
       );
-    return new ClusterCliError("API", `${what}: ${detail} (HTTP ${err.code})`, { cause: err });
+    return new ClusterCliError("API", `${what}: ${detail} (HTTP ${err.status})`, { cause: err });
   }
+  // No answer: the socket's own error (ECONNREFUSED, …) is the cause.
   const code =
-    (err as NodeJS.ErrnoException | undefined)?.code ??
-    (err as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code;
+    err instanceof KubeApiError
+      ? (err.cause as NodeJS.ErrnoException | undefined)?.code
+      : ((err as NodeJS.ErrnoException | undefined)?.code ??
+        (err as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code);
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ETIMEDOUT")
     return new ClusterCliError(
       "UNREACHABLE",
@@ -97,25 +99,29 @@ export function explainApiError(err: unknown, what: string, kc: KubeConfig): Clu
   return new ClusterCliError("API", `${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 
-type StatusBody = { message?: string; details?: { name?: string } };
-
-function parseBody(body: unknown): StatusBody | undefined {
-  if (typeof body === "object" && body !== null) return body as StatusBody;
-  if (typeof body !== "string") return undefined;
+/**
+ * client-node's ApiException (from the calls still made through client-node) as the one error type. Its body is
+ * the Status object, as text or parsed.
+ */
+function fromClientNode(err: unknown, what: string): unknown {
+  if (!(err instanceof ApiException)) return err;
+  let body: { reason?: string; message?: string } | undefined;
   try {
-    return JSON.parse(body) as StatusBody;
+    body = typeof err.body === "string" ? JSON.parse(err.body) : (err.body as typeof body);
   } catch {
-    return undefined;
+    body = undefined;
   }
+  const message = body?.message ?? String(err.body ?? err.message);
+  return new KubeApiError(err.code, body?.reason, message, what, { cause: err });
 }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 404;
+  return isApiStatus(err, 404);
 }
 
 /** A 404 for the object itself (details.name set) rather than for its type (CRD not installed). */
 function objectNotFound(err: unknown): boolean {
-  return isNotFound(err) && parseBody((err as ApiException<unknown>).body)?.details?.name !== undefined;
+  return isNotFound(err) && (err as KubeApiError).details?.name !== undefined;
 }
 
 function crdMissing(cause: unknown): ClusterCliError {
@@ -126,57 +132,78 @@ function crdMissing(cause: unknown): ClusterCliError {
   );
 }
 
-/** Reads, lists and patches VirtualMachines and reads pods, with errors worded for people. */
-export class VmClient {
+const VMS = { group: GROUP, version: VERSION, plural: PLURAL };
+const PODS = { version: "v1", plural: "pods" };
+
+/** Plain JSON requests over the keep-alive client, with errors worded for people. */
+export class ClusterClient {
   readonly #kc: KubeConfig;
-  readonly #custom: CustomObjectsApi;
-  readonly #core: CoreV1Api;
+  #connected: Promise<KubeClient> | undefined;
 
   constructor(kc: KubeConfig) {
     this.#kc = kc;
-    this.#custom = kc.makeApiClient(CustomObjectsApi);
-    this.#core = kc.makeApiClient(CoreV1Api);
+  }
+
+  /** The kubeconfig requests authenticate with. */
+  get kubeConfig(): KubeConfig {
+    return this.#kc;
+  }
+
+  /** The keep-alive client, connected on first use (a command that never calls the API opens nothing). */
+  protected client(): Promise<KubeClient> {
+    return (this.#connected ??= KubeClient.connect(this.#kc, 4));
+  }
+
+  /** One request; failures come back as {@link ClusterCliError}s that say `what` was asked. */
+  async request<T>(what: string, ...args: Parameters<KubeClient["request"]>): Promise<T> {
+    try {
+      return await (await this.client()).request<T>(...args);
+    } catch (err) {
+      throw explainApiError(err, what, this.#kc);
+    }
+  }
+
+  /** A GET that answers undefined for 404. */
+  async getIfExists<T>(what: string, path: string): Promise<T | undefined> {
+    try {
+      return await (await this.client()).request<T>("GET", path);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw explainApiError(err, what, this.#kc);
+    }
+  }
+}
+
+/** Reads, lists and patches VirtualMachines and reads pods, with errors worded for people. */
+export class VmClient extends ClusterClient {
+  /**
+   * One VM request; a 404 naming the VM becomes `missing` (when given), any other 404 means the CRD is not
+   * served, and everything else is worded by {@link explainApiError}.
+   */
+  async #vmRequest<T>(
+    what: string,
+    missing: { namespace: string; name: string } | undefined,
+    ...args: Parameters<KubeClient["request"]>
+  ): Promise<T> {
+    try {
+      return await (await this.client()).request<T>(...args);
+    } catch (err) {
+      if (missing && objectNotFound(err)) throw notFound(missing.namespace, missing.name, err);
+      if (isNotFound(err)) throw crdMissing(err);
+      throw explainApiError(err, what, this.kubeConfig);
+    }
   }
 
   /** The VM, or VM_NOT_FOUND with the command that lists what exists. */
   async getVm(namespace: string, name: string): Promise<VmView> {
-    let raw: unknown;
-    try {
-      raw = await this.#custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: PLURAL,
-        name,
-      });
-    } catch (err) {
-      if (objectNotFound(err)) throw notFound(namespace, name, err);
-      if (isNotFound(err)) throw crdMissing(err);
-      throw explainApiError(err, `get VirtualMachine ${name}`, this.#kc);
-    }
-    return parseVm(raw);
+    const path = resourcePath(VMS, namespace, name);
+    return parseVm(await this.#vmRequest(`get VirtualMachine ${name}`, { namespace, name }, "GET", path));
   }
 
   /** VMs of one namespace, or of all when `namespace` is undefined; sorted by namespace and name. */
   async listVms(namespace: string | undefined): Promise<VmView[]> {
-    let raw: { items?: unknown[] };
-    try {
-      raw = (
-        namespace === undefined
-          ? await this.#custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })
-          : await this.#custom.listNamespacedCustomObject({
-              group: GROUP,
-              version: VERSION,
-              namespace,
-              plural: PLURAL,
-            })
-      ) as {
-        items?: unknown[];
-      };
-    } catch (err) {
-      if (isNotFound(err)) throw crdMissing(err);
-      throw explainApiError(err, "list VirtualMachines", this.#kc);
-    }
+    const path = resourcePath(VMS, namespace);
+    const raw = await this.#vmRequest<{ items?: unknown[] }>("list VirtualMachines", undefined, "GET", path);
     return (raw.items ?? [])
       .map(parseVm)
       .sort((a, b) =>
@@ -188,41 +215,25 @@ export class VmClient {
 
   /** Applies a JSON merge patch as field manager vireo-cli. */
   async patchVm(namespace: string, name: string, patch: Record<string, unknown>): Promise<VmView> {
-    try {
-      const raw = await this.#custom.patchNamespacedCustomObject(
-        {
-          group: GROUP,
-          version: VERSION,
-          namespace,
-          plural: PLURAL,
-          name,
-          body: patch,
-          fieldManager: FIELD_MANAGER,
-        },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-      );
-      return parseVm(raw);
-    } catch (err) {
-      if (objectNotFound(err)) throw notFound(namespace, name, err);
-      if (isNotFound(err)) throw crdMissing(err);
-      throw explainApiError(err, `patch VirtualMachine ${name}`, this.#kc);
-    }
+    const raw = await this.#vmRequest(
+      `patch VirtualMachine ${name}`,
+      { namespace, name },
+      "PATCH",
+      resourcePath(VMS, namespace, name),
+      { body: patch, contentType: PATCH.merge, query: { fieldManager: FIELD_MANAGER } },
+    );
+    return parseVm(raw);
   }
 
   /** A pod, or undefined when it does not exist. */
-  async getPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    try {
-      return await this.#core.readNamespacedPod({ namespace, name });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw explainApiError(err, `get pod ${name}`, this.#kc);
-    }
+  getPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    return this.getIfExists(`get pod ${name}`, resourcePath(PODS, namespace, name));
   }
 }
 
 /** Whether an error is a 409 Conflict (the VM changed between read and patch). */
 export function isConflict(err: unknown): boolean {
-  return err instanceof ClusterCliError && err.cause instanceof ApiException && err.cause.code === 409;
+  return err instanceof ClusterCliError && isApiStatus(err.cause, 409);
 }
 
 function notFound(namespace: string, name: string, cause: unknown): ClusterCliError {

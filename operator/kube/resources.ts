@@ -3,17 +3,18 @@ import type { CoreV1Event, V1Lease, V1PersistentVolumeClaim, V1Pod } from "@kube
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../crds/api/virtual-machine.ts";
 import type { VmStatus } from "../../crds/api/status.ts";
 import { FIELD_MANAGER, FINALIZER } from "../../crds/contract/index.ts";
-import { PATCH, type KubeClient } from "./client.ts";
+import { PATCH, type KubeClient } from "../../lib/kube/client.ts";
+import { resourcePath } from "../../lib/kube/paths.ts";
 
 const enc = encodeURIComponent;
 
 /** Collection paths, cluster-wide or in one namespace. */
 export const paths = {
-  vms: (ns?: string) => `/apis/${GROUP}/${VERSION}${ns ? `/namespaces/${enc(ns)}` : ""}/${PLURAL}`,
-  pods: (ns?: string) => `/api/v1${ns ? `/namespaces/${enc(ns)}` : ""}/pods`,
-  pvcs: (ns?: string) => `/api/v1${ns ? `/namespaces/${enc(ns)}` : ""}/persistentvolumeclaims`,
-  events: (ns: string) => `/api/v1/namespaces/${enc(ns)}/events`,
-  leases: (ns: string) => `/apis/coordination.k8s.io/v1/namespaces/${enc(ns)}/leases`,
+  vms: (ns?: string) => resourcePath({ group: GROUP, version: VERSION, plural: PLURAL }, ns || undefined),
+  pods: (ns?: string) => resourcePath({ version: "v1", plural: "pods" }, ns || undefined),
+  pvcs: (ns?: string) => resourcePath({ version: "v1", plural: "persistentvolumeclaims" }, ns || undefined),
+  events: (ns: string) => resourcePath({ version: "v1", plural: "events" }, ns),
+  leases: (ns: string) => resourcePath({ group: "coordination.k8s.io", version: "v1", plural: "leases" }, ns),
 };
 
 /** A VM object reference for writes. */

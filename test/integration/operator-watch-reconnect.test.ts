@@ -8,7 +8,7 @@ import { CoreV1Api, Watch, type KubernetesObject, type V1ConfigMap } from "@kube
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Informer, type WatchLike } from "../../operator/kube/informer.ts";
-import { KubeClient } from "../../operator/kube/client.ts";
+import { KubeClient } from "../../lib/kube/client.ts";
 import { systemClock } from "../../operator/runtime/clock.ts";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";
 import { useControlPlane } from "../harness/vitest.ts";

@@ -1,4 +1,4 @@
-/** Labels of an API request for `vireo_operator_api_request_duration_seconds`: verb, resource and code. */
+/** Labels of an API request (the operator's `vireo_operator_api_request_duration_seconds`): verb, resource, code. */
 
 /** The Kubernetes verb, resource (with subresource) and outcome of one request. */
 export interface RequestLabels {

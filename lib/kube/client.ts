@@ -1,0 +1,156 @@
+/**
+ * A small JSON client for the Kubernetes API over one keep-alive HTTPS agent.
+ *
+ * Why not client-node's generated APIs for writes and lists: client-node 1.3 builds a new https.Agent — a new
+ * TLS handshake — for every request. Measured here against the test kube-apiserver: 200 sequential GETs took
+ * 886 ms with client-node and 175 ms over a keep-alive agent (200 parallel: 415 vs 122 ms), and the operator
+ * makes thousands of writes when many VMs start at once. It also hands back plain JSON (client-node turns
+ * timestamps into Dates in lists but not in watch events). Authentication, TLS material and kubeconfig handling
+ * still come from client-node's KubeConfig.
+ */
+import http from "node:http";
+import https from "node:https";
+import { performance } from "node:perf_hooks";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeApiError, type StatusDetails } from "./errors.ts";
+import { requestLabels, type RequestLabels } from "./request-labels.ts";
+
+/** Told of every finished request (metrics): its labels and how long it took, in seconds. */
+export type RequestObserver = (labels: RequestLabels, seconds: number) => void;
+
+/** Options of one request. */
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** Default application/json; patches name their type. */
+  contentType?: string;
+  /** Default 30 s. */
+  timeoutMs?: number;
+}
+
+/** Content types for PATCH. */
+export const PATCH = {
+  apply: "application/apply-patch+yaml",
+  merge: "application/merge-patch+json",
+  json: "application/json-patch+json",
+} as const;
+
+/** The Kubernetes API as plain JSON requests. */
+export class KubeClient {
+  readonly #kc: KubeConfig;
+  readonly #server: URL;
+  readonly #agent: http.Agent;
+  readonly #secure: boolean;
+  readonly #observe: RequestObserver | undefined;
+
+  private constructor(kc: KubeConfig, server: URL, agent: http.Agent, observe?: RequestObserver) {
+    this.#kc = kc;
+    this.#server = server;
+    this.#agent = agent;
+    this.#secure = server.protocol === "https:";
+    this.#observe = observe;
+  }
+
+  /**
+   * A client for the current context of `kc`, with up to `maxSockets` parallel connections; `observe` hears of
+   * every request's outcome and duration.
+   */
+  static async connect(kc: KubeConfig, maxSockets = 32, observe?: RequestObserver): Promise<KubeClient> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new KubeApiError(0, undefined, "the kubeconfig has no current cluster", "connect");
+    const server = new URL(cluster.server);
+    const opts: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
+    const agentOptions = { keepAlive: true, maxSockets, keepAliveMsecs: 30_000 };
+    const agent =
+      server.protocol === "https:"
+        ? new https.Agent({
+            ...agentOptions,
+            ca: opts.ca,
+            cert: opts.cert,
+            key: opts.key,
+            ...(opts.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
+            ...(opts.servername ? { servername: opts.servername } : {}),
+          })
+        : new http.Agent(agentOptions);
+    return new KubeClient(kc, server, agent, observe);
+  }
+
+  /** The KubeConfig this client authenticates with (watches use client-node's Watch with it). */
+  get kubeConfig(): KubeConfig {
+    return this.#kc;
+  }
+
+  /** Sends one request and returns the parsed JSON answer; non-2xx answers throw {@link KubeApiError}. */
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.#server.pathname.replace(/\/$/, "") + path, this.#server);
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    // Headers are taken per request: exec plugins and token files rotate credentials.
+    const auth: https.RequestOptions = {};
+    await this.#kc.applyToHTTPSOptions(auth);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = {
+      ...(auth.headers as Record<string, string> | undefined),
+      Accept: "application/json",
+      ...(body !== undefined
+        ? {
+            "Content-Type": options.contentType ?? "application/json",
+            "Content-Length": String(Buffer.byteLength(body)),
+          }
+        : {}),
+    };
+    const what = `${method} ${url.pathname}`;
+    const send = this.#secure ? https.request : http.request;
+    const started = performance.now();
+    const observe = (code: string) =>
+      this.#observe?.(
+        {
+          ...requestLabels(method, path, {
+            watch: url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1",
+            apply: options.contentType === PATCH.apply,
+          }),
+          code,
+        },
+        (performance.now() - started) / 1000,
+      );
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = send(url, { method, headers, agent: this.#agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+        );
+        res.on("error", reject);
+      });
+      req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error("request timed out")));
+      req.on("error", (cause) =>
+        reject(new KubeApiError(0, undefined, (cause as Error).message, what, { cause })),
+      );
+      req.end(body);
+    }).catch((err: unknown) => {
+      observe("error");
+      throw err;
+    });
+    observe(String(status));
+    const parsed = text ? safeJson(text) : undefined;
+    if (status >= 200 && status < 300) return parsed as T;
+    const st = parsed as { reason?: string; message?: string; details?: StatusDetails } | undefined;
+    throw new KubeApiError(status, st?.reason, st?.message ?? text.slice(0, 500), what, {
+      ...(st?.details ? { details: st.details } : {}),
+    });
+  }
+
+  /** Closes idle connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text.slice(0, 500) };
+  }
+}
