@@ -60,7 +60,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     console.error(`vireo run: --pvc-size must be a quantity of at least 1Mi, got ${values["pvc-size"]}`);
     return 2;
   }
-  const { runStandalone } = await import("../launcher/standalone/run.ts");
+  const { runStandalone } = await import("./run/standalone.ts");
   return runStandalone({
     file: positionals[0]!,
     ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}),

@@ -12,6 +12,7 @@ import {
 } from "../crds/contract/index.ts";
 import { ConfigError, loadLauncherConfig } from "./supervisor/config-load.ts";
 import { createLogger } from "./supervisor/logger.ts";
+import { resultOf } from "./supervisor/outcome.ts";
 import { writeTerminationMessage } from "./supervisor/termination.ts";
 
 const USAGE = `usage: vireo-launcher [run] [--config FILE] [--termination-log PATH]
@@ -71,8 +72,9 @@ async function run(configFile: string | undefined, terminationLogFlag: string | 
       { code: (err as ConfigError).code, problems: (err as ConfigError).problems },
       message,
     );
-    writeTerminationMessage(terminationLog, message);
-    return EXIT.CONFIG;
+    const result = resultOf({ kind: "config", message });
+    writeTerminationMessage(terminationLog, result.message);
+    return result.code;
   }
   const { runLauncher } = await import("./supervisor/run.ts");
   return runLauncher(config, { logger: createLogger(config.vm), terminationLog });
@@ -113,7 +115,7 @@ async function exec(
     const { attachConsole } = await import("./console/attach.ts");
     return attachConsole(files.consoleSocket);
   }
-  const { controlRequest } = await import("./supervisor/control-client.ts");
+  const { controlRequest } = await import("./control/client.ts");
   const result = await controlRequest(files.controlSocket, command);
   if (command === "logs") process.stdout.write((result as { console: string }).console);
   else console.log(JSON.stringify(result, null, 2));

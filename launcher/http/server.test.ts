@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { GOLDEN_HOST, shapes } from "../../test/golden/qemu/shapes.ts";
-import { initialStatus, type VmStatus } from "../supervisor/state.ts";
+import { initialStatus, type LauncherStatus } from "../supervisor/state.ts";
 import { createRegistry, registerCollectors } from "./registry.ts";
 import { startHealthServer, type HealthServer } from "./server.ts";
 
@@ -9,7 +9,7 @@ describe("health server", () => {
   afterEach(async () => server?.close());
 
   it("serves healthz, readyz by phase, status JSON and metrics with the VM's labels", async () => {
-    let status: VmStatus = initialStatus();
+    let status: LauncherStatus = initialStatus();
     const registry = createRegistry();
     registerCollectors(registry, {
       config: shapes(GOLDEN_HOST)[0]!.config,

@@ -1,16 +1,16 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
-import type { VmStatus } from "../supervisor/state.ts";
+import type { LauncherStatus } from "../supervisor/state.ts";
 
 /** What the health server needs from the supervisor. */
 export interface HealthSource {
-  status(): VmStatus;
+  status(): LauncherStatus;
   registry: Registry;
 }
 
 /** Ready: the guest runs and is not paused (the kubelet then routes Service traffic to the pod). */
-export function isReady(status: VmStatus): boolean {
+export function isReady(status: LauncherStatus): boolean {
   return status.phase === "running";
 }
 

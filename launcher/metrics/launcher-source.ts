@@ -1,7 +1,7 @@
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import type { PreparedDisk, PreparedNic } from "../prepared.ts";
 import { diskDeviceId } from "../qemu/devices/disk.ts";
-import type { ExecuteOptions } from "../supervisor/qmp-client.ts";
+import type { ExecuteOptions } from "../qemu/qmp-client.ts";
 import type { MetricsNic, VmMetricsSource } from "./source.ts";
 
 /** QOM path of the balloon: launcher/qemu/devices/balloon.ts gives it the id `balloon0`. */

@@ -1,8 +1,8 @@
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { QmpClient } from "../supervisor/qmp-client.ts";
-import { spawnQemu } from "../supervisor/qemu-process.ts";
+import { QmpClient } from "../qemu/qmp-client.ts";
+import { spawnQemu } from "../qemu/process.ts";
 import type { KvmProbe } from "./accel.ts";
 
 /** The MSR KVM refuses on some hosts when the guest gets the host CPU (IA32_ARCH_CAPABILITIES). */

@@ -1,5 +1,6 @@
 import { copyFile, mkdir, rename, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { performance } from "node:perf_hooks";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import type { PreparedDisk, PreparedNic, RunningService } from "../prepared.ts";
 import type { FirmwareFiles } from "../qemu/firmware-files.ts";
@@ -73,4 +74,41 @@ export async function prepareUefiVars(
   const partial = `${files.uefiVars}.partial`;
   await copyFile(firmware.ovmfVarsTemplate, partial);
   await rename(partial, files.uefiVars);
+}
+
+/** What preparation made, or why it failed (reported after preflight's verdict, which takes precedence). */
+export interface PreparationResult extends Prepared {
+  error?: Error & { code?: string };
+}
+
+/**
+ * Makes the directories, disks, network and UEFI variable store ready. A failure is returned, not thrown:
+ * preflight runs meanwhile, and a refused accelerator is the failure to report even when preparation failed
+ * too. Services it starts (DHCP, passt) are pushed onto `cleanups` at once.
+ */
+export async function prepareAll(
+  config: LauncherConfig,
+  preparation: Preparation,
+  files: RuntimeFiles,
+  firmware: FirmwareFiles,
+  log: Logger,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<PreparationResult> {
+  const mark = (phase: string, data: Record<string, unknown>, msg: string) =>
+    log.debug({ phase, sinceStartMs: Math.round(performance.now()), ...data }, msg);
+  const result: PreparationResult = { disks: [], nics: [], services: [] };
+  try {
+    await makeDirectories(config);
+    result.disks = await preparation.disks(config, log);
+    mark("disks", { disks: result.disks.length }, "disks ready");
+    const net = await preparation.network(config, log);
+    mark("network", { nics: net.nics.length }, "network ready");
+    result.nics = net.nics;
+    result.services = net.services;
+    cleanups.push(() => Promise.all(net.services.map((s) => s.stop())).then(() => {}));
+    await prepareUefiVars(config, files, firmware);
+  } catch (err) {
+    result.error = err as Error & { code?: string };
+  }
+  return result;
 }

@@ -1,42 +1,26 @@
 /**
- * The launcher's shell: preflight, preparation, QEMU, QMP, console, HTTP and control socket, then the
- * reducer (state.ts) decides and this file carries out its actions until QEMU has exited.
+ * The launcher's run, in its phases: preflight, preparation, QEMU, serving, the guest's life, the end. Each
+ * phase is a step in its own file; a step that ends the run throws {@link LauncherEnd}, and outcome.ts alone
+ * turns the ending into the exit code and termination message. What happens while the guest runs is decided
+ * by the reducer (state.ts) and carried out by the driver (vm-driver.ts).
  */
 import { performance } from "node:perf_hooks";
+import { EXIT, readyFilePath, type ExitCode, type LauncherResult } from "../../crds/contract/index.ts";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
-import type { ConsoleHub } from "../console/hub.ts";
-import { LogLimiter } from "../limits/log-limit.ts";
 import type { CollectorRegistrar } from "../http/registry.ts";
-import { isReady, type HealthServer } from "../http/server.ts";
 import { readyMarker } from "../http/ready-marker.ts";
-import { EXIT, readyFilePath, type ControlRequest, type ExitCode } from "../../crds/contract/index.ts";
-import {
-  ACCEL_ENV,
-  acceleratorOverride,
-  chooseAccelerator,
-  type AcceleratorChoice,
-  type KvmProbe,
-} from "../preflight/accel.ts";
-import { probeKvm } from "../preflight/kvm-probe.ts";
-import type { PreparedDisk, PreparedNic, RunningService } from "../prepared.ts";
-import { buildQemuArgs } from "../qemu/args.ts";
+import { LogLimiter } from "../limits/log-limit.ts";
+import type { AcceleratorChoice, KvmProbe } from "../preflight/accel.ts";
 import { firmwareFiles } from "../qemu/firmware-files.ts";
 import { runtimeFiles } from "../qemu/runtime-files.ts";
-import type { ControlServer } from "./control-server.ts";
-import type { Logger } from "./logger.ts";
-import { makeDirectories, prepareUefiVars, realPreparation, type Preparation } from "./preparation.ts";
-import { QmpClient } from "./qmp-client.ts";
-import { spawnQemu, type QemuProcess } from "./qemu-process.ts";
-import {
-  finalResult,
-  initialStatus,
-  reduce,
-  stopGraceMs,
-  type Action,
-  type Input,
-  type VmStatus,
-} from "./state.ts";
 import { writeTerminationMessage } from "./termination.ts";
+import type { Logger } from "./logger.ts";
+import { LauncherEnd, resultOf } from "./outcome.ts";
+import { beginPreflight } from "./preflight-step.ts";
+import { prepareAll, realPreparation, type Preparation } from "./preparation.ts";
+import { startQemu, type StartedQemu } from "./qemu-step.ts";
+import { loadServing, serveVm } from "./serve-step.ts";
+import { VmDriver } from "./vm-driver.ts";
 
 /** Where stop requests come from (process signals in the launcher; an emitter in tests). */
 export interface StopSource {
@@ -92,337 +76,172 @@ export async function runLauncher(config: LauncherConfig, deps: LauncherDeps): P
   return code;
 }
 
-/** The modules that serve a running VM, loaded off the path to QEMU's start. */
-async function loadServing() {
-  const [hub, registry, server, control] = await Promise.all([
-    import("../console/hub.ts"),
-    import("../http/registry.ts"),
-    import("../http/server.ts"),
-    import("./control-server.ts"),
-  ]);
-  return {
-    ConsoleHub: hub.ConsoleHub,
-    createRegistry: registry.createRegistry,
-    registerCollectors: registry.registerCollectors,
-    startHealthServer: server.startHealthServer,
-    startControlServer: control.startControlServer,
+/** Start-path marks (`npm run bench -- start` reads them): milliseconds since this process started. */
+const mark = (
+  log: Logger,
+  level: "info" | "debug",
+  phase: string,
+  data: Record<string, unknown>,
+  msg: string,
+) => log[level]({ phase, sinceStartMs: Math.round(performance.now()), ...data }, msg);
+
+/** Stop requests: remembered before QEMU runs (the run ends at the next step), handed to the driver after. */
+function stopRelay(stops: StopSource, log: Logger) {
+  const relay = {
+    early: undefined as string | undefined,
+    onStop: (signal: string) => {
+      relay.early = signal;
+      log.info({ signal }, "stop requested before the VM started");
+    },
   };
+  const unsubscribe = stops.subscribe((signal) => relay.onStop(signal));
+  return { relay, unsubscribe };
 }
 
-async function supervise(
-  config: LauncherConfig,
-  deps: LauncherDeps,
-): Promise<{ code: ExitCode; message: string }> {
+async function supervise(config: LauncherConfig, deps: LauncherDeps): Promise<LauncherResult> {
   const log = deps.logger;
-  /** What the guest can make happen as often as it likes is logged at a bounded rate (docs/security.md). */
-  const guestDriven = new LogLimiter(log);
-  const env = deps.env ?? process.env;
-  const stops = deps.stops ?? processSignals;
-  const preparation = deps.preparation ?? realPreparation;
-  const files = runtimeFiles(config.paths, config.boot);
-  const firmware = firmwareFiles(config.boot.kind === "uefi" && config.boot.secureBoot);
-
-  // A stop before QEMU runs ends the launcher at the next step boundary.
-  let earlyStop: string | undefined;
-  let onStop = (signal: string) => {
-    earlyStop = signal;
-    log.info({ signal }, "stop requested before the VM started");
-  };
-  const unsubscribe = stops.subscribe((signal) => onStop(signal));
+  const { relay, unsubscribe } = stopRelay(deps.stops ?? processSignals, log);
   const cleanups: (() => Promise<void> | void)[] = [unsubscribe];
-  const cleanup = async () => {
-    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
-  };
-  const stoppedEarly = () => ({ code: EXIT.OK, message: `stopped by ${earlyStop} before the VM started` });
-  // Start-path marks (`npm run bench -- start` reads them): milliseconds since this process started. Steps
-  // with no log line of their own mark at debug level, so the normal log stays as it was.
-  const mark = (level: "info" | "debug", phase: string, data: Record<string, unknown>, msg: string) =>
-    log[level]({ phase, sinceStartMs: Math.round(performance.now()), ...data }, msg);
-  mark("debug", "config", {}, "config loaded");
+  mark(log, "debug", "config", {}, "config loaded");
   // What the launcher serves once QEMU runs (console, metrics with prom-client, HTTP, control socket) is not
   // needed to start QEMU: load it while preparation and QEMU's own start wait on other processes, not before
   // the first step. Measured (npm run bench -- start, 10 runs each, load ~8 on 2 cores): config parsed p50
   // 310 → 212 ms, QEMU's first QMP answer 466 → 435 ms, guest running 496 → 448 ms.
   const serving = loadServing();
   serving.catch(() => {}); // awaited once QEMU runs; a failure then is reported there
-
   try {
-    // --- preflight
-    // What the config and environment decide alone is decided now, before anything is touched. The KVM probe
-    // (a short-lived paused QEMU asked over QMP, ~0.1 s) needs nothing that preparation makes, so it runs
-    // while disks and network are made ready (measured with KVM: first QMP answer p50 371-376 -> 320-340 ms); if it
-    // then refuses the VM, that is reported as a preflight failure even when preparation failed too.
-    let decided: AcceleratorChoice | undefined;
-    let probing: Promise<AcceleratorChoice> | undefined;
-    try {
-      const override = acceleratorOverride(env[ACCEL_ENV]);
-      if (override === "tcg")
-        decided = chooseAccelerator(undefined, config.accelerator.allowEmulation, override);
-      else {
-        probing = (async () => {
-          const probe = await (deps.probe ?? probeKvm)();
-          log.info({ probe }, "KVM probe");
-          return chooseAccelerator(probe, config.accelerator.allowEmulation, override);
-        })();
-        probing.catch(() => {}); // awaited below
-      }
-    } catch (err) {
-      return { code: EXIT.PREFLIGHT, message: `preflight: ${(err as Error).message}` };
-    }
+    return await phases(config, deps, relay, serving, cleanups);
+  } catch (err) {
+    if (err instanceof LauncherEnd) return resultOf(err.ending);
+    throw err;
+  } finally {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+  }
+}
 
-    // --- preparation
-    let disks: PreparedDisk[] = [];
-    let nics: PreparedNic[] = [];
-    let services: RunningService[] = [];
-    let prepareError: (Error & { code?: string }) | undefined;
-    try {
-      await makeDirectories(config);
-      disks = await preparation.disks(config, log);
-      mark("debug", "disks", { disks: disks.length }, "disks ready");
-      const net = await preparation.network(config, log);
-      mark("debug", "network", { nics: net.nics.length }, "network ready");
-      nics = net.nics;
-      services = net.services;
-      cleanups.push(() => Promise.all(services.map((s) => s.stop())).then(() => {}));
-      await prepareUefiVars(config, files, firmware);
-    } catch (err) {
-      prepareError = err as Error & { code?: string };
-    }
+async function phases(
+  config: LauncherConfig,
+  deps: LauncherDeps,
+  relay: ReturnType<typeof stopRelay>["relay"],
+  serving: ReturnType<typeof loadServing>,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<LauncherResult> {
+  const log = deps.logger;
+  /** What the guest can make happen as often as it likes is logged at a bounded rate (docs/security.md). */
+  const guestDriven = new LogLimiter(log);
+  const files = runtimeFiles(config.paths, config.boot);
+  const firmware = firmwareFiles(config.boot.kind === "uefi" && config.boot.secureBoot);
 
-    let accel: AcceleratorChoice;
-    try {
-      accel = decided ?? (await probing!);
-    } catch (err) {
-      return { code: EXIT.PREFLIGHT, message: `preflight: ${(err as Error).message}` };
-    }
-    log[accel.accel === "kvm" ? "info" : "warn"](
-      {
-        phase: "preflight",
-        sinceStartMs: Math.round(performance.now()),
-        accelerator: accel.accel,
-        hostCpuQuirks: accel.hostCpuQuirks,
-        reason: accel.reason,
-      },
-      `accelerator: ${accel.accel} — ${accel.reason}`,
+  const accelerator = beginPreflight(config, deps.env ?? process.env, log, deps.probe);
+  const prepared = await prepareAll(
+    config,
+    deps.preparation ?? realPreparation,
+    files,
+    firmware,
+    log,
+    cleanups,
+  );
+  const accel = await accelerator();
+  logAccelerator(log, accel, config);
+  if (prepared.error) throw new LauncherEnd({ kind: "prepare", error: prepared.error });
+  if (relay.early) throw new LauncherEnd({ kind: "stopped-early", signal: relay.early });
+
+  const { disks, nics } = prepared;
+  const q = await startQemu({ config, accel, disks, nics, files, firmware }, log, guestDriven, cleanups);
+  const driver = new VmDriver({
+    qemu: q.qemu,
+    qmp: q.qmp,
+    log,
+    ready: readyMarker(readyFilePath(config.paths.runDir), log),
+    terminationGracePeriodSeconds: config.terminationGracePeriodSeconds,
+  });
+  cleanups.push(() => driver.close());
+  driver.dispatch({ type: "qemu-started", pid: q.qemu.pid, qemuVersion: q.version, accel });
+  q.qmp.onEvent((event) => {
+    // Events the guest can raise at will (RTC_CHANGE, GUEST_PANICKED, …) share a per-event-name budget;
+    // names come from QEMU's fixed set, so the guest cannot mint new buckets (and there are at most 64).
+    guestDriven.log(
+      "info",
+      `qmp-${event.event}`,
+      { event: event.event, data: event.data },
+      `QMP event ${event.event}`,
     );
-    if (accel.accel === "tcg" && config.machine === "microvm")
-      // Seen here: microvm has no HPET or ACPI PM timer, so under TCG on a busy host the guest kernel can
-      // fail to calibrate its clock against the PIT and stall at boot; q35 has both references.
-      log.warn(
-        "microvm under TCG: the guest kernel may stall calibrating its clock on a busy host; q35 is safer",
-      );
-    if (prepareError)
-      return {
-        code: EXIT.PREPARE,
-        message: `preparation failed${prepareError.code ? ` (${prepareError.code})` : ""}: ${prepareError.message}`,
-      };
-    if (earlyStop) return stoppedEarly();
+    driver.dispatch({ type: "event", event });
+  });
+  relay.onStop = (signal) => driver.stop(signal);
 
-    let argv: string[];
-    try {
-      argv = buildQemuArgs(config, {
-        accel: accel.accel,
-        hostCpuQuirks: accel.hostCpuQuirks,
+  let httpPort: number;
+  try {
+    httpPort = await serveVm(
+      serving,
+      {
+        config,
+        files,
+        accel,
         disks,
         nics,
-        files,
-        firmware,
-      });
-    } catch (err) {
-      return { code: EXIT.CONFIG, message: `invalid VM: ${(err as Error).message}` };
-    }
-
-    // --- QEMU
-    let qemu: QemuProcess;
-    try {
-      qemu = await spawnQemu(argv, {
-        onStderrLine: (line) => guestDriven.log("warn", "qemu-stderr", { stderr: line }, "qemu stderr"),
-      });
-    } catch (err) {
-      return { code: EXIT.QEMU_DIED, message: (err as Error).message };
-    }
-    mark("info", "qemu-spawned", { pid: qemu.pid, argv: qemu.argv }, "QEMU started");
-    cleanups.push(async () => {
-      if (qemu.exit) return;
-      qemu.kill("SIGKILL");
-      await qemu.exited;
-    });
-
-    let qmp: QmpClient;
-    try {
-      qmp = await Promise.race([
-        QmpClient.connect(files.qmpSocket, { connectTimeoutMs: 60_000 }),
-        qemu.exited.then((exit) => {
-          throw new Error(`QEMU exited before QMP answered (${exit.signal ?? `exit code ${exit.code}`})`);
-        }),
-      ]);
-    } catch (err) {
-      await Promise.race([qemu.exited, new Promise((r) => setTimeout(r, 2000))]);
-      const stderr = qemu.stderrTail().slice(-8).join("\n");
-      return { code: EXIT.QEMU_DIED, message: `${(err as Error).message}${stderr ? `: ${stderr}` : ""}` };
-    }
-    cleanups.push(() => qmp.close());
-    const firstQmpAnswerMs = Math.round(performance.now());
-    const v = qmp.greeting.version.qemu;
-    log.info(
-      {
-        phase: "qmp",
-        sinceStartMs: firstQmpAnswerMs,
-        firstQmpAnswerMs,
-        qemu: `${v.major}.${v.minor}.${v.micro}`,
+        qemu: q.qemu,
+        qmp: q.qmp,
+        driver,
+        log,
+        http: deps.http,
+        collectors: deps.collectors,
       },
-      "QMP connected",
+      cleanups,
     );
+  } catch (err) {
+    if (!q.qemu.exit) throw new LauncherEnd({ kind: "setup", error: err as Error });
+    driver.dispatch({ type: "qemu-exited", exit: q.qemu.exit, stderrTail: q.qemu.stderrTail() });
+    return resultOf({ kind: "vm-ended", outcome: driver.status.outcome });
+  }
 
-    // --- the reducer and its effects
-    let status: VmStatus = initialStatus();
-    const ready = readyMarker(readyFilePath(config.paths.runDir), log);
-    const timers = new Set<NodeJS.Timeout>();
-    cleanups.push(() => timers.forEach(clearTimeout));
-    const dispatch = (input: Input) => {
-      const r = reduce(status, input);
-      status = r.status;
-      ready.update(isReady(status));
-      r.actions.forEach(perform);
-    };
-    const perform = (a: Action) => {
-      switch (a.type) {
-        case "qmp":
-          qmp
-            .execute(a.command)
-            .catch((err: Error) => log.warn({ err: err.message, command: a.command }, "QMP command failed"));
-          break;
-        case "arm-deadline":
-        case "arm-kill": {
-          const t = setTimeout(() => {
-            timers.delete(t);
-            dispatch(
-              a.type === "arm-deadline" ? { type: "deadline", nowMs: Date.now() } : { type: "kill-deadline" },
-            );
-          }, a.inMs);
-          timers.add(t);
-          break;
-        }
-        case "kill":
-          qemu.kill("SIGKILL");
-          break;
-        case "log":
-          log[a.level](a.data ?? {}, a.msg);
-          break;
-      }
-    };
-    dispatch({ type: "qemu-started", pid: qemu.pid, qemuVersion: `${v.major}.${v.minor}.${v.micro}`, accel });
-    qmp.onEvent((event) => {
-      // Events the guest can raise at will (RTC_CHANGE, GUEST_PANICKED, …) share a per-event-name budget;
-      // names come from QEMU's fixed set, so the guest cannot mint new buckets (and there are at most 64).
-      guestDriven.log(
-        "info",
-        `qmp-${event.event}`,
-        { event: event.event, data: event.data },
-        `QMP event ${event.event}`,
-      );
-      dispatch({ type: "event", event });
+  // Everything is attached: let the guest run (or, if a stop came meanwhile, quit right away).
+  if (relay.early) driver.stop(relay.early);
+  else await letRun(driver, q, { log, httpPort, accel, onRunning: deps.onRunning });
+
+  const exit = await q.qemu.exited;
+  driver.dispatch({ type: "qemu-exited", exit, stderrTail: q.qemu.stderrTail() });
+  return resultOf({ kind: "vm-ended", outcome: driver.status.outcome });
+}
+
+function logAccelerator(log: Logger, accel: AcceleratorChoice, config: LauncherConfig): void {
+  log[accel.accel === "kvm" ? "info" : "warn"](
+    {
+      phase: "preflight",
+      sinceStartMs: Math.round(performance.now()),
+      accelerator: accel.accel,
+      hostCpuQuirks: accel.hostCpuQuirks,
+      reason: accel.reason,
+    },
+    `accelerator: ${accel.accel} — ${accel.reason}`,
+  );
+  if (accel.accel === "tcg" && config.machine === "microvm")
+    // Seen here: microvm has no HPET or ACPI PM timer, so under TCG on a busy host the guest kernel can
+    // fail to calibrate its clock against the PIT and stall at boot; q35 has both references.
+    log.warn(
+      "microvm under TCG: the guest kernel may stall calibrating its clock on a busy host; q35 is safer",
+    );
+}
+
+/** Resumes the paused QEMU (the reducer sends `cont`) and reports the guest running. */
+async function letRun(
+  driver: VmDriver,
+  q: StartedQemu,
+  o: { log: Logger; httpPort: number; accel: AcceleratorChoice; onRunning: LauncherDeps["onRunning"] },
+): Promise<void> {
+  try {
+    const { sent } = driver.dispatch({ type: "attached" });
+    if (!sent.length) return; // a stop came while attaching: the reducer quits QEMU instead
+    await Promise.all(sent);
+    driver.dispatch({ type: "running" });
+    mark(o.log, "info", "running", { pid: q.qemu.pid, httpPort: o.httpPort }, "guest running");
+    o.onRunning?.({
+      qemuPid: q.qemu.pid,
+      httpPort: o.httpPort,
+      firstQmpAnswerMs: q.firstQmpAnswerMs,
+      accel: o.accel,
     });
-    let stopCount = 0;
-    onStop = (signal) => {
-      stopCount++;
-      log.info({ signal, count: stopCount }, "stop requested");
-      dispatch({
-        type: "stop-requested",
-        nowMs: Date.now(),
-        graceMs: stopGraceMs(config.terminationGracePeriodSeconds),
-        force: stopCount > 1,
-      });
-    };
-
-    const handleControl = async ({ command }: ControlRequest): Promise<unknown> => {
-      switch (command) {
-        case "status":
-          return status;
-        case "logs":
-          return { console: hub?.recent().toString("utf8") ?? "" };
-        case "pause":
-          if (status.phase !== "running")
-            throw Object.assign(new Error(`cannot pause: the VM is ${status.phase}`), {
-              code: "NOT_RUNNING",
-            });
-          dispatch({ type: "pause-requested" });
-          await qmp.execute("stop");
-          return status;
-        case "unpause":
-          if (status.phase !== "paused")
-            throw Object.assign(new Error(`cannot unpause: the VM is ${status.phase}`), {
-              code: "NOT_PAUSED",
-            });
-          if (status.pausedReason === "panic")
-            throw Object.assign(new Error("cannot unpause a panicked guest"), { code: "PANICKED" });
-          await qmp.execute("cont");
-          return status;
-      }
-    };
-
-    let hub: ConsoleHub | undefined;
-    let http: HealthServer | undefined;
-    let control: ControlServer | undefined;
-    try {
-      const { ConsoleHub, createRegistry, registerCollectors, startHealthServer, startControlServer } =
-        await serving;
-      if (config.devices.serialConsole) {
-        hub = await ConsoleHub.start({
-          serialSocket: files.serialSocket,
-          consoleSocket: files.consoleSocket,
-        });
-        cleanups.push(() => hub?.close());
-      }
-      const registry = createRegistry();
-      registerCollectors(
-        registry,
-        {
-          config,
-          accelerator: () => accel.accel,
-          disks: () => disks,
-          nics: () => nics,
-          qemuPid: () => (qemu.exit ? undefined : qemu.pid),
-          qmp: () => (qmp.closed ? undefined : qmp),
-        },
-        {
-          onError: (source, err) => log.debug({ source, err: String(err) }, "metrics collection failed"),
-          extra: deps.collectors ?? [],
-        },
-      );
-      http = await startHealthServer(
-        { status: () => status, registry },
-        deps.http?.port ?? config.http.port,
-        deps.http?.host,
-      );
-      cleanups.push(() => http?.close());
-      control = await startControlServer(files.controlSocket, (req) => handleControl(req));
-      cleanups.push(() => control?.close());
-    } catch (err) {
-      if (qemu.exit) {
-        dispatch({ type: "qemu-exited", exit: qemu.exit, stderrTail: qemu.stderrTail() });
-        return finalResult(status);
-      }
-      return { code: EXIT.INTERNAL, message: `launcher setup failed: ${(err as Error).message}` };
-    }
-
-    // Everything is attached: let the guest run (or, if a stop came meanwhile, quit right away).
-    if (earlyStop) onStop(earlyStop);
-    else {
-      try {
-        await qmp.execute("cont");
-        dispatch({ type: "running" });
-        mark("info", "running", { pid: qemu.pid, httpPort: http.port }, "guest running");
-        deps.onRunning?.({ qemuPid: qemu.pid, httpPort: http.port, firstQmpAnswerMs, accel });
-      } catch (err) {
-        log.error({ err: (err as Error).message }, "cont failed");
-      }
-    }
-
-    const exit = await qemu.exited;
-    dispatch({ type: "qemu-exited", exit, stderrTail: qemu.stderrTail() });
-    return finalResult(status);
-  } finally {
-    await cleanup();
+  } catch (err) {
+    o.log.error({ err: (err as Error).message }, "cont failed");
   }
 }

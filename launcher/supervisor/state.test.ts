@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EXIT } from "../../crds/contract/index.ts";
-import {
-  finalResult,
-  initialStatus,
-  reduce,
-  stopGraceMs,
-  type Action,
-  type Input,
-  type VmStatus,
-} from "./state.ts";
+import { finalResult } from "./outcome.ts";
+import { initialStatus, reduce, stopGraceMs, type Action, type Input, type LauncherStatus } from "./state.ts";
 
 const ev = (event: string, data: Record<string, unknown> = {}, timestampMs = 0): Input => ({
   type: "event",
@@ -17,7 +10,7 @@ const ev = (event: string, data: Record<string, unknown> = {}, timestampMs = 0):
 const accel = { accel: "tcg" as const, hostCpuQuirks: [], reason: "test" };
 
 /** Runs inputs in order from a started, running VM; returns the final status and every action. */
-function run(...inputs: Input[]): { status: VmStatus; actions: Action[] } {
+function run(...inputs: Input[]): { status: LauncherStatus; actions: Action[] } {
   let status = initialStatus();
   const actions: Action[] = [];
   for (const input of [
@@ -166,5 +159,41 @@ describe("supervisor state", () => {
     expect(stopGraceMs(180)).toBe(175_000);
     expect(stopGraceMs(10)).toBe(8000);
     expect(stopGraceMs(0)).toBe(0);
+  });
+  it("decides pause and unpause: QMP stop and cont, or a refusal with the control socket's code", () => {
+    const running = run().status;
+    const paused = reduce(running, { type: "pause-requested" });
+    expect(paused.refusal).toBeUndefined();
+    expect(qmp(paused.actions)).toEqual(["stop"]);
+    expect(paused.status.pausedReason).toBe("user");
+    const stopped = reduce(paused.status, ev("STOP")).status;
+    expect(reduce(stopped, { type: "pause-requested" })).toMatchObject({
+      actions: [],
+      refusal: { code: "NOT_RUNNING", message: "cannot pause: the VM is paused" },
+    });
+    expect(qmp(reduce(stopped, { type: "unpause-requested" }).actions)).toEqual(["cont"]);
+    expect(reduce(running, { type: "unpause-requested" }).refusal).toEqual({
+      code: "NOT_PAUSED",
+      message: "cannot unpause: the VM is running",
+    });
+    const panicked = run(ev("STOP"), ev("GUEST_PANICKED", { action: "pause" })).status;
+    expect(reduce(panicked, { type: "unpause-requested" }).refusal).toEqual({
+      code: "PANICKED",
+      message: "cannot unpause a panicked guest",
+    });
+    // A refusal leaves the status as it was.
+    expect(reduce(stopped, { type: "pause-requested" }).status).toBe(stopped);
+  });
+
+  it("lets the guest run once attached (cont), but not after a stop came first", () => {
+    const started = reduce(initialStatus(), {
+      type: "qemu-started",
+      pid: 1,
+      qemuVersion: "7.2.0",
+      accel,
+    }).status;
+    expect(qmp(reduce(started, { type: "attached" }).actions)).toEqual(["cont"]);
+    const stopping = reduce(started, { type: "stop-requested", nowMs: 0, graceMs: 1000 }).status;
+    expect(qmp(reduce(stopping, { type: "attached" }).actions)).toEqual([]);
   });
 });

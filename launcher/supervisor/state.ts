@@ -1,12 +1,13 @@
 /**
  * The supervisor's decisions as a pure reducer: QMP events, stop requests, deadlines and QEMU's exit go in;
- * a new status and the actions to take come out. The shell (supervisor.ts) only carries actions out, so
- * every shutdown path is unit-tested here.
+ * a new status and the actions to take come out. The shell (run.ts, vm-driver.ts) only carries actions out,
+ * so every shutdown path — and every QMP command the launcher sends, pause and resume included — is decided
+ * and unit-tested here.
  */
 import type { AcceleratorChoice } from "../preflight/accel.ts";
-import { EXIT, type ExitCode } from "../../crds/contract/index.ts";
-import type { QmpEvent } from "./qmp-client.ts";
-import type { QemuExit } from "./qemu-process.ts";
+import { CONTROL_ERRORS } from "../../crds/contract/index.ts";
+import type { QmpEvent } from "../qemu/qmp-client.ts";
+import type { QemuExit } from "../qemu/process.ts";
 
 /** Where the VM is in its life. */
 export type Phase = "starting" | "running" | "paused" | "stopping" | "exited";
@@ -30,7 +31,7 @@ export interface IoError {
 }
 
 /** What the launcher knows about its VM; served on /status and the control socket. */
-export interface VmStatus {
+export interface LauncherStatus {
   phase: Phase;
   accel?: AcceleratorChoice;
   qemuPid?: number;
@@ -48,8 +49,13 @@ export interface VmStatus {
 /** Something that happened. */
 export type Input =
   | { type: "qemu-started"; pid: number; qemuVersion: string; accel: AcceleratorChoice }
+  /** Console, HTTP and control socket are attached: the paused QEMU may let the guest run. */
+  | { type: "attached" }
   | { type: "running" }
+  /** `vireo-launcher pause` (control socket): stop the vCPUs of a running guest. */
   | { type: "pause-requested" }
+  /** `vireo-launcher unpause`: resume a guest the user (or an I/O error) paused. */
+  | { type: "unpause-requested" }
   | { type: "event"; event: QmpEvent }
   | { type: "stop-requested"; nowMs: number; graceMs: number; force?: boolean }
   | { type: "deadline"; nowMs: number }
@@ -58,7 +64,7 @@ export type Input =
 
 /** Something the shell must do. */
 export type Action =
-  | { type: "qmp"; command: "system_powerdown" | "cont" | "quit" }
+  | { type: "qmp"; command: "system_powerdown" | "cont" | "quit" | "stop" }
   | { type: "arm-deadline"; inMs: number }
   | { type: "arm-kill"; inMs: number }
   | { type: "kill" }
@@ -79,15 +85,33 @@ export function stopGraceMs(graceSeconds: number): number {
 }
 
 /** The status before QEMU starts. */
-export function initialStatus(): VmStatus {
+export function initialStatus(): LauncherStatus {
   return { phase: "starting", resets: 0, ioErrors: [], events: [] };
 }
 
 const str = (v: unknown, fallback = "") => (typeof v === "string" ? v : fallback);
 
-/** Applies one input; returns the new status (the old one is not modified) and the actions to take. */
-export function reduce(prev: VmStatus, input: Input): { status: VmStatus; actions: Action[] } {
-  const s: VmStatus = { ...prev, events: [...prev.events], ioErrors: [...prev.ioErrors] };
+const refuse = (status: LauncherStatus, code: string, message: string) => ({
+  status,
+  actions: [],
+  refusal: { code, message },
+});
+
+/** A request the reducer turned down, with a stable code for the control socket's reply. */
+export interface Refusal {
+  code: string;
+  message: string;
+}
+
+/**
+ * Applies one input; returns the new status (the old one is not modified), the actions to take, and for a
+ * request it turns down, why.
+ */
+export function reduce(
+  prev: LauncherStatus,
+  input: Input,
+): { status: LauncherStatus; actions: Action[]; refusal?: Refusal } {
+  const s: LauncherStatus = { ...prev, events: [...prev.events], ioErrors: [...prev.ioErrors] };
   const actions: Action[] = [];
   const log = (level: "info" | "warn" | "error", msg: string, data?: Record<string, unknown>) =>
     actions.push({ type: "log", level, msg, ...(data ? { data } : {}) });
@@ -101,11 +125,25 @@ export function reduce(prev: VmStatus, input: Input): { status: VmStatus; action
       s.qemuVersion = input.qemuVersion;
       s.accel = input.accel;
       break;
+    case "attached":
+      // QEMU starts with -S; the guest runs once everything that serves it is there. Not after a stop.
+      if (s.phase === "starting" && !s.stop && !s.outcome) actions.push({ type: "qmp", command: "cont" });
+      break;
     case "running":
       if (s.phase === "starting") s.phase = "running";
       break;
     case "pause-requested":
+      if (s.phase !== "running")
+        return refuse(prev, CONTROL_ERRORS.NOT_RUNNING, `cannot pause: the VM is ${s.phase}`);
       s.pausedReason = "user";
+      actions.push({ type: "qmp", command: "stop" });
+      break;
+    case "unpause-requested":
+      if (s.phase !== "paused")
+        return refuse(prev, CONTROL_ERRORS.NOT_PAUSED, `cannot unpause: the VM is ${s.phase}`);
+      if (s.pausedReason === "panic")
+        return refuse(prev, CONTROL_ERRORS.PANICKED, "cannot unpause a panicked guest");
+      actions.push({ type: "qmp", command: "cont" });
       break;
     case "event":
       onEvent(s, input.event, actions, log, settle);
@@ -176,7 +214,7 @@ export function reduce(prev: VmStatus, input: Input): { status: VmStatus; action
 }
 
 function onEvent(
-  s: VmStatus,
+  s: LauncherStatus,
   e: QmpEvent,
   actions: Action[],
   log: (level: "info" | "warn" | "error", msg: string, data?: Record<string, unknown>) => void,
@@ -228,29 +266,5 @@ function onEvent(
       log("error", "block I/O error", { ...err });
       break;
     }
-  }
-}
-
-/** The exit code and termination message for how the VM ended. */
-export function finalResult(status: VmStatus): { code: ExitCode; message: string } {
-  const o = status.outcome ?? { kind: "crash", reason: "QEMU exited without a recorded reason" };
-  const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  switch (o.kind) {
-    case "poweroff":
-      return { code: EXIT.OK, message: "poweroff: the guest powered off" };
-    case "powerdown":
-      return {
-        code: EXIT.OK,
-        message: `powerdown: the guest powered off ${secs(o.afterMs)} after the ACPI power button`,
-      };
-    case "quit":
-      return {
-        code: EXIT.OK,
-        message: `quit: the guest did not power off within ${secs(o.afterMs)} of the stop request; QEMU was ${o.killed ? "killed" : "quit"}`,
-      };
-    case "panic":
-      return { code: EXIT.GUEST_PANICKED, message: `guest panicked: ${o.info}` };
-    case "crash":
-      return { code: EXIT.QEMU_DIED, message: o.reason };
   }
 }

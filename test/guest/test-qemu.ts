@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { QmpClient, type QmpEvent } from "../../launcher/supervisor/qmp-client.ts";
-import { QmpError } from "../../launcher/supervisor/qmp-errors.ts";
+import { QmpClient, type QmpEvent } from "../../launcher/qemu/qmp-client.ts";
+import { QmpError } from "../../launcher/qemu/qmp-errors.ts";
 import { guestArtifacts } from "./artifacts.ts";
 import { SerialConsole } from "./serial-console.ts";
 

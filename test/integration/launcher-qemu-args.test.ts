@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildQemuArgs } from "../../launcher/qemu/args.ts";
-import { QmpClient } from "../../launcher/supervisor/qmp-client.ts";
-import { spawnQemu, type QemuProcess } from "../../launcher/supervisor/qemu-process.ts";
+import { QmpClient } from "../../launcher/qemu/qmp-client.ts";
+import { spawnQemu, type QemuProcess } from "../../launcher/qemu/process.ts";
 import { guestArtifacts } from "../guest/artifacts.ts";
 import { shapes, type Shape } from "../golden/qemu/shapes.ts";
 

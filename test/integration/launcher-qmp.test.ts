@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { QmpClient } from "../../launcher/supervisor/qmp-client.ts";
-import { spawnQemu } from "../../launcher/supervisor/qemu-process.ts";
+import { QmpClient } from "../../launcher/qemu/qmp-client.ts";
+import { spawnQemu } from "../../launcher/qemu/process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vireo-qmp-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,8 +12,8 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { launcherConfigSchema, type LauncherConfig } from "../../crds/launcher/config.ts";
 import { podPaths } from "../../crds/contract/index.ts";
 import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
-import { controlRequest } from "../../launcher/supervisor/control-client.ts";
-import type { VmStatus } from "../../launcher/supervisor/state.ts";
+import { controlRequest } from "../../launcher/control/client.ts";
+import type { LauncherStatus } from "../../launcher/supervisor/state.ts";
 import { guestArtifacts } from "../guest/artifacts.ts";
 import { SerialConsole } from "../guest/serial-console.ts";
 import { eventually } from "../harness/eventually.ts";
@@ -100,7 +100,7 @@ async function bootToReady(l: Launched) {
 }
 
 const status = (l: Launched) =>
-  controlRequest(runtimeFiles(l.config.paths).controlSocket, "status") as Promise<VmStatus>;
+  controlRequest(runtimeFiles(l.config.paths).controlSocket, "status") as Promise<LauncherStatus>;
 const termination = (l: Launched) => readFileSync(l.termLog, "utf8");
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([

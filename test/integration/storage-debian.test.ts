@@ -9,7 +9,7 @@ import { firmwareFiles } from "../../launcher/qemu/firmware-files.ts";
 import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
 import { nodeStorageDeps, prepareDisks } from "../../launcher/storage/index.ts";
 import { testConfig, testDisk } from "../../launcher/storage/testing.ts";
-import { QmpClient } from "../../launcher/supervisor/qmp-client.ts";
+import { QmpClient } from "../../launcher/qemu/qmp-client.ts";
 import { SerialConsole } from "../guest/serial-console.ts";
 import { buildDebianGuest } from "./storage-debian-image.ts";
 import { HostFixtures, sha256 } from "./storage-vm.ts";

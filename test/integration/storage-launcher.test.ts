@@ -8,8 +8,8 @@ import { afterEach, beforeAll, describe, expect, it, onTestFailed } from "vitest
 import { launcherConfigSchema, type LauncherConfig } from "../../crds/launcher/config.ts";
 import { podPaths } from "../../crds/contract/index.ts";
 import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
-import { controlRequest } from "../../launcher/supervisor/control-client.ts";
-import type { VmStatus } from "../../launcher/supervisor/state.ts";
+import { controlRequest } from "../../launcher/control/client.ts";
+import type { LauncherStatus } from "../../launcher/supervisor/state.ts";
 import { testDisk } from "../../launcher/storage/testing.ts";
 import { guestArtifacts } from "../guest/artifacts.ts";
 import { SerialConsole } from "../guest/serial-console.ts";
@@ -131,7 +131,7 @@ describe("storage through the launcher binary", () => {
     const { qemuPid } = (await controlRequest(
       runtimeFiles(config.paths).controlSocket,
       "status",
-    )) as VmStatus;
+    )) as LauncherStatus;
     expect(qemuPid).toBeGreaterThan(0);
     first.child.kill("SIGKILL");
     await first.exited;

@@ -12,7 +12,7 @@ import type { PreparedNic } from "../../prepared.ts";
 import { buildQemuArgs } from "../../qemu/args.ts";
 import { firmwareFiles } from "../../qemu/firmware-files.ts";
 import { runtimeFiles } from "../../qemu/runtime-files.ts";
-import { QmpClient } from "../../supervisor/qmp-client.ts";
+import { QmpClient } from "../../qemu/qmp-client.ts";
 import { asUnprivileged, startProcess, type TestProcess } from "./process.ts";
 import type { Topology } from "./topology.ts";
 

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { controlRequest } from "./control-client.ts";
-import { startControlServer, type ControlServer } from "./control-server.ts";
+import { controlRequest } from "./client.ts";
+import { startControlServer, type ControlServer } from "./server.ts";
 
 describe("control socket", () => {
   const dir = mkdtempSync(join(tmpdir(), "vireo-control-"));

@@ -16,9 +16,9 @@ import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
 import { launcherConfigFromVm } from "../../crds/launcher/from-vm.ts";
 import { podPaths } from "../../crds/contract/index.ts";
-import { runtimeFiles } from "../qemu/runtime-files.ts";
-import { controlRequest } from "../supervisor/control-client.ts";
-import type { VmStatus } from "../supervisor/state.ts";
+import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
+import { controlRequest } from "../../launcher/control/client.ts";
+import type { LauncherStatus } from "../../launcher/supervisor/state.ts";
 import { imageDirs } from "./images.ts";
 import { applyLayout, planLayout } from "./layout.ts";
 import { createPodNetns, removePodNetns, type PodNetns } from "./netns.ts";
@@ -320,7 +320,7 @@ async function waitReady(
   const probe = vm.spec.readinessProbe;
   while (!done) {
     const status = (await controlRequest(controlSocket, "status", 2000).catch(() => undefined)) as
-      VmStatus | undefined;
+      LauncherStatus | undefined;
     let ok = status?.phase === "running";
     if (ok && pattern) ok = pattern.test(consoleText());
     if (ok && probe?.httpGet)

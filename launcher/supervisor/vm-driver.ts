@@ -1,0 +1,115 @@
+/**
+ * The reducer's shell: feeds QMP events, stop and control requests and timers into `reduce` (state.ts) and
+ * carries out the actions it returns — QMP commands, timers, SIGKILL, log lines, the ready file. It decides
+ * nothing itself: a pause is a `pause-requested` input, and whether it becomes QMP `stop` is the reducer's call.
+ */
+import type { ControlCommand } from "../../crds/contract/index.ts";
+import { isReady } from "../http/server.ts";
+import type { QemuProcess } from "../qemu/process.ts";
+import type { QmpClient } from "../qemu/qmp-client.ts";
+import type { Logger } from "./logger.ts";
+import { initialStatus, reduce, stopGraceMs, type Action, type Input, type LauncherStatus } from "./state.ts";
+
+/** What the driver acts on. */
+export interface DriverDeps {
+  qemu: Pick<QemuProcess, "kill">;
+  qmp: Pick<QmpClient, "execute">;
+  log: Logger;
+  /** Mirrors readiness into the ready file (launcher/http/ready-marker.ts). */
+  ready: { update(ready: boolean): void };
+  /** The guest's grace period for an ACPI power-off, from the config. */
+  terminationGracePeriodSeconds: number;
+}
+
+/** A control request the reducer turned down; `code` goes into the control socket's reply. */
+export class ControlRefused extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ControlRefused";
+  }
+}
+
+/** Runs the reducer against one QEMU. */
+export class VmDriver {
+  #status: LauncherStatus = initialStatus();
+  #timers = new Set<NodeJS.Timeout>();
+  #stops = 0;
+  readonly #deps: DriverDeps;
+
+  constructor(deps: DriverDeps) {
+    this.#deps = deps;
+  }
+
+  /** The launcher's live status (served on /status and the control socket). */
+  get status(): LauncherStatus {
+    return this.#status;
+  }
+
+  /** Applies one input and carries out its actions; resolves the QMP commands it sent (control replies wait). */
+  dispatch(input: Input): { refusal?: { code: string; message: string }; sent: Promise<unknown>[] } {
+    const r = reduce(this.#status, input);
+    this.#status = r.status;
+    this.#deps.ready.update(isReady(this.#status));
+    const sent = r.actions.flatMap((a) => this.#perform(a));
+    return { ...(r.refusal ? { refusal: r.refusal } : {}), sent };
+  }
+
+  /** A stop request (SIGTERM, Ctrl-C); a second one quits QEMU at once. */
+  stop(signal: string): void {
+    this.#stops++;
+    this.#deps.log.info({ signal, count: this.#stops }, "stop requested");
+    this.dispatch({
+      type: "stop-requested",
+      nowMs: Date.now(),
+      graceMs: stopGraceMs(this.#deps.terminationGracePeriodSeconds),
+      force: this.#stops > 1,
+    });
+  }
+
+  /** A pause or unpause from the control socket: refused by the reducer, or sent and answered by QEMU. */
+  async control(command: Extract<ControlCommand, "pause" | "unpause">): Promise<LauncherStatus> {
+    const { refusal, sent } = this.dispatch({
+      type: command === "pause" ? "pause-requested" : "unpause-requested",
+    });
+    if (refusal) throw new ControlRefused(refusal.code, refusal.message);
+    await Promise.all(sent);
+    return this.#status;
+  }
+
+  /** Cancels pending deadlines (the run is over). */
+  close(): void {
+    this.#timers.forEach(clearTimeout);
+    this.#timers.clear();
+  }
+
+  #perform(a: Action): Promise<unknown>[] {
+    const { log } = this.#deps;
+    switch (a.type) {
+      case "qmp": {
+        const sent = this.#deps.qmp.execute(a.command);
+        sent.catch((err: Error) => log.warn({ err: err.message, command: a.command }, "QMP command failed"));
+        return [sent];
+      }
+      case "arm-deadline":
+      case "arm-kill": {
+        const t = setTimeout(() => {
+          this.#timers.delete(t);
+          this.dispatch(
+            a.type === "arm-deadline" ? { type: "deadline", nowMs: Date.now() } : { type: "kill-deadline" },
+          );
+        }, a.inMs);
+        this.#timers.add(t);
+        return [];
+      }
+      case "kill":
+        this.#deps.qemu.kill("SIGKILL");
+        return [];
+      case "log":
+        log[a.level](a.data ?? {}, a.msg);
+        return [];
+    }
+  }
+}
