@@ -11,12 +11,15 @@ import {
   type OperatorConfigInput,
 } from "./config.ts";
 import { Controller } from "./controller.ts";
+import { DataVolumeController } from "./datavolume/controller.ts";
+import { dataVolumeNamesOf } from "./datavolume/vm-disks.ts";
 import { Caches } from "./kube/caches.ts";
 import { KubeClient } from "./kube/client.ts";
 import { EventRecorder } from "./kube/events.ts";
 import { KubeResources } from "./kube/resources.ts";
 import { LeaseElector } from "./leader/lease-elector.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
+import { PoolController } from "./pool/controller.ts";
 import { ProfileResolver } from "./instancetype/resolver.ts";
 import { systemClock, type Clock } from "./runtime/clock.ts";
 import { serveHttp, type HttpEndpoint } from "./runtime/http.ts";
@@ -79,7 +82,33 @@ export async function startOperator(
     log,
     onDropped: () => metrics.eventsDroppedTotal.inc(),
   });
+  const dataVolumes = new DataVolumeController({
+    client,
+    resources,
+    events,
+    clock,
+    log: log.child({ controller: "datavolume" }),
+    namespaces: config.namespaces,
+    podSettings: {
+      image: config.launcherImage,
+      imagePullPolicy: config.launcherImagePullPolicy,
+      ...(config.launcherImagePullSecrets.length
+        ? { imagePullSecrets: [...config.launcherImagePullSecrets] }
+        : {}),
+    },
+    enqueue: (key) => dvController.add(key),
+    // A DataVolume's progress wakes the VMs that wait for it.
+    changed: (dv) => {
+      for (const vm of caches.allVms())
+        if (
+          vm.metadata.namespace === dv.metadata.namespace &&
+          dataVolumeNamesOf(vm.spec).includes(dv.metadata.name ?? "")
+        )
+          controller.add(`${vm.metadata.namespace}/${vm.metadata.name}`);
+    },
+  });
   const reconciler = new Reconciler({
+    dataVolumes,
     caches,
     resources,
     profiles: new ProfileResolver(client),
@@ -99,10 +128,40 @@ export async function startOperator(
     metrics,
   });
 
+  const pools = new PoolController({
+    client,
+    events,
+    clock,
+    log: log.child({ controller: "pool" }),
+    namespaces: config.namespaces,
+    enqueue: (key) => poolController.add(key),
+  });
+  const poolController = new Controller({
+    reconcile: (key, rlog) => pools.reconcile(key, rlog),
+    workers: 1,
+    retryBaseMs: config.retryBaseMs,
+    retryMaxMs: config.retryMaxMs,
+    clock,
+    log: log.child({ controller: "pool" }),
+    metrics,
+  });
+
+  const dvController = new Controller({
+    reconcile: (key, rlog) => dataVolumes.reconcile(key, rlog),
+    workers: Math.max(1, Math.ceil(config.workers / 2)),
+    retryBaseMs: config.retryBaseMs,
+    retryMaxMs: config.retryMaxMs,
+    clock,
+    log: log.child({ controller: "datavolume" }),
+    metrics,
+  });
+
   function startLeading(): void {
     if (stopping || leading) return;
     leading = true;
     metrics.leader.set(1);
+    poolController.start(pools.keys());
+    dvController.start(dataVolumes.keys());
     controller.start(caches.allVms().map((vm) => `${vm.metadata.namespace}/${vm.metadata.name}`));
     log.info({ vms: controller.depth, workers: config.workers }, "leading: reconciling");
   }
@@ -111,7 +170,8 @@ export async function startOperator(
     if (!leading) return;
     leading = false;
     metrics.leader.set(0);
-    await controller.stop();
+    await poolController.stop();
+    await Promise.all([controller.stop(), dvController.stop()]);
   }
 
   const elector = config.leaderElect
@@ -142,6 +202,10 @@ export async function startOperator(
       ready: () => caches.synced && !stopping,
     });
     await caches.start();
+    // Not awaited: an operator installed without the pool CRD still runs VMs.
+    void pools.start();
+    // Not awaited: an operator installed without the DataVolume CRD still runs VMs (their DataVolumes wait).
+    void dataVolumes.start();
   } catch (err) {
     await caches.stop();
     await http?.close();
@@ -175,6 +239,8 @@ export async function startOperator(
       await elector?.stop();
       await events.flush(2_000);
       await caches.stop();
+      await pools.stop();
+      await dataVolumes.stop();
       await endpoint.close();
       client.close();
       log.info("stopped");

@@ -7,14 +7,25 @@ import { GROUP, PLURAL } from "../crds/api/virtual-machine.ts";
 
 /** Cluster-wide rules (a Role per watched namespace works as well, minus the Lease rule's namespace). */
 export const OPERATOR_RULES: V1PolicyRule[] = [
-  { apiGroups: [GROUP], resources: [PLURAL], verbs: ["get", "list", "watch", "patch"] },
+  // create, delete: the replicas of VirtualMachinePools (operator/pool).
+  { apiGroups: [GROUP], resources: [PLURAL], verbs: ["get", "list", "watch", "patch", "create", "delete"] },
   { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ["patch"] },
   // Setting blockOwnerDeletion on the pod's owner reference needs this where the OwnerReferencesPermission-
   // Enforcement admission plugin is on.
   { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ["update"] },
   { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "create", "delete"] },
   // create/delete: the per-VM state claim (persistent UEFI variables), which the operator owns.
-  { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list", "watch", "create", "delete"] },
+  // get: a clone's source claim (operator/datavolume).
+  {
+    apiGroups: [""],
+    resources: ["persistentvolumeclaims"],
+    verbs: ["get", "list", "watch", "create", "delete"],
+  },
+  // DataVolumes: watched, created from a VM's dataVolumeTemplates, status written; finalizers for the
+  // blockOwnerDeletion on the claim and importer pod each one owns.
+  { apiGroups: [GROUP], resources: ["datavolumes"], verbs: ["get", "list", "watch", "create"] },
+  { apiGroups: [GROUP], resources: ["datavolumes/status"], verbs: ["patch"] },
+  { apiGroups: [GROUP], resources: ["datavolumes/finalizers"], verbs: ["update"] },
   { apiGroups: [""], resources: ["events"], verbs: ["create"] },
   // Instancetypes and preferences are read when a VM names one; the first one used is pinned as a
   // ControllerRevision owned by the VM (operator/instancetype).
@@ -29,5 +40,9 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
     verbs: ["get"],
   },
   { apiGroups: ["apps"], resources: ["controllerrevisions"], verbs: ["get", "create"] },
+  // Pools: watched and their status written; finalizers for the replicas' blockOwnerDeletion.
+  { apiGroups: [GROUP], resources: ["virtualmachinepools"], verbs: ["list", "watch"] },
+  { apiGroups: [GROUP], resources: ["virtualmachinepools/status"], verbs: ["patch"] },
+  { apiGroups: [GROUP], resources: ["virtualmachinepools/finalizers"], verbs: ["update"] },
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
 ];

@@ -29,6 +29,7 @@ export const PRINTABLE_STATUSES = [
   "ImagePullBackOff",
   "ErrorPvcNotFound",
   "WaitingForVolumeBinding",
+  "DataVolumeError",
   "Failed",
   "Succeeded",
   "InvalidSpec",

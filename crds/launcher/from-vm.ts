@@ -97,6 +97,8 @@ function diskSource(
           mountPath: dir,
           claimName: claim.name,
           ...(capacityBytes ? { capacityBytes } : {}),
+          // Declared by the volume (a DataVolume's format for a dataVolume volume), never probed.
+          ...(v.persistentVolumeClaim?.format ? { format: v.persistentVolumeClaim.format } : {}),
         };
   }
   if (v.containerDisk)

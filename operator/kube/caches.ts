@@ -23,10 +23,19 @@ export type CachedVm = KubernetesObject & {
  * one still has claims whose arrival should wake it).
  */
 export function claimNamesOf(spec: unknown): string[] {
-  const volumes = (spec as { volumes?: { persistentVolumeClaim?: { claimName?: unknown } }[] })?.volumes;
+  const volumes = (
+    spec as {
+      volumes?: { persistentVolumeClaim?: { claimName?: unknown }; dataVolume?: { name?: unknown } }[];
+    }
+  )?.volumes;
   if (!Array.isArray(volumes)) return [];
+  // A dataVolume volume is the DataVolume's claim, which has its name.
   return volumes.flatMap((v) =>
-    typeof v?.persistentVolumeClaim?.claimName === "string" ? [v.persistentVolumeClaim.claimName] : [],
+    typeof v?.persistentVolumeClaim?.claimName === "string"
+      ? [v.persistentVolumeClaim.claimName]
+      : typeof v?.dataVolume?.name === "string"
+        ? [v.dataVolume.name]
+        : [],
   );
 }
 

@@ -42,8 +42,8 @@ export class EventRecorder {
     this.#o = { maxBacklog: 2000, senders: 4, dedupMs: 5 * 60_000, ...options };
   }
 
-  /** Queues an event about `vm`. */
-  record(vm: VmRef, event: VmEvent): void {
+  /** Queues an event about `vm` (or, with `type`, another object of ours: a DataVolume). */
+  record(vm: VmRef & { type?: { apiVersion: string; kind: string } }, event: VmEvent): void {
     const now = this.#o.clock.now();
     if (event.type === "Warning") {
       const key = `${vm.uid}\0${event.reason}\0${event.message}`;
@@ -64,7 +64,7 @@ export class EventRecorder {
         name: `${vm.name}.${now.toString(16)}${randomBytes(4).toString("hex")}`,
         namespace: vm.namespace,
       },
-      involvedObject: { ...VM_TYPE, name: vm.name, namespace: vm.namespace, uid: vm.uid },
+      involvedObject: { ...(vm.type ?? VM_TYPE), name: vm.name, namespace: vm.namespace, uid: vm.uid },
       type: event.type,
       reason: event.reason,
       message: event.message.slice(0, 1024),

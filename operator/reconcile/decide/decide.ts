@@ -15,6 +15,7 @@ import { decideValid } from "./run-strategy.ts";
 import { deletePod, phaseOfPod, type Situation } from "./situation.ts";
 import { ownStateClaim } from "./state-claim.ts";
 import { renderStatus } from "./status.ts";
+import { templateDataVolumes, withDataVolumeClaims } from "../../datavolume/vm-disks.ts";
 
 /** Reads the status the VM carries, tolerating one this operator version cannot parse. */
 function previousStatus(raw: RawVm): VmStatus {
@@ -48,7 +49,12 @@ export function decide(raw: RawVm, observed: Observed): Decision {
     const message = validation.problems.map((p) => `${p.path}: ${p.message}`).join("; ");
     return invalid(raw, prev, observed, actions, message);
   }
-  const r = resolveVm(validation.vm, {
+  // dataVolumeTemplates become DataVolumes owned by the VM, whatever its run strategy (as KubeVirt's).
+  const dvs = observed.dataVolumes ?? {};
+  for (const dv of templateDataVolumes(validation.vm, dvs))
+    actions.push({ kind: "createDataVolume", dataVolume: dv });
+  // A dataVolume volume is its claim from here on; start.ts holds the pod back until the DataVolume is done.
+  const r = resolveVm(withDataVolumeClaims(validation.vm, dvs), {
     defaultBinding: observed.pod.defaultBinding,
     claims: claimFacts(observed),
   });

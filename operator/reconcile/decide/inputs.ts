@@ -4,11 +4,13 @@
  */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { VmStatus } from "../../../crds/api/status.ts";
+import type { DataVolume } from "../../../crds/api/datavolume.ts";
 import type { ClaimFacts } from "../../../crds/launcher/resolve.ts";
 import type { VmEvent } from "../../kube/events.ts";
 import type { ProfileFacts } from "../../instancetype/facts.ts";
 import type { PodInputs } from "../../pod/build.ts";
 import type { CrashLoopSettings } from "../backoff.ts";
+import type { DataVolumeFacts } from "../../datavolume/vm-disks.ts";
 import type { PodView } from "../pod-view.ts";
 
 /** A VM as the informer holds it: not yet validated. */
@@ -55,6 +57,8 @@ export interface Observed {
   startRequestedAt?: number;
   /** What the VM's instancetype and preference resolved to (operator/instancetype); unset when it names none. */
   profiles?: ProfileFacts;
+  /** The DataVolumes the VM names (volumes and templates), by name (operator/datavolume). */
+  dataVolumes?: Record<string, DataVolumeFacts>;
 }
 
 /** A side effect for the outer reconciler to carry out, in order. */
@@ -64,7 +68,8 @@ export type Action =
   | { kind: "createPod"; pod: V1Pod }
   | { kind: "deletePod"; name: string; uid: string; reason: string }
   | { kind: "createClaim"; claim: V1PersistentVolumeClaim }
-  | { kind: "deleteClaim"; name: string; uid: string };
+  | { kind: "deleteClaim"; name: string; uid: string }
+  | { kind: "createDataVolume"; dataVolume: DataVolume };
 
 /** The outcome of one decision. */
 export interface Decision {

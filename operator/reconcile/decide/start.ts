@@ -6,6 +6,7 @@ import type { Action, Observed } from "./inputs.ts";
 import { pendingSituation } from "./pod-situation.ts";
 import type { Situation } from "./situation.ts";
 import { stateClaimBlocker } from "./state-claim.ts";
+import { dataVolumeWait } from "../../datavolume/vm-disks.ts";
 
 /** Starts the VM's pod, unless a back-off, a missing claim or the state claim holds it back. */
 export function startPod(r: ResolvedVm, prev: VmStatus, o: Observed, actions: Action[]): Situation {
@@ -20,6 +21,17 @@ export function startPod(r: ResolvedVm, prev: VmStatus, o: Observed, actions: Ac
       ready: { ok: false, reason: "CrashLoopBackOff", message },
       stalled: { reason: "CrashLoopBackOff", message },
       requeueAfterMs: retryAt - o.now,
+    };
+  }
+  // A VM never boots a half-written disk: every DataVolume it names must have Succeeded first.
+  const disks = o.dataVolumes ? dataVolumeWait(o.dataVolumes) : undefined;
+  if (disks) {
+    const why = { reason: disks.reason, message: disks.message };
+    return {
+      phase: "Stopped",
+      printable: disks.printable,
+      ready: { ok: false, ...why },
+      ...(disks.failed ? { stalled: why, failure: why } : { reconciling: why }),
     };
   }
   const missing = r.claimNames.filter((c) => o.claims[c]?.found !== true);
