@@ -1,0 +1,377 @@
+/**
+ * The outer half of reconcile: load the VM and what belongs to it from the caches, let `decide` choose, carry
+ * out its actions, write status only when it changed, then record events and metrics.
+ */
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { parseQuantity } from "../../crds/api/quantity.ts";
+import type { VmStatus } from "../../crds/api/status.ts";
+import { isApiStatus } from "../errors.ts";
+import { claimNamesOf, splitKey, type Caches, type CachedVm } from "../kube/caches.ts";
+import type { EventRecorder } from "../kube/events.ts";
+import type { KubeResources, VmRef } from "../kube/resources.ts";
+import { canonicalJson } from "../pod/spec-hash.ts";
+import type { Clock } from "../../lib/clock.ts";
+import type { OperatorMetrics } from "../runtime/metrics.ts";
+import { stateClaimName } from "../../crds/contract/index.ts";
+import { decide } from "./decide/decide.ts";
+import type { Action, ClaimState, Decision, Observed, StateClaimState } from "./decide/inputs.ts";
+import { podView } from "./pod-view.ts";
+import { expandWithFacts, hasProfiles, type ProfileFacts } from "../instancetype/facts.ts";
+import type { ProfileResolver } from "../instancetype/resolver.ts";
+import type { DataVolume } from "../../crds/api/datavolume.ts";
+import type { DataVolumeController } from "../datavolume/controller.ts";
+import { dataVolumeNamesOf, type DataVolumeFacts } from "../datavolume/vm-disks.ts";
+
+/** What a reconcile asks of the queue. */
+export interface ReconcileOutcome {
+  /** Look again after this long. */
+  requeueAfterMs?: number;
+  /** Retrying cannot help; the reason is reported in status. */
+  terminal?: string;
+}
+
+/** Dependencies of {@link Reconciler}. */
+export interface ReconcilerDeps {
+  caches: Caches;
+  resources: KubeResources;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  clock: Clock;
+  settings: Pick<Observed, "pod" | "crashLoop">;
+  /** Resolves and pins instancetypes and preferences; without it a VM naming one is InvalidSpec. */
+  profiles?: ProfileResolver;
+  /** DataVolumes (operator/datavolume): what decide knows of the VM's, and creating its templates'. */
+  dataVolumes?: Pick<DataVolumeController, "facts" | "create">;
+}
+
+/** How an action went: done, the VM is gone, the cache lags behind the API, or another owner holds the name. */
+type Step = "ok" | "vm-gone" | "cache-behind" | "name-taken";
+
+/** How long to wait for the caches to catch up after the API said a pod already exists or is gone. */
+const CACHE_LAG_REQUEUE_MS = 1_000;
+/** Safety net while another owner's pod holds the name (its deletion wakes the VM anyway). */
+const NAME_TAKEN_REQUEUE_MS = 30_000;
+
+/** A status this operator wrote, remembered until the VM cache has caught up with it. */
+interface WrittenStatus {
+  uid: string;
+  resourceVersion: string;
+  status: VmStatus;
+}
+
+/** resourceVersions are opaque, but etcd-backed servers hand out increasing integers; compare when they are. */
+function newer(a: string, b: string | undefined): boolean {
+  if (b === undefined) return true;
+  if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) > BigInt(b);
+}
+
+function claimState(pvc: V1PersistentVolumeClaim | undefined): ClaimState {
+  if (!pvc) return { found: false };
+  const size = pvc.status?.capacity?.storage ?? pvc.spec?.resources?.requests?.storage;
+  const bytes = size !== undefined ? parseQuantity(String(size)) : undefined;
+  return {
+    found: true,
+    volumeMode: pvc.spec?.volumeMode === "Block" ? "Block" : "Filesystem",
+    ...(bytes !== undefined ? { capacityBytes: Math.floor(bytes) } : {}),
+    ...(pvc.status?.phase ? { phase: pvc.status.phase } : {}),
+  };
+}
+
+function stateClaimState(pvc: V1PersistentVolumeClaim | undefined): StateClaimState {
+  if (!pvc) return { found: false };
+  const owner = pvc.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
+  return {
+    found: true,
+    uid: pvc.metadata?.uid ?? "",
+    ...(owner ? { ownerUid: owner } : {}),
+    ...(pvc.status?.phase ? { phase: pvc.status.phase } : {}),
+    terminating: Boolean(pvc.metadata?.deletionTimestamp),
+  };
+}
+
+/** How long to wait for an instancetype or preference a VM names that does not exist (yet). */
+const MISSING_PROFILE_REQUEUE_MS = 10_000;
+
+/**
+ * The expanded spec goes into status (what the VM runs with); a reference to an object not there yet is
+ * looked at again rather than terminal, as the object may be applied after the VM.
+ */
+function withProfiles(decision: Decision, vm: CachedVm, profiles: ProfileFacts): void {
+  if (!profiles.ok && profiles.missing && decision.terminal) {
+    delete decision.terminal;
+    decision.requeueAfterMs = MISSING_PROFILE_REQUEUE_MS;
+  }
+  const expanded = expandWithFacts(vm, profiles);
+  if (decision.status && expanded.ok)
+    decision.status = { ...decision.status, expandedSpec: expanded.vm.spec as Record<string, unknown> };
+}
+
+/** Reconciles one VM key at a time (the queue guarantees one in flight per key). */
+export class Reconciler {
+  readonly #d: ReconcilerDeps;
+  /** Read-your-writes for status: a reconcile right after our own write must not act on the older copy. */
+  readonly #written = new Map<string, WrittenStatus>();
+  /** When a start was asked for (VM created, pod created for a restart), for start latency. */
+  readonly #startMarks = new Map<string, number>();
+
+  constructor(deps: ReconcilerDeps) {
+    this.#d = deps;
+  }
+
+  /** Notes that the VM `key` was just created: its start latency counts from now. */
+  markStart(key: string): void {
+    if (!this.#startMarks.has(key)) this.#startMarks.set(key, this.#d.clock.now());
+  }
+
+  #load(key: string): CachedVm | undefined {
+    const vm = this.#d.caches.vm(key);
+    const mine = this.#written.get(key);
+    if (!vm || !mine) return vm;
+    if (mine.uid === vm.metadata.uid && newer(mine.resourceVersion, vm.metadata.resourceVersion))
+      return { ...vm, status: mine.status };
+    this.#written.delete(key);
+    return vm;
+  }
+
+  #forget(key: string): void {
+    this.#written.delete(key);
+    this.#startMarks.delete(key);
+  }
+
+  /** Reconciles the VM `key`; throws on errors worth retrying. */
+  async reconcile(key: string, log: Logger): Promise<ReconcileOutcome> {
+    const vm = this.#load(key);
+    if (!vm) {
+      this.#forget(key);
+      return {};
+    }
+    const [namespace, name] = splitKey(key);
+    const uid = vm.metadata.uid ?? "";
+    const ref: VmRef = { namespace, name, uid };
+    const claims: Record<string, ClaimState> = {};
+    for (const c of claimNamesOf(vm.spec)) claims[c] = claimState(this.#d.caches.pvc(namespace, c));
+    const startMark = this.#startMarks.get(key);
+    const profiles = await this.#profiles(vm, ref, log);
+    const dataVolumes = this.#dataVolumeFacts(namespace, vm);
+    const decision = decide(vm, {
+      ...(profiles ? { profiles } : {}),
+      ...(dataVolumes ? { dataVolumes } : {}),
+      now: this.#d.clock.now(),
+      pods: this.#d.caches.podsOf(key, uid).map(podView),
+      claims,
+      stateClaim: stateClaimState(this.#d.caches.pvc(namespace, stateClaimName(name))),
+      ...this.#d.settings,
+      ...(startMark !== undefined ? { startRequestedAt: startMark } : {}),
+    });
+
+    for (const action of decision.actions) {
+      const done = await this.#act(ref, action, log);
+      if (done === "vm-gone") {
+        this.#forget(key);
+        return {};
+      }
+      if (done === "cache-behind") return { requeueAfterMs: CACHE_LAG_REQUEUE_MS };
+      if (done === "name-taken") return { requeueAfterMs: NAME_TAKEN_REQUEUE_MS };
+    }
+
+    if (profiles) withProfiles(decision, vm, profiles);
+    const prev = vm.status as VmStatus | undefined;
+    if (decision.status && canonicalJson(decision.status) !== canonicalJson(prev ?? {})) {
+      try {
+        const res = await this.#d.resources.applyVmStatus(ref, decision.status);
+        const rv = res?.metadata?.resourceVersion;
+        if (rv) this.#written.set(key, { uid, resourceVersion: rv, status: decision.status });
+      } catch (err) {
+        if (isApiStatus(err, 404)) return (this.#forget(key), {});
+        // 409 with force=true means the uid precondition failed: deleted or re-created since the cache saw it.
+        if (isApiStatus(err, 409)) return { requeueAfterMs: CACHE_LAG_REQUEUE_MS };
+        this.#d.metrics.apiErrorsTotal.inc({ verb: "status" });
+        throw err;
+      }
+      log.debug({ printableStatus: decision.status.printableStatus }, "status written");
+      this.#observeStart(key, prev, decision.status);
+    }
+    for (const e of decision.events) this.#d.events.record(ref, e);
+    return {
+      ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}),
+      ...(decision.terminal ? { terminal: decision.terminal } : {}),
+    };
+  }
+
+  /** What the VM's instancetype and preference resolve to; undefined when it names none or is going. */
+  async #profiles(vm: CachedVm, ref: VmRef, log: Logger): Promise<ProfileFacts | undefined> {
+    if (vm.metadata.deletionTimestamp || !hasProfiles(vm.spec) || !this.#d.profiles) return undefined;
+    try {
+      return await this.#d.profiles.resolve(vm, ref, log);
+    } catch (err) {
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "profile" });
+      throw err;
+    }
+  }
+
+  /** What the DataVolume cache shows of the DataVolumes the VM names; undefined when it names none. */
+  #dataVolumeFacts(namespace: string, vm: CachedVm): Record<string, DataVolumeFacts> | undefined {
+    const names = dataVolumeNamesOf(vm.spec);
+    if (!names.length || !this.#d.dataVolumes) return undefined;
+    const facts: Record<string, DataVolumeFacts> = {};
+    for (const n of names) facts[n] = this.#d.dataVolumes.facts(namespace, n);
+    return facts;
+  }
+
+  #observeStart(key: string, prev: VmStatus | undefined, next: VmStatus): void {
+    if (next.printableStatus !== "Running" || prev?.printableStatus === "Running") return;
+    if (next.createdToRunningSeconds !== undefined)
+      this.#d.metrics.startLatency.observe(next.createdToRunningSeconds);
+    this.#startMarks.delete(key);
+  }
+
+  /** Carries out one action; the API's answers that mean "look again" come back as a {@link Step}. */
+  async #act(ref: VmRef, action: Action, log: Logger): Promise<Step> {
+    switch (action.kind) {
+      case "addFinalizer":
+      case "removeFinalizer":
+        return this.#finalizer(ref, action.kind === "addFinalizer", log);
+      case "createPod":
+        return this.#createPod(ref, action.pod, log);
+      case "deletePod":
+        return this.#deletePod(ref, action, log);
+      case "createClaim":
+        return this.#createClaim(ref, action.claim, log);
+      case "deleteClaim":
+        return this.#deleteClaim(ref, action, log);
+      case "createDataVolume":
+        return this.#createDataVolume(ref, action.dataVolume, log);
+    }
+  }
+
+  async #finalizer(ref: VmRef, add: boolean, log: Logger): Promise<Step> {
+    try {
+      await this.#d.resources.applyFinalizer(ref, add);
+    } catch (err) {
+      if (isApiStatus(err, 404)) return "vm-gone";
+      if (isApiStatus(err, 409)) return "cache-behind";
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "finalizer" });
+      throw err;
+    }
+    log.info(add ? "finalizer added" : "finalizer removed; the VM can go");
+    return add ? "ok" : "vm-gone";
+  }
+
+  async #createPod(ref: VmRef, pod: V1Pod, log: Logger): Promise<Step> {
+    try {
+      await this.#d.resources.createPod(pod);
+    } catch (err) {
+      if (isApiStatus(err, 409)) {
+        const name = pod.metadata?.name ?? "";
+        const other = this.#d.caches.pod(ref.namespace, name);
+        const owner = other?.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
+        if (other && owner !== ref.uid) {
+          // A pod of a deleted namesake (its finalizer was removed by hand) still holds the name.
+          this.#d.events.record(ref, {
+            type: "Warning",
+            reason: "PodNameTaken",
+            message: `pod ${name} belongs to another owner; waiting for it to go`,
+          });
+          return "name-taken";
+        }
+        log.debug({ pod: name }, "pod already exists; waiting for the cache");
+        return "cache-behind";
+      }
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "create" });
+      this.#d.events.record(ref, {
+        type: "Warning",
+        reason: "FailedCreate",
+        message: `could not create launcher pod: ${(err as Error).message}`,
+      });
+      throw err;
+    }
+    this.markStart(ref.namespace + "/" + ref.name);
+    log.info({ pod: pod.metadata?.name }, "launcher pod created");
+    return "ok";
+  }
+
+  async #deletePod(
+    ref: VmRef,
+    action: { name: string; uid: string; reason: string },
+    log: Logger,
+  ): Promise<Step> {
+    try {
+      await this.#d.resources.deletePod(ref.namespace, action.name, action.uid);
+    } catch (err) {
+      // 404: already gone; 409: the uid precondition failed, it is another pod now.
+      if (isApiStatus(err, 404, 409)) return "cache-behind";
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "delete" });
+      this.#d.events.record(ref, {
+        type: "Warning",
+        reason: "FailedDelete",
+        message: `could not delete pod ${action.name}: ${(err as Error).message}`,
+      });
+      throw err;
+    }
+    log.info({ pod: action.name, reason: action.reason }, "launcher pod deleted");
+    return "ok";
+  }
+
+  async #createClaim(ref: VmRef, pvc: V1PersistentVolumeClaim, log: Logger): Promise<Step> {
+    const claim = pvc.metadata?.name ?? "";
+    try {
+      await this.#d.resources.createPvc(pvc);
+    } catch (err) {
+      // 409: it exists and the cache has not shown it yet; the next reconcile judges whose it is.
+      if (isApiStatus(err, 409)) return "cache-behind";
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "create" });
+      this.#d.events.record(ref, {
+        type: "Warning",
+        reason: "FailedCreate",
+        message: `could not create state claim ${claim}: ${(err as Error).message}`,
+      });
+      throw err;
+    }
+    log.info({ pvc: claim }, "state claim created");
+    this.#d.events.record(ref, {
+      type: "Normal",
+      reason: "StateClaimCreated",
+      message: `created PersistentVolumeClaim ${claim} for the VM's persistent state`,
+    });
+    return "ok";
+  }
+
+  async #deleteClaim(ref: VmRef, action: { name: string; uid: string }, log: Logger): Promise<Step> {
+    try {
+      await this.#d.resources.deletePvc(ref.namespace, action.name, action.uid);
+    } catch (err) {
+      // 404: already gone; 409: another claim holds the name now. Either way the VM's own is gone.
+      if (!isApiStatus(err, 404, 409)) {
+        this.#d.metrics.apiErrorsTotal.inc({ verb: "delete" });
+        throw err;
+      }
+    }
+    log.info({ pvc: action.name }, "state claim deleted with the VM");
+    return "ok";
+  }
+
+  async #createDataVolume(ref: VmRef, dv: DataVolume, log: Logger): Promise<Step> {
+    const name = dv.metadata.name ?? "";
+    try {
+      await this.#d.dataVolumes?.create(dv);
+    } catch (err) {
+      if (isApiStatus(err, 409)) return "cache-behind";
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "create" });
+      this.#d.events.record(ref, {
+        type: "Warning",
+        reason: "FailedCreate",
+        message: `could not create DataVolume ${name}: ${(err as Error).message}`,
+      });
+      throw err;
+    }
+    log.info({ dataVolume: name }, "DataVolume created from the VM's template");
+    this.#d.events.record(ref, {
+      type: "Normal",
+      reason: "DataVolumeCreated",
+      message: `created DataVolume ${name} from the VM's dataVolumeTemplates`,
+    });
+    return "ok";
+  }
+}
