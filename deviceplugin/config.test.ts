@@ -12,6 +12,7 @@ describe("parseDevicePluginConfig", () => {
       slots: 110,
       pollIntervalMs: 2000,
       healthPort: 9102,
+      podLogsDir: "/var/log/pods",
       logLevel: "info",
     });
   });

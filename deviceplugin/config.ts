@@ -28,6 +28,8 @@ export const devicePluginConfigSchema = z
       .default(110),
     pollIntervalMs: z.int().min(50, "--poll-interval-ms must be at least 50").max(60_000).default(2_000),
     healthPort: z.int().min(0).max(65_535).default(9102),
+    podsDir: absPath("--pods-dir").optional(),
+    podLogsDir: absPath("--pod-logs-dir").default("/var/log/pods"),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
   })
   .strict();
@@ -44,6 +46,8 @@ const FLAGS = {
   slots: { env: "VIREO_SLOTS", key: "slots", kind: "int" },
   "poll-interval-ms": { env: "VIREO_POLL_INTERVAL_MS", key: "pollIntervalMs", kind: "int" },
   "health-port": { env: "VIREO_HEALTH_PORT", key: "healthPort", kind: "int" },
+  "pods-dir": { env: "VIREO_PODS_DIR", key: "podsDir", kind: "string" },
+  "pod-logs-dir": { env: "VIREO_POD_LOGS_DIR", key: "podLogsDir", kind: "string" },
   "log-level": { env: "VIREO_LOG_LEVEL", key: "logLevel", kind: "string" },
 } as const;
 
@@ -59,6 +63,9 @@ Advertises devices.vireo.dev/{kvm,tun,vhost-net} to the kubelet. Every flag has 
   --slots N                 slots advertised per resource (VIREO_SLOTS; 110)
   --poll-interval-ms MS     how often to check devices and the kubelet socket (VIREO_POLL_INTERVAL_MS; 2000)
   --health-port PORT        HTTP /healthz /readyz /metrics, 0 = off (VIREO_HEALTH_PORT; 9102)
+  --pods-dir DIR            the kubelet's pods directory; serves /vm-metrics, every launcher's metrics
+                            read from its run volume (VIREO_PODS_DIR; off)
+  --pod-logs-dir DIR        the kubelet's pod log directory, naming each pod UID (VIREO_POD_LOGS_DIR; /var/log/pods)
   --log-level LEVEL         trace|debug|info|warn|error|fatal (VIREO_LOG_LEVEL; info)`;
 
 function convert(kind: "string" | "list" | "int", raw: string): unknown {

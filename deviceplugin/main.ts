@@ -2,7 +2,7 @@
  * `vireo-device-plugin`: the DaemonSet process that advertises devices.vireo.dev/{kvm,tun,vhost-net} to the
  * kubelet so launcher pods get /dev/kvm, /dev/net/tun and /dev/vhost-net without being privileged.
  */
-import { pino } from "pino";
+import { createLogger } from "../lib/log.ts";
 import { parseDevicePluginConfig, USAGE } from "./config.ts";
 import { DevicePluginError } from "./errors.ts";
 import { startHealthServer } from "./http.ts";
@@ -15,13 +15,22 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = parseDevicePluginConfig(argv);
-  const log = pino({ level: config.logLevel, base: { component: "vireo-device-plugin" } });
+  const log = createLogger("vireo-device-plugin", { level: config.logLevel });
   const metrics = new DevicePluginMetrics();
   const manager = new DevicePluginManager(config, log, { metrics });
   log.info({ config }, "starting");
   await manager.start();
   const http =
-    config.healthPort > 0 ? await startHealthServer(config.healthPort, manager, metrics) : undefined;
+    config.healthPort > 0
+      ? await startHealthServer(
+          config.healthPort,
+          manager,
+          metrics,
+          config.podsDir
+            ? { options: { podsDir: config.podsDir, podLogsDir: config.podLogsDir }, log }
+            : undefined,
+        )
+      : undefined;
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);

@@ -24,6 +24,18 @@ export class DevicePluginMetrics {
     registers: [this.registry],
   });
 
+  readonly #vmSources = new Counter({
+    name: "vireo_deviceplugin_vm_metrics_reads_total",
+    help: "Launcher metrics sockets read for /vm-metrics, by result (success, refused, invalid, conflict).",
+    labelNames: ["result"],
+    registers: [this.registry],
+  });
+
+  /** Counts one launcher read of the VM-metrics collector. */
+  vmMetricsRead(result: string): void {
+    this.#vmSources.inc({ result });
+  }
+
   /** Records the advertised slots of one resource. */
   setHealth(resource: string, healthy: boolean, slots: number): void {
     this.#devices.set({ resource, health: "Healthy" }, healthy ? slots : 0);

@@ -16,11 +16,12 @@ import type { VmDriver } from "./vm-driver.ts";
 
 /** The modules that serve a running VM, loaded off the path to QEMU's start. */
 export async function loadServing() {
-  const [hub, registry, server, control] = await Promise.all([
+  const [hub, registry, server, control, metricsSocket] = await Promise.all([
     import("../console/hub.ts"),
     import("../http/registry.ts"),
     import("../http/server.ts"),
     import("../control/server.ts"),
+    import("../metrics/socket.ts"),
   ]);
   return {
     ConsoleHub: hub.ConsoleHub,
@@ -28,6 +29,8 @@ export async function loadServing() {
     registerCollectors: registry.registerCollectors,
     startHealthServer: server.startHealthServer,
     startControlServer: control.startControlServer,
+    serveMetricsSocket: metricsSocket.serveMetricsSocket,
+    metricsSocketPath: metricsSocket.metricsSocketPath,
   };
 }
 
@@ -85,6 +88,9 @@ export async function serveVm(
     v.http?.host,
   );
   cleanups.push(() => http.close());
+  // The node's collector reads the same registry here: with the bridge binding :9100 is the guest's.
+  const metricsSocket = await m.serveMetricsSocket(registry, m.metricsSocketPath(config.paths.runDir));
+  cleanups.push(() => metricsSocket.close());
   const handle = async ({ command }: ControlRequest): Promise<unknown> => {
     switch (command) {
       case "status":
