@@ -227,6 +227,12 @@ export class Reconciler {
     this.#startMarks.delete(key);
   }
 
+  /** A write that failed in a way worth retrying: counted by verb, and told on the VM as a Warning event. */
+  #failedWrite(ref: VmRef, verb: string, reason: string, message: string): void {
+    this.#d.metrics.apiErrorsTotal.inc({ verb });
+    this.#d.events.record(ref, { type: "Warning", reason, message });
+  }
+
   /** Carries out one action; the API's answers that mean "look again" come back as a {@link Step}. */
   async #act(ref: VmRef, action: Action, log: Logger): Promise<Step> {
     switch (action.kind) {
@@ -279,12 +285,12 @@ export class Reconciler {
         log.debug({ pod: name }, "pod already exists; waiting for the cache");
         return "cache-behind";
       }
-      this.#d.metrics.apiErrorsTotal.inc({ verb: "create" });
-      this.#d.events.record(ref, {
-        type: "Warning",
-        reason: "FailedCreate",
-        message: `could not create launcher pod: ${(err as Error).message}`,
-      });
+      this.#failedWrite(
+        ref,
+        "create",
+        "FailedCreate",
+        `could not create launcher pod: ${(err as Error).message}`,
+      );
       throw err;
     }
     this.markStart(ref.namespace + "/" + ref.name);
@@ -302,12 +308,12 @@ export class Reconciler {
     } catch (err) {
       // 404: already gone; 409: the uid precondition failed, it is another pod now.
       if (isApiStatus(err, 404, 409)) return "cache-behind";
-      this.#d.metrics.apiErrorsTotal.inc({ verb: "delete" });
-      this.#d.events.record(ref, {
-        type: "Warning",
-        reason: "FailedDelete",
-        message: `could not delete pod ${action.name}: ${(err as Error).message}`,
-      });
+      this.#failedWrite(
+        ref,
+        "delete",
+        "FailedDelete",
+        `could not delete pod ${action.name}: ${(err as Error).message}`,
+      );
       throw err;
     }
     log.info({ pod: action.name, reason: action.reason }, "launcher pod deleted");
@@ -321,12 +327,12 @@ export class Reconciler {
     } catch (err) {
       // 409: it exists and the cache has not shown it yet; the next reconcile judges whose it is.
       if (isApiStatus(err, 409)) return "cache-behind";
-      this.#d.metrics.apiErrorsTotal.inc({ verb: "create" });
-      this.#d.events.record(ref, {
-        type: "Warning",
-        reason: "FailedCreate",
-        message: `could not create state claim ${claim}: ${(err as Error).message}`,
-      });
+      this.#failedWrite(
+        ref,
+        "create",
+        "FailedCreate",
+        `could not create state claim ${claim}: ${(err as Error).message}`,
+      );
       throw err;
     }
     log.info({ pvc: claim }, "state claim created");
@@ -358,12 +364,12 @@ export class Reconciler {
       await this.#d.dataVolumes?.create(dv);
     } catch (err) {
       if (isApiStatus(err, 409)) return "cache-behind";
-      this.#d.metrics.apiErrorsTotal.inc({ verb: "create" });
-      this.#d.events.record(ref, {
-        type: "Warning",
-        reason: "FailedCreate",
-        message: `could not create DataVolume ${name}: ${(err as Error).message}`,
-      });
+      this.#failedWrite(
+        ref,
+        "create",
+        "FailedCreate",
+        `could not create DataVolume ${name}: ${(err as Error).message}`,
+      );
       throw err;
     }
     log.info({ dataVolume: name }, "DataVolume created from the VM's template");

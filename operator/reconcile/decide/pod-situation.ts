@@ -5,7 +5,7 @@ import { launcherSpecHash } from "../../pod/spec-hash.ts";
 import type { VirtualMachine } from "../../../crds/api/virtual-machine.ts";
 import type { PodView } from "../pod-view.ts";
 import type { Observed } from "./inputs.ts";
-import { pausedPod, pendingError, phaseOfPod, type Printable, type Situation } from "./situation.ts";
+import { pausedPod, phaseOfPod, stuck, type Printable, type Situation } from "./situation.ts";
 import { unboundStateClaim } from "./state-claim.ts";
 
 const IMAGE_PULL = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName"]);
@@ -59,7 +59,7 @@ export function podSituation(r: ResolvedVm, pod: PodView, o: Observed): Situatio
   }
   // Pending.
   if (pod.unschedulable)
-    return pendingError(base, "Scheduling", "ErrorUnschedulable", "Unschedulable", pod.unschedulable);
+    return stuck(base, "Scheduling", "ErrorUnschedulable", "Unschedulable", pod.unschedulable);
   if (pod.waiting) {
     const w = pod.waiting;
     const printable: Printable = IMAGE_PULL.has(w.reason)
@@ -67,7 +67,7 @@ export function podSituation(r: ResolvedVm, pod: PodView, o: Observed): Situatio
         ? "ErrImagePull"
         : "ImagePullBackOff"
       : "Failed";
-    return pendingError(base, phaseOfPod(pod), printable, w.reason, w.message ?? w.reason);
+    return stuck(base, phaseOfPod(pod), printable, w.reason, w.message ?? w.reason);
   }
   return { ...base, ...pendingSituation(r, o, pod) };
 }

@@ -45,14 +45,7 @@ describe("decide: runStrategy (KubeVirt semantics)", () => {
 
 describe("decide: a run that ended for good stays ended when its pod disappears", () => {
   const LONG = 10 * 60_000;
-  const endedPod = (phase: "Succeeded" | "Failed") =>
-    pod({
-      phase,
-      ready: false,
-      startedAt: NOW - 5_000 - LONG,
-      finishedAt: NOW - 5_000,
-      termination: { exitCode: phase === "Failed" ? 1 : 0, message: phase === "Failed" ? "qemu died" : "" },
-    });
+  const endedPod = (phase: "Succeeded" | "Failed") => ended(phase, LONG);
 
   for (const [strategy, phase, printable, ready] of [
     ["Once", "Succeeded", "Stopped", "True"],

@@ -113,8 +113,11 @@ export function nodeUnreachable(pod: PodView, s: Situation): Situation {
   };
 }
 
-/** A pending pod that cannot go on by itself (unschedulable, image pull, a failed container): Stalled. */
-export function pendingError(
+/**
+ * A VM that cannot go on by itself (a pod unschedulable or failing to pull, a missing claim, a foreign state
+ * claim): not Ready, Stalled, with a Failure saying why.
+ */
+export function stuck(
   base: Pick<Situation, "pod" | "restartRequired">,
   phase: Phase,
   printable: Printable,

@@ -4,7 +4,7 @@ import type { ResolvedVm } from "../../../crds/launcher/resolve.ts";
 import { launcherPodOf } from "../../pod/build.ts";
 import type { Action, Observed } from "./inputs.ts";
 import { pendingSituation } from "./pod-situation.ts";
-import type { Situation } from "./situation.ts";
+import { stuck, type Situation } from "./situation.ts";
 import { stateClaimBlocker } from "./state-claim.ts";
 import { dataVolumeWait } from "../../datavolume/vm-disks.ts";
 
@@ -37,13 +37,7 @@ export function startPod(r: ResolvedVm, prev: VmStatus, o: Observed, actions: Ac
   const missing = r.claimNames.filter((c) => o.claims[c]?.found !== true);
   if (missing.length) {
     const message = `PersistentVolumeClaim${missing.length > 1 ? "s" : ""} not found: ${missing.join(", ")}`;
-    return {
-      phase: "Stopped",
-      printable: "ErrorPvcNotFound",
-      ready: { ok: false, reason: "PvcNotFound", message },
-      stalled: { reason: "PvcNotFound", message },
-      failure: { reason: "PvcNotFound", message },
-    };
+    return stuck({}, "Stopped", "ErrorPvcNotFound", "PvcNotFound", message);
   }
   const blocked = stateClaimBlocker(r.vm, o, actions);
   if (blocked) return blocked;

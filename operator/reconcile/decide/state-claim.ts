@@ -6,7 +6,7 @@ import type { VirtualMachine } from "../../../crds/api/virtual-machine.ts";
 import { stateClaimName } from "../../../crds/contract/index.ts";
 import { buildStateClaim, needsStateClaim } from "../../pod/state-claim.ts";
 import type { Action, Observed, RawVm } from "./inputs.ts";
-import type { Situation } from "./situation.ts";
+import { stuck, type Situation } from "./situation.ts";
 
 /** The claim under the VM's state-claim name if this VM controls it. */
 export function ownStateClaim(
@@ -39,13 +39,7 @@ export function stateClaimBlocker(vm: VirtualMachine, o: Observed, actions: Acti
   }
   if (c.ownerUid !== vm.metadata.uid) {
     const message = `PersistentVolumeClaim ${name} exists but is not this VM's state claim (it is controlled by ${c.ownerUid ?? "nobody"}); delete it to let the operator create the VM's own`;
-    return {
-      phase: "Stopped",
-      printable: "ErrorPvcNotFound",
-      ready: { ok: false, reason: "StateClaimNotOwned", message },
-      stalled: { reason: "StateClaimNotOwned", message },
-      failure: { reason: "StateClaimNotOwned", message },
-    };
+    return stuck({}, "Stopped", "ErrorPvcNotFound", "StateClaimNotOwned", message);
   }
   if (c.terminating) return waiting(`the state claim ${name} is being deleted; a new one follows`);
   return undefined;
