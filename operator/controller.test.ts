@@ -2,7 +2,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { Controller, verdictOf } from "./controller.ts";
 import type { ReconcileOutcome } from "./reconcile/reconciler.ts";
-import { FakeClock } from "./runtime/clock.ts";
+import { FakeClock } from "../lib/clock.ts";
 import { createMetrics } from "./runtime/metrics.ts";
 
 describe("verdictOf: outcomes to the queue", () => {

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { WorkQueue } from "./queue/work-queue.ts";
 import type { ReconcileOutcome } from "./reconcile/reconciler.ts";
-import type { Clock } from "./runtime/clock.ts";
+import type { Clock } from "../lib/clock.ts";
 import type { OperatorMetrics, ReconcileResult } from "./runtime/metrics.ts";
 
 /** What the queue does with a key after one reconcile. */

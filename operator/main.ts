@@ -3,7 +3,7 @@
  * SIGINT (stop reconciling, release the leader lease, exit) within the configured shutdown timeout.
  */
 import { KubeConfig } from "@kubernetes/client-node";
-import pino from "pino";
+import { createLogger } from "../lib/log.ts";
 import { configHelp, loadOperatorConfig } from "./config.ts";
 import { InvalidConfigError } from "./errors.ts";
 import { startOperator } from "./operator.ts";
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = pino({ level: config.logLevel, base: { component: "vireo-operator" } });
+  const log = createLogger("vireo-operator", { level: config.logLevel });
   const operator = await startOperator(config, loadKubeConfig(config.kubeconfig), { logger: log });
   log.info({ httpPort: operator.httpPort }, "vireo-operator started");
 

@@ -3,7 +3,8 @@
  * running operator, in-process (tests, embedding) or behind the `vireo-operator` binary.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
+import { createLogger } from "../lib/log.ts";
 import {
   parseOperatorConfig,
   reconcileSettings,
@@ -21,7 +22,7 @@ import { LeaseElector } from "./leader/lease-elector.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { PoolController } from "./pool/controller.ts";
 import { ProfileResolver } from "./instancetype/resolver.ts";
-import { systemClock, type Clock } from "./runtime/clock.ts";
+import { systemClock, type Clock } from "../lib/clock.ts";
 import { serveHttp, type HttpEndpoint } from "./runtime/http.ts";
 import { createMetrics, type OperatorMetrics } from "./runtime/metrics.ts";
 
@@ -53,7 +54,7 @@ export async function startOperator(
 ): Promise<OperatorHandle> {
   const config = parseOperatorConfig(input);
   const clock = options.clock ?? systemClock;
-  const log = options.logger ?? pino({ level: config.logLevel, base: { component: "vireo-operator" } });
+  const log = options.logger ?? createLogger("vireo-operator", { level: config.logLevel });
   // Counts read the VM cache at scrape time, once it exists.
   const metrics = createMetrics(() => {
     const counts = new Map<string, number>();

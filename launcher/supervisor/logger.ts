@@ -1,11 +1,11 @@
-import { pino, type Logger } from "pino";
+import { createLogger as createComponentLogger, type Logger } from "../../lib/log.ts";
 
-/** The launcher's logger: pino JSON lines on stdout, tagged with the VM. */
-export function createLogger(
-  vm?: { namespace: string; name: string },
-  level = process.env.VIREO_LOG_LEVEL ?? "info",
-): Logger {
-  return pino({ name: "vireo-launcher", level, base: vm ? { vm: `${vm.namespace}/${vm.name}` } : {} });
+/** The launcher's logger (lib/log.ts), tagged with the VM. */
+export function createLogger(vm?: { namespace: string; name: string }, level?: string): Logger {
+  return createComponentLogger("vireo-launcher", {
+    level,
+    base: vm ? { vm: `${vm.namespace}/${vm.name}` } : {},
+  });
 }
 
 export type { Logger };

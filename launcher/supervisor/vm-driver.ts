@@ -4,6 +4,7 @@
  * nothing itself: a pause is a `pause-requested` input, and whether it becomes QMP `stop` is the reducer's call.
  */
 import type { ControlCommand } from "../../crds/contract/index.ts";
+import { systemClock, type Clock, type TimerHandle } from "../../lib/clock.ts";
 import { isReady } from "../http/server.ts";
 import type { QemuProcess } from "../qemu/process.ts";
 import type { QmpClient } from "../qemu/qmp-client.ts";
@@ -19,6 +20,8 @@ export interface DriverDeps {
   ready: { update(ready: boolean): void };
   /** The guest's grace period for an ACPI power-off, from the config. */
   terminationGracePeriodSeconds: number;
+  /** Time and timers (tests: a fake clock); default the system clock. */
+  clock?: Clock;
 }
 
 /** A control request the reducer turned down; `code` goes into the control socket's reply. */
@@ -35,12 +38,14 @@ export class ControlRefused extends Error {
 /** Runs the reducer against one QEMU. */
 export class VmDriver {
   #status: LauncherStatus = initialStatus();
-  #timers = new Set<NodeJS.Timeout>();
+  #timers = new Set<TimerHandle>();
   #stops = 0;
   readonly #deps: DriverDeps;
+  readonly #clock: Clock;
 
   constructor(deps: DriverDeps) {
     this.#deps = deps;
+    this.#clock = deps.clock ?? systemClock;
   }
 
   /** The launcher's live status (served on /status and the control socket). */
@@ -63,7 +68,7 @@ export class VmDriver {
     this.#deps.log.info({ signal, count: this.#stops }, "stop requested");
     this.dispatch({
       type: "stop-requested",
-      nowMs: Date.now(),
+      nowMs: this.#clock.now(),
       graceMs: stopGraceMs(this.#deps.terminationGracePeriodSeconds),
       force: this.#stops > 1,
     });
@@ -81,7 +86,7 @@ export class VmDriver {
 
   /** Cancels pending deadlines (the run is over). */
   close(): void {
-    this.#timers.forEach(clearTimeout);
+    this.#timers.forEach((t) => t.cancel());
     this.#timers.clear();
   }
 
@@ -95,10 +100,12 @@ export class VmDriver {
       }
       case "arm-deadline":
       case "arm-kill": {
-        const t = setTimeout(() => {
+        const t = this.#clock.setTimer(() => {
           this.#timers.delete(t);
           this.dispatch(
-            a.type === "arm-deadline" ? { type: "deadline", nowMs: Date.now() } : { type: "kill-deadline" },
+            a.type === "arm-deadline"
+              ? { type: "deadline", nowMs: this.#clock.now() }
+              : { type: "kill-deadline" },
           );
         }, a.inMs);
         this.#timers.add(t);

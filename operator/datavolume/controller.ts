@@ -22,7 +22,7 @@ import { Informer } from "../kube/informer.ts";
 import { paths, type KubeResources } from "../kube/resources.ts";
 import { canonicalJson } from "../pod/spec-hash.ts";
 import type { ReconcileOutcome } from "../reconcile/reconciler.ts";
-import type { Clock } from "../runtime/clock.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { IMPORTER_PROGRESS_PORT } from "../../importer/config.ts";
 import { buildConditions } from "../reconcile/conditions.ts";
 import { DV_TYPE, importerPodName, LABEL_DATAVOLUME } from "./names.ts";

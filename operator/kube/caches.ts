@@ -6,7 +6,7 @@ import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod } from "@kubernet
 import type { Logger } from "pino";
 import { KIND } from "../../crds/api/virtual-machine.ts";
 import { LABEL_VM } from "../../crds/contract/index.ts";
-import type { Clock } from "../runtime/clock.ts";
+import type { Clock } from "../../lib/clock.ts";
 import type { KubeClient } from "./client.ts";
 import { Informer, type InformerHandlers } from "./informer.ts";
 import { paths } from "./resources.ts";

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { COMPONENT, VM_TYPE } from "../../crds/contract/index.ts";
-import { rfc3339, type Clock } from "../runtime/clock.ts";
+import { rfc3339, type Clock } from "../../lib/clock.ts";
 import type { KubeResources, VmRef } from "./resources.ts";
 
 /** A Kubernetes Event about a VM, before the recorder gives it names and timestamps. */

@@ -3,7 +3,7 @@
 import type { KubernetesObject, Watch } from "@kubernetes/client-node";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../runtime/clock.ts";
+import { FakeClock } from "../../lib/clock.ts";
 import type { KubeClient } from "./client.ts";
 import { Informer } from "./informer.ts";
 

@@ -12,7 +12,7 @@
  */
 import { ListWatch, Watch, type KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import type { Clock } from "../runtime/clock.ts";
+import type { Clock } from "../../lib/clock.ts";
 import type { KubeClient } from "./client.ts";
 
 /** Event handlers; each gets the cached object. */

@@ -2,7 +2,7 @@ import type { V1Lease } from "@kubernetes/client-node";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { KubeApiError } from "../errors.ts";
-import { FakeClock } from "../runtime/clock.ts";
+import { FakeClock } from "../../lib/clock.ts";
 import { LeaseElector, mayAcquire, microTime, observe, type LeaseStore } from "./lease-elector.ts";
 
 /** An in-memory Lease with the API server's compare-and-swap on resourceVersion. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../runtime/clock.ts";
+import { FakeClock } from "../../lib/clock.ts";
 import { WorkQueue } from "./work-queue.ts";
 
 function queue(clock = new FakeClock()) {

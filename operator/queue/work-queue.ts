@@ -6,7 +6,7 @@
  * Written here because no maintained npm package offers these semantics (p-queue and friends queue jobs, not
  * deduplicated keys, and know nothing of "dirty while processing").
  */
-import type { Clock, TimerHandle } from "../runtime/clock.ts";
+import type { Clock, TimerHandle } from "../../lib/clock.ts";
 import { ExponentialRateLimiter } from "./rate-limiter.ts";
 
 /** Hooks for metrics. */

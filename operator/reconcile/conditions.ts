@@ -1,6 +1,6 @@
 /** metav1.Condition bookkeeping: keep lastTransitionTime unless the status flips. */
 import type { Condition } from "../../crds/api/status.ts";
-import { rfc3339 } from "../runtime/clock.ts";
+import { rfc3339 } from "../../lib/clock.ts";
 
 /** Condition messages are bounded by the API (32 KiB); termination messages and logs can be longer. */
 export function boundMessage(message: string, max = 4096): string {

@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Informer, type WatchLike } from "../../operator/kube/informer.ts";
 import { KubeClient } from "../../lib/kube/client.ts";
-import { systemClock } from "../../operator/runtime/clock.ts";
+import { systemClock } from "../../lib/clock.ts";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";
 import { useControlPlane } from "../harness/vitest.ts";
 

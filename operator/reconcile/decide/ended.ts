@@ -4,7 +4,7 @@
  */
 import type { VmStatus } from "../../../crds/api/status.ts";
 import { crashLoopDelayMs, failuresAfter } from "../backoff.ts";
-import { rfc3339 } from "../../runtime/clock.ts";
+import { rfc3339 } from "../../../lib/clock.ts";
 import { boundMessage } from "../conditions.ts";
 import type { PodView } from "../pod-view.ts";
 import type { Action, Observed } from "./inputs.ts";
@@ -33,6 +33,17 @@ function runRecord(pod: PodView): NonNullable<VmStatus["lastRun"]> {
   };
 }
 
+/** A run that failed and is not repeated: Failed, with the launcher's words, and Stalled. */
+function failedRun(why: string, strategy: RunStrategy): Situation {
+  return {
+    phase: "Failed",
+    printable: "Failed",
+    ready: { ok: false, reason: "Failed", message: why },
+    failure: { reason: "LauncherFailed", message: why },
+    stalled: { reason: "LauncherFailed", message: `${strategy}: not restarted after failure: ${why}` },
+  };
+}
+
 /** A run that ended for good and whose pod is gone: the record in status says how it ended. */
 export function endedRecord(last: NonNullable<VmStatus["lastRun"]>, strategy: RunStrategy): Situation {
   const why = last.message ?? `the launcher pod ${last.phase === "Failed" ? "failed" : "ended"}`;
@@ -46,13 +57,7 @@ export function endedRecord(last: NonNullable<VmStatus["lastRun"]>, strategy: Ru
         message: `the guest shut down (${strategy}: not restarted; its pod is gone)`,
       },
     };
-  return {
-    phase: "Failed",
-    printable: "Failed",
-    ready: { ok: false, reason: "Failed", message: why },
-    failure: { reason: "LauncherFailed", message: why },
-    stalled: { reason: "LauncherFailed", message: `${strategy}: not restarted after failure: ${why}` },
-  };
+  return failedRun(why, strategy);
 }
 
 /** A run that ended and stays ended (Once, Manual, RerunOnFailure after success). */
@@ -68,15 +73,7 @@ export function ended(pod: PodView, strategy: RunStrategy): Situation {
       ready: { ok: true, reason: "Succeeded", message: `the guest shut down (${strategy}: not restarted)` },
       pod,
     };
-  return {
-    phase: "Failed",
-    printable: "Failed",
-    ready: { ok: false, reason: "Failed", message: why },
-    failure: { reason: "LauncherFailed", message: why },
-    stalled: { reason: "LauncherFailed", message: `${strategy}: not restarted after failure: ${why}` },
-    pod,
-    lastRun,
-  };
+  return { ...failedRun(why, strategy), pod, lastRun };
 }
 
 /** An ended pod of a VM that must run again: wait out the crash-loop back-off, then replace it. */
