@@ -7,7 +7,7 @@ import type {
   V1VolumeMount,
 } from "@kubernetes/client-node";
 import { LAUNCHER_GID, LAUNCHER_UID } from "../../crds/contract/index.ts";
-import type { LauncherConfig } from "../../crds/launcher/config.ts";
+import type { LauncherConfig, LauncherDisk } from "../../crds/launcher/config.ts";
 import type { ResolvedVm } from "../../crds/launcher/resolve.ts";
 import { podLocalName } from "./naming.ts";
 import { initContainerResources } from "./resources.ts";
@@ -75,6 +75,16 @@ const COPY_DISK_DIR = 'cp -r /disk/. "$1"/';
 const COPY_ONE_FILE = 'mkdir -p "$(dirname "$1$2")" && cp "$2" "$1$2"';
 const COPY_KERNEL = 'cp "$2" "$1/kernel" && if [ -n "$3" ]; then cp "$3" "$1/initrd"; fi';
 
+/** What one disk adds to the pod. */
+interface DiskParts {
+  volumes: V1Volume[];
+  mounts: V1VolumeMount[];
+  devices: V1VolumeDevice[];
+  steps: CopyStep[];
+}
+
+const NOTHING: DiskParts = { volumes: [], mounts: [], devices: [], steps: [] };
+
 /**
  * Resolves every disk of the launcher config to what the pod needs: PVCs as volumes (Filesystem) or
  * volumeDevices (Block), containerDisks and the kernel as emptyDirs filled by copy init containers, cloud-init
@@ -86,87 +96,101 @@ export function diskPlumbing(
   config: LauncherConfig,
   launcher: { image: string; pullPolicy: string },
 ): DiskPlumbing {
-  const out: DiskPlumbing = { volumes: [], launcherMounts: [], launcherDevices: [], initContainers: [] };
-  const steps: CopyStep[] = [];
   // config.disks is r.disks projected in order: each launcher disk beside the volume it came from.
-  for (const [i, disk] of config.disks.entries()) {
-    const volume = r.disks[i]!.volume;
-    const src = disk.source;
-    const volName = (prefix: string) => podLocalName(prefix, disk.name);
-    switch (src.kind) {
-      case "pvcFilesystem":
-        out.volumes.push({
-          name: volName("pvc"),
-          persistentVolumeClaim: { claimName: src.claimName, readOnly: disk.readOnly },
-        });
-        out.launcherMounts.push({ name: volName("pvc"), mountPath: src.mountPath, readOnly: disk.readOnly });
-        break;
-      case "pvcBlock":
-        out.volumes.push({
-          name: volName("pvc"),
-          persistentVolumeClaim: { claimName: src.claimName, readOnly: disk.readOnly },
-        });
-        out.launcherDevices.push({ name: volName("pvc"), devicePath: src.devicePath });
-        break;
-      case "containerDisk": {
-        const v = volume.containerDisk;
-        out.volumes.push({ name: volName("cd"), emptyDir: {} });
-        out.launcherMounts.push({ name: volName("cd"), mountPath: src.dir, readOnly: true });
-        steps.push({
-          name: disk.name,
-          image: src.image,
-          ...(v?.imagePullPolicy ? { pullPolicy: v.imagePullPolicy } : {}),
-          script: src.path ? COPY_ONE_FILE : COPY_DISK_DIR,
-          args: src.path ? [src.dir, src.path] : [src.dir],
-          volume: volName("cd"),
-          mountPath: src.dir,
-        });
-        break;
-      }
-      case "emptyDisk":
-        // Created by the launcher in its state directory.
-        break;
-      case "cloudInit": {
-        const ci = volume.cloudInitNoCloud;
-        const secrets: [string | undefined, string | undefined, string][] = [
-          [src.userDataDir, ci?.userDataSecretRef?.name, "ud"],
-          [src.networkDataDir, ci?.networkDataSecretRef?.name, "nd"],
-        ];
-        for (const [dir, secretName, prefix] of secrets) {
-          if (!dir || !secretName) continue;
-          out.volumes.push({ name: volName(prefix), secret: { secretName } });
-          out.launcherMounts.push({ name: volName(prefix), mountPath: dir, readOnly: true });
-        }
-        break;
-      }
-      case "configMap":
-        out.volumes.push({ name: volName("cm"), configMap: { name: src.name } });
-        out.launcherMounts.push({ name: volName("cm"), mountPath: src.mountPath, readOnly: true });
-        break;
-      case "secret":
-        out.volumes.push({ name: volName("secret"), secret: { secretName: src.name } });
-        out.launcherMounts.push({ name: volName("secret"), mountPath: src.mountPath, readOnly: true });
-        break;
-    }
-  }
+  const parts = config.disks.map((disk, i) => diskParts(disk, r.disks[i]!.volume));
   const kb = r.vm.spec.firmware.kernelBoot;
-  if (kb) {
-    out.volumes.push({ name: "kernel", emptyDir: {} });
-    out.launcherMounts.push({ name: "kernel", mountPath: config.paths.kernelDir, readOnly: true });
-    steps.push({
-      name: "kernel",
-      image: kb.image,
-      script: COPY_KERNEL,
-      args: [config.paths.kernelDir, kb.kernelPath, kb.initrdPath ?? ""],
-      volume: "kernel",
-      mountPath: config.paths.kernelDir,
-    });
-  }
+  if (kb) parts.push(kernelParts(kb, config.paths.kernelDir));
+  const out: DiskPlumbing = {
+    volumes: parts.flatMap((p) => p.volumes),
+    launcherMounts: parts.flatMap((p) => p.mounts),
+    launcherDevices: parts.flatMap((p) => p.devices),
+    initContainers: [],
+  };
+  const steps = parts.flatMap((p) => p.steps);
   if (steps.length) {
     out.volumes.push({ name: TOOLS_VOLUME, emptyDir: {} });
     out.initContainers.push(toolsContainer(launcher), ...steps.map(copyContainer));
   }
   return out;
+}
+
+function diskParts(disk: LauncherDisk, volume: ResolvedVm["disks"][number]["volume"]): DiskParts {
+  const src = disk.source;
+  const volName = (prefix: string) => podLocalName(prefix, disk.name);
+  switch (src.kind) {
+    case "pvcFilesystem":
+    case "pvcBlock": {
+      const pvc = { claimName: src.claimName, readOnly: disk.readOnly };
+      const volumes = [{ name: volName("pvc"), persistentVolumeClaim: pvc }];
+      return src.kind === "pvcBlock"
+        ? { ...NOTHING, volumes, devices: [{ name: volName("pvc"), devicePath: src.devicePath }] }
+        : {
+            ...NOTHING,
+            volumes,
+            mounts: [{ name: volName("pvc"), mountPath: src.mountPath, readOnly: disk.readOnly }],
+          };
+    }
+    case "containerDisk": {
+      const pullPolicy = volume.containerDisk?.imagePullPolicy;
+      return {
+        ...readOnlyVolume(volName("cd"), { emptyDir: {} }, src.dir),
+        steps: [
+          {
+            name: disk.name,
+            image: src.image,
+            ...(pullPolicy ? { pullPolicy } : {}),
+            script: src.path ? COPY_ONE_FILE : COPY_DISK_DIR,
+            args: src.path ? [src.dir, src.path] : [src.dir],
+            volume: volName("cd"),
+            mountPath: src.dir,
+          },
+        ],
+      };
+    }
+    case "emptyDisk":
+      // Created by the launcher in its state directory.
+      return NOTHING;
+    case "cloudInit": {
+      const ci = volume.cloudInitNoCloud;
+      const secrets: [string | undefined, string | undefined, string][] = [
+        [src.userDataDir, ci?.userDataSecretRef?.name, "ud"],
+        [src.networkDataDir, ci?.networkDataSecretRef?.name, "nd"],
+      ];
+      const each = secrets.flatMap(([dir, secretName, prefix]) =>
+        dir && secretName ? [readOnlyVolume(volName(prefix), { secret: { secretName } }, dir)] : [],
+      );
+      return { ...NOTHING, volumes: each.flatMap((p) => p.volumes), mounts: each.flatMap((p) => p.mounts) };
+    }
+    case "configMap":
+      return readOnlyVolume(volName("cm"), { configMap: { name: src.name } }, src.mountPath);
+    case "secret":
+      return readOnlyVolume(volName("secret"), { secret: { secretName: src.name } }, src.mountPath);
+  }
+}
+
+/** A volume mounted read-only into the launcher. */
+function readOnlyVolume(name: string, source: Omit<V1Volume, "name">, mountPath: string): DiskParts {
+  return { ...NOTHING, volumes: [{ name, ...source }], mounts: [{ name, mountPath, readOnly: true }] };
+}
+
+/** The kernel (and initrd) of kernelBoot, copied out of their image into an emptyDir. */
+function kernelParts(
+  kb: NonNullable<ResolvedVm["vm"]["spec"]["firmware"]["kernelBoot"]>,
+  dir: string,
+): DiskParts {
+  return {
+    ...readOnlyVolume("kernel", { emptyDir: {} }, dir),
+    steps: [
+      {
+        name: "kernel",
+        image: kb.image,
+        script: COPY_KERNEL,
+        args: [dir, kb.kernelPath, kb.initrdPath ?? ""],
+        volume: "kernel",
+        mountPath: dir,
+      },
+    ],
+  };
 }
 
 function toolsContainer(launcher: { image: string; pullPolicy: string }): V1Container {
