@@ -51,9 +51,16 @@ describe("decidePool", () => {
     expect(d.status.conditions?.find((c) => c.type === "Reconciling")?.status).toBe("True");
   });
 
-  it("does not reuse the name of a replica still being deleted", () => {
-    const d = decidePool(pool({ replicas: 2 }), [replica(0, { deleting: true }), replica(1)], undefined, 0);
-    expect(kinds(d)).toEqual(["create web-2"]);
+  it("lets a replica being deleted hold its place, and brings it back under its name once gone", () => {
+    const deleting = decidePool(
+      pool({ replicas: 2 }),
+      [replica(0, { deleting: true }), replica(1)],
+      undefined,
+      0,
+    );
+    expect(kinds(deleting)).toEqual([]);
+    expect(deleting.status.conditions?.find((c) => c.type === "Ready")?.status).toBe("False");
+    expect(kinds(decidePool(pool({ replicas: 2 }), [replica(1)], undefined, 0))).toEqual(["create web-0"]);
   });
 
   it("is Ready and not Reconciling when every replica exists, is ready and up to date", () => {

@@ -65,10 +65,11 @@ export function decidePool(
   const hash = templateHash(pool);
   const alive = replicas.filter((r) => !r.deleting);
   const actions: PoolAction[] = [];
-  if (alive.length < want) {
-    // Lowest free indices first, counting replicas still being deleted as taken (their names are).
+  // A replica being deleted still holds its place, as a StatefulSet's pod does: a deleted replica comes
+  // back under its own name (and so with its own DataVolumes) once it is gone, not as a new one beside it.
+  if (replicas.length < want) {
     const taken = new Set(replicas.map((r) => replicaIndex(pool.metadata.name, r.name)));
-    for (let i = 0, made = 0; made < want - alive.length; i++)
+    for (let i = 0, made = 0; made < want - replicas.length; i++)
       if (!taken.has(i)) {
         actions.push({ kind: "create", vm: buildReplica(pool, i, hash) });
         made++;
