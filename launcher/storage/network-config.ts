@@ -10,13 +10,21 @@ export interface NetworkConfigV2 {
 /**
  * The network-config the guest gets when the VM gives none: every NIC, found by its MAC (names inside the
  * guest are the guest's business), configured by DHCPv4, which every binding serves (the launcher's
- * in-process DHCP server for bridge, Multus and masquerade, passt's built-in one). Pure; the network plan may refine it.
+ * in-process DHCP server for bridge, Multus and masquerade, passt's built-in one). `guestMacs` (NIC name →
+ * MAC) are the MACs the network plan gave the guest where they differ from the configured ones: the bridge
+ * binding hands the guest the pod interface's MAC. Pure.
  */
-export function defaultNetworkConfigData(config: Pick<LauncherConfig, "interfaces">): NetworkConfigV2 {
+export function defaultNetworkConfigData(
+  config: Pick<LauncherConfig, "interfaces">,
+  guestMacs: Readonly<Record<string, string>> = {},
+): NetworkConfigV2 {
   return {
     version: 2,
     ethernets: Object.fromEntries(
-      config.interfaces.map((i) => [i.name, { match: { macaddress: i.mac }, dhcp4: true }]),
+      config.interfaces.map((i) => [
+        i.name,
+        { match: { macaddress: guestMacs[i.name] ?? i.mac }, dhcp4: true },
+      ]),
     ),
   };
 }
@@ -30,6 +38,9 @@ export function cloudInitYaml(value: unknown): string {
 }
 
 /** {@link defaultNetworkConfigData} as the YAML text of a NoCloud `network-config` file. */
-export function defaultNetworkConfig(config: Pick<LauncherConfig, "interfaces">): string {
-  return cloudInitYaml(defaultNetworkConfigData(config));
+export function defaultNetworkConfig(
+  config: Pick<LauncherConfig, "interfaces">,
+  guestMacs: Readonly<Record<string, string>> = {},
+): string {
+  return cloudInitYaml(defaultNetworkConfigData(config, guestMacs));
 }

@@ -71,6 +71,23 @@ describe("noCloudFiles", () => {
     expect(byPath(noCloudFiles("ci", base, {}, { interfaces: [] }))).not.toHaveProperty("network-config");
     expect(byPath(noCloudFiles("ci", { ...base, networkData: "x" }, {}, nics))["network-config"]).toBe("x");
   });
+
+  it("matches the MAC the network plan gave the guest (bridge: the pod interface's), not the configured one", () => {
+    // Seen with Debian's cloud-init: matching the configured MAC, no NIC was configured and sshd was unreachable.
+    const guestMacs = { default: "82:71:c0:82:19:39" };
+    const cfg = parse(byPath(noCloudFiles("ci", base, { guestMacs }, nics))["network-config"]!) as {
+      ethernets: Record<string, { match: { macaddress: string } }>;
+    };
+    expect(cfg.ethernets.default!.match.macaddress).toBe("82:71:c0:82:19:39");
+    // A NIC the plan does not name keeps its configured MAC.
+    const two = { interfaces: [...nics.interfaces, nic("storage", "02:00:00:00:00:01")] };
+    expect(parse(defaultNetworkConfig(two, guestMacs))).toMatchObject({
+      ethernets: {
+        default: { match: { macaddress: "82:71:c0:82:19:39" } },
+        storage: { match: { macaddress: "02:00:00:00:00:01" } },
+      },
+    });
+  });
 });
 
 describe("defaultNetworkConfig", () => {

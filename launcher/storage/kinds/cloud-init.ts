@@ -10,6 +10,7 @@ import {
   type DiskOptions,
   type SourceOf,
 } from "../kind.ts";
+import { networkStatePath, networkStateSchema } from "../../network/state-file.ts";
 import { cloudInitYaml, defaultNetworkConfig } from "../network-config.ts";
 
 type Source = SourceOf<"cloudInit">;
@@ -34,6 +35,8 @@ export interface SecretRead {
 export interface CloudInitFacts {
   userDataSecret?: SecretRead;
   networkDataSecret?: SecretRead;
+  /** The MACs the network setup gave the guest's NICs, by NIC name (its stored plan), when there is one. */
+  guestMacs?: Record<string, string>;
   directIo: DirectIoFact;
 }
 
@@ -55,10 +58,29 @@ async function readSecret(env: DiskEnv, dir: string, keys: readonly string[]): P
   return { dir, mounted: true };
 }
 
+/**
+ * The guest NICs' MACs from the plan the network setup stored (`network.json`; netsetup runs before the
+ * launcher prepares disks, in a pod and in `vireo run`). Undefined when there is no usable plan: the launcher
+ * then plans the network itself, with the configured MACs, and reports a bad file there.
+ */
+async function plannedGuestMacs(env: DiskEnv): Promise<Record<string, string> | undefined> {
+  const path = networkStatePath(env.config.paths.runDir);
+  if ((await env.deps.fs.stat(path))?.kind !== "file") return undefined;
+  let state;
+  try {
+    state = networkStateSchema.safeParse(JSON.parse((await env.deps.fs.readFile(path)).toString("utf8")));
+  } catch {
+    return undefined;
+  }
+  return state.success ? Object.fromEntries(state.data.plan.nics.map((n) => [n.name, n.mac])) : undefined;
+}
+
 async function inspect(_disk: LauncherDisk, source: Source, env: DiskEnv): Promise<CloudInitFacts> {
   const facts: CloudInitFacts = {
     directIo: { path: env.layout.disksDir, supported: await env.deps.fs.probeDirectIo(env.layout.disksDir) },
   };
+  const guestMacs = env.config.interfaces.length > 0 ? await plannedGuestMacs(env) : undefined;
+  if (guestMacs) facts.guestMacs = guestMacs;
   if (source.userDataDir) facts.userDataSecret = await readSecret(env, source.userDataDir, USER_DATA_KEYS);
   if (source.networkDataDir)
     facts.networkDataSecret = await readSecret(env, source.networkDataDir, NETWORK_DATA_KEYS);
@@ -88,7 +110,7 @@ function fromSecret(disk: string, what: string, keys: readonly string[], read: S
 export function noCloudFiles(
   disk: string,
   source: Source,
-  facts: Pick<CloudInitFacts, "userDataSecret" | "networkDataSecret">,
+  facts: Pick<CloudInitFacts, "userDataSecret" | "networkDataSecret" | "guestMacs">,
   config: Pick<LauncherConfig, "interfaces">,
 ): IsoFile[] {
   const metaData = cloudInitYaml({ "instance-id": source.instanceId, "local-hostname": source.hostname });
@@ -100,7 +122,7 @@ export function noCloudFiles(
     (facts.networkDataSecret
       ? fromSecret(disk, "network-config", NETWORK_DATA_KEYS, facts.networkDataSecret)
       : config.interfaces.length > 0
-        ? defaultNetworkConfig(config)
+        ? defaultNetworkConfig(config, facts.guestMacs)
         : undefined);
   return [
     { path: "meta-data", data: metaData },
