@@ -15,6 +15,7 @@ Commands:
   status [VM]           show VM status
   create vm NAME        print a VirtualMachine manifest from flags (offline; pipe to kubectl apply -f -)
   expose vm NAME        create a Service for a VM's port (selects its launcher pod)
+  image-upload dv/NAME  stream a local disk image into a DataVolume (through port-forward)
   soft-reboot VM        not available: needs a guest agent, which Vireo has not yet
   doctor                check an install: CRD, operator, a halted VM accepted and reconciled
   version               client, Kubernetes and operator versions
@@ -33,6 +34,7 @@ const commands: Record<string, () => Promise<Command>> = {
   create: async () => (await import("./create.ts")).createCommand,
   expose: async () => (await import("./expose.ts")).exposeCommand,
   "soft-reboot": async () => (await import("./soft-reboot.ts")).softRebootCommand,
+  "image-upload": async () => (await import("./image-upload.ts")).imageUploadCommand,
   __complete: async () => (await import("./completion.ts")).completeCommand,
 };
 

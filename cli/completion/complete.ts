@@ -45,6 +45,7 @@ export const COMMANDS: Record<string, string> = {
   create: "print a VirtualMachine manifest from flags (create vm NAME)",
   expose: "create a Service for a VM's port (expose vm NAME)",
   "soft-reboot": "not available: needs a guest agent",
+  "image-upload": "stream a local disk image into a DataVolume (image-upload dv/NAME)",
 };
 
 const VM_COMMANDS = new Set([
@@ -93,9 +94,22 @@ const FLAGS: Record<string, string[]> = {
   create: CREATE_FLAGS,
   expose: [...CONNECTION, ...EXPOSE_FLAGS],
   "soft-reboot": CONNECTION,
+  "image-upload": [
+    ...CONNECTION,
+    "--image-path",
+    "--size",
+    "--storage-class",
+    "--volume-mode",
+    "--wait",
+    "--timeout",
+  ],
 };
 /** Flags that take a value (the next word is that value, not a positional). */
 const VALUE_FLAGS = new Set([
+  "--image-path",
+  "--size",
+  "--storage-class",
+  "--volume-mode",
   "--namespace",
   "-n",
   "--kubeconfig",

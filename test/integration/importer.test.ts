@@ -13,6 +13,7 @@ import { filesystemDiskBytes } from "../../importer/decide.ts";
 import { DEFAULT_TUNING } from "../../importer/fetch.ts";
 import { startImporter } from "../../importer/server.ts";
 import { PARTIAL_FILE } from "../../importer/write.ts";
+import { sendImage } from "../../cli/upload/send.ts";
 
 const MiB = 2 ** 20;
 const CLAIM = 64 * MiB;
@@ -275,6 +276,41 @@ describe("upload", () => {
       expect(guestView(join(c.dir, "disk.img"), "raw")).toBe(rawSha());
     } finally {
       await imp.close();
+    }
+  });
+
+  it("vireo image-upload's sender streams a file and reads the importer's verdict (an HTML page refused)", async () => {
+    const c = claim();
+    const cfg = importerConfigSchema.parse({
+      version: "v1",
+      source: { kind: "upload", port: 0 },
+      target: { kind: "filesystem", dir: c.dir, capacityBytes: CLAIM, format: "raw" },
+      scratchDir: c.scratch,
+    });
+    const page = join(dir, "page.html");
+    writeFileSync(page, files.get("/page.html")!.body);
+    const imp = await startImporter(cfg, tuning);
+    try {
+      const seen: number[] = [];
+      const answer = await sendImage("127.0.0.1", imp.port, page, (sent) => seen.push(sent));
+      expect(answer.status).toBe(422);
+      expect(JSON.parse(answer.body)).toMatchObject({ result: "Failed", reason: "NotAnImage" });
+      expect(seen.at(-1)).toBe(1024);
+      expect(sha(readFileSync(join(c.dir, "disk.img")))).toBe(c.before);
+    } finally {
+      await imp.close();
+    }
+    const ok = claim(false);
+    const imp2 = await startImporter(
+      { ...cfg, target: { ...cfg.target, dir: ok.dir } as typeof cfg.target, scratchDir: ok.scratch },
+      tuning,
+    );
+    try {
+      const answer = await sendImage("127.0.0.1", imp2.port, join(dir, "good.qcow2.xz"), () => {});
+      expect(answer.status).toBe(200);
+      expect(guestView(join(ok.dir, "disk.img"), "raw")).toBe(rawSha());
+    } finally {
+      await imp2.close();
     }
   });
 });
