@@ -14,6 +14,7 @@ PACKAGES=(
   util-linux e2fsprogs psmisc procps jq  # losetup, mkfs, fuser, ps, jq for scripts and tests
   fdisk dosfstools mtools                # the Debian cloud image's GPT, ESP and its files (scripts/guest-image)
   openssh-client                         # tests reach the cloud image's sshd
+  curl xz-utils gzip                     # the DataVolume importer's download and decompression
   lua5.1                                 # the Argo CD health check's tests (gopher-lua speaks Lua 5.1)
   fish zsh                               # the shell completion tests (vireo completion fish|zsh)
   python3-venv                           # the venv scripts/chart/tools.sh puts yamllint and Yamale in
