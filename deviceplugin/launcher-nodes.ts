@@ -10,15 +10,14 @@
  * making the launcher root. Root keeps owner access, which the `netsetup` init container (uid 0, only
  * NET_ADMIN, no DAC_OVERRIDE) needs for /dev/net/tun; the launcher gets group access.
  */
-import { execFile } from "node:child_process";
 import { chmod, chown, lstat, mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { promisify } from "node:util";
 import { LAUNCHER_GID } from "../crds/contract/index.ts";
 import { DevicePluginError } from "./errors.ts";
 import type { HostDevice } from "./resources.ts";
+import { runChecked } from "../lib/process/run.ts";
 
-const run = promisify(execFile);
+const run = (file: string, args: string[]) => runChecked([file, ...args]);
 
 /** Permission bits of a launcher node: owner root and the launcher's group may read and write. */
 export const LAUNCHER_NODE_MODE = 0o660;

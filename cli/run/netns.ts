@@ -1,7 +1,6 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
+import { runChecked } from "../../lib/process/run.ts";
 
-const run = promisify(execFile);
+const run = (file: string, args: string[]) => runChecked([file, ...args]);
 
 /** The standalone "pod": a network namespace with `eth0`, linked by a veth pair to this host only. */
 export interface PodNetns {
@@ -26,7 +25,7 @@ export function podLink(index: number): { hostIp: string; podIp: string; prefixL
 
 /** Addresses already on this host's interfaces (to pick a free link). */
 async function hostAddresses(): Promise<Set<string>> {
-  const { stdout } = await run("ip", ["-4", "-o", "addr", "show"]);
+  const stdout = await run("ip", ["-4", "-o", "addr", "show"]);
   return new Set([...stdout.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!));
 }
 

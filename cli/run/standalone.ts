@@ -22,6 +22,7 @@ import type { LauncherStatus } from "../../launcher/supervisor/state.ts";
 import { imageDirs } from "./images.ts";
 import { applyLayout, planLayout } from "./layout.ts";
 import { createPodNetns, removePodNetns, type PodNetns } from "./netns.ts";
+import { connectWithRetry } from "../../lib/net/connect.ts";
 
 /** Options of `vireo run`. */
 export interface StandaloneOptions {
@@ -291,16 +292,9 @@ function relayLogs(child: ChildProcess, log: NodeJS.WritableStream, say: (line: 
 async function connectWhenReady(path: string, exited: Promise<number>): Promise<Socket | undefined> {
   let done = false;
   void exited.then(() => (done = true));
-  while (!done) {
-    const s = await new Promise<Socket | undefined>((res) => {
-      const c = connect(path);
-      c.once("connect", () => res(c));
-      c.once("error", () => res(undefined));
-    });
-    if (s) return s;
-    await sleep(100);
-  }
-  return undefined;
+  return connectWithRetry(path, { timeoutMs: Infinity, intervalMs: 100, giveUp: () => done }).catch(
+    () => undefined,
+  );
 }
 
 /**

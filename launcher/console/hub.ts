@@ -1,7 +1,7 @@
 import { chmodSync, rmSync } from "node:fs";
-import { connect, createServer, type Server, type Socket } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import { createServer, type Server, type Socket } from "node:net";
 import { ByteRing } from "./ring.ts";
+import { connectWithRetry } from "../../lib/net/connect.ts";
 
 /** Serial output kept in memory for `logs` and for console clients that attach late. */
 export const CONSOLE_RING_BYTES = 64 * 1024;
@@ -80,7 +80,7 @@ export class ConsoleHub {
 
   /** Connects to QEMU's serial socket (retrying until QEMU created it) and starts serving clients. */
   static async start(options: ConsoleHubOptions): Promise<ConsoleHub> {
-    const serial = await connectWithRetry(options.serialSocket, options.connectTimeoutMs ?? 10_000);
+    const serial = await connectSerial(options.serialSocket, options.connectTimeoutMs ?? 10_000);
     const ring = new ByteRing(options.ringBytes ?? CONSOLE_RING_BYTES);
     rmSync(options.consoleSocket, { force: true });
     const server = createServer();
@@ -195,22 +195,10 @@ export class ConsoleHub {
   }
 }
 
-async function connectWithRetry(path: string, timeoutMs: number): Promise<Socket> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await new Promise<Socket>((resolve, reject) => {
-        const s = connect(path);
-        s.once("connect", () => {
-          s.off("error", reject);
-          resolve(s);
-        });
-        s.once("error", reject);
-      });
-    } catch (err) {
-      if (Date.now() >= deadline)
-        throw new Error(`cannot connect to the serial socket ${path}`, { cause: err });
-      await sleep(50);
-    }
+async function connectSerial(path: string, timeoutMs: number): Promise<Socket> {
+  try {
+    return await connectWithRetry(path, { timeoutMs });
+  } catch (err) {
+    throw new Error(`cannot connect to the serial socket ${path}`, { cause: (err as Error).cause ?? err });
   }
 }

@@ -4,7 +4,7 @@
  * processes and reads/writes /proc/sys (through procps' sysctl when it acts on another namespace);
  * unit tests use a fake.
  */
-import { execFile } from "node:child_process";
+import { runProgram } from "../../lib/process/run.ts";
 import { readFile, writeFile } from "node:fs/promises";
 import { NetworkError } from "./errors.ts";
 import { IP_READ_BATCH, parseIpBatch, parseNftDigest, type IpState, type LiveState } from "./live-state.ts";
@@ -45,16 +45,9 @@ interface Run {
   code: number;
 }
 
-function run(argv: readonly string[], input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(argv[0]!, argv.slice(1), { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      if (err && typeof err.code !== "number") reject(err);
-      else resolve({ stdout, stderr, code });
-    });
-    child.stdin?.on("error", () => undefined);
-    child.stdin?.end(input ?? "");
-  });
+async function run(argv: readonly string[], input?: string): Promise<Run> {
+  const r = await runProgram(argv, { input: input ?? "", maxOutputChars: 64 << 20 });
+  return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode ?? -1 };
 }
 
 async function gidResolver(groupFile: string): Promise<(group: string) => number | undefined> {

@@ -4,11 +4,11 @@
  * Written here because the only QMP package on npm (`qemu-qmp`) is a single untyped release without
  * timeouts or an event stream; QMP itself is line-delimited JSON and fits in one file.
  */
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { QmpError } from "./qmp-errors.ts";
+import { connectWithRetry } from "../../lib/net/connect.ts";
 
 /** The greeting QEMU sends when a client connects. */
 export interface QmpGreeting {
@@ -93,24 +93,12 @@ export class QmpClient {
     path: string,
     options: QmpClientOptions & { connectTimeoutMs?: number } = {},
   ): Promise<QmpClient> {
-    const deadline = Date.now() + (options.connectTimeoutMs ?? 10_000);
     let socket: Socket;
-    for (;;) {
-      try {
-        socket = await new Promise<Socket>((resolve, reject) => {
-          const s = connect(path);
-          s.once("connect", () => {
-            s.off("error", reject);
-            resolve(s);
-          });
-          s.once("error", reject);
-        });
-        break;
-      } catch (cause) {
-        if (Date.now() >= deadline)
-          throw new QmpError("QMP_CONNECT", `cannot connect to QMP socket ${path}`, {}, { cause });
-        await sleep(50);
-      }
+    try {
+      socket = await connectWithRetry(path, { timeoutMs: options.connectTimeoutMs ?? 10_000 });
+    } catch (err) {
+      const cause = (err as Error).cause ?? err;
+      throw new QmpError("QMP_CONNECT", `cannot connect to QMP socket ${path}`, {}, { cause });
     }
     socket.on("error", () => {
       // "close" follows and fails whatever is pending.
