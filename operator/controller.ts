@@ -57,6 +57,11 @@ export class Controller {
     return this.#queue !== undefined;
   }
 
+  /** Concurrent reconciles. */
+  get workers(): number {
+    return this.#o.workers;
+  }
+
   /** Keys waiting (0 while stopped). */
   get depth(): number {
     return this.#queue?.length ?? 0;

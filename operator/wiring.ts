@@ -1,0 +1,180 @@
+/**
+ * The operator's parts, wired: the VM caches and reconciler, the DataVolume and pool controllers, each with
+ * its queue and workers (controller.ts), the event recorder, and the leader elector. `startOperator` only
+ * starts and stops what this builds.
+ */
+import type { Logger } from "pino";
+import type { Clock } from "../lib/clock.ts";
+import { reconcileSettings, type OperatorConfig } from "./config.ts";
+import { Controller, type ControllerOptions } from "./controller.ts";
+import { DataVolumeController } from "./datavolume/controller.ts";
+import { dataVolumeNamesOf } from "./datavolume/vm-disks.ts";
+import { ProfileResolver } from "./instancetype/resolver.ts";
+import { Caches } from "./kube/caches.ts";
+import type { KubeClient } from "./kube/client.ts";
+import { EventRecorder } from "./kube/events.ts";
+import { KubeResources } from "./kube/resources.ts";
+import { LeaseElector } from "./leader/lease-elector.ts";
+import { PoolController } from "./pool/controller.ts";
+import { Reconciler } from "./reconcile/reconciler.ts";
+import type { OperatorMetrics } from "./runtime/metrics.ts";
+
+/** What the parts share. */
+export interface WiringDeps {
+  config: OperatorConfig;
+  client: KubeClient;
+  clock: Clock;
+  log: Logger;
+  metrics: OperatorMetrics;
+}
+
+/** A controller that runs while this instance leads, with the keys it starts from. */
+export interface LeaderController {
+  controller: Controller;
+  keys(): string[];
+}
+
+/** The wired operator. */
+export interface Wiring {
+  resources: KubeResources;
+  caches: Caches;
+  events: EventRecorder;
+  /** The VM controller (also among `controllers`). */
+  vms: Controller;
+  /** In the order they start: pools first, which also stop first (they create VMs), then the others together. */
+  controllers: LeaderController[];
+  /** Informers of optional CRDs, started without waiting: an install without them still runs VMs. */
+  optional: { start(): Promise<void>; stop(): Promise<void> }[];
+}
+
+/** Builds every part; nothing runs until the caller starts it. */
+export function wireOperator(d: WiringDeps): Wiring {
+  const { config, client, clock, log, metrics } = d;
+  const resources = new KubeResources(client);
+  const queue = (reconcile: ControllerOptions["reconcile"], workers: number, name?: string) =>
+    new Controller({
+      reconcile,
+      workers,
+      retryBaseMs: config.retryBaseMs,
+      retryMaxMs: config.retryMaxMs,
+      clock,
+      log: name ? log.child({ controller: name }) : log,
+      metrics,
+    });
+  const caches: Caches = new Caches(client, config.namespaces, clock, log, {
+    enqueue: (key) => vms.add(key),
+    vmCreated: (key) => reconciler.markStart(key),
+  });
+  const events = new EventRecorder({
+    resources,
+    identity: config.identity,
+    clock,
+    log,
+    onDropped: () => metrics.eventsDroppedTotal.inc(),
+  });
+  const dataVolumes = dataVolumeController(d, resources, events, {
+    enqueue: (key) => dvs.add(key),
+    // A DataVolume's progress wakes the VMs that wait for it.
+    changed: (dv) => {
+      for (const vm of caches.allVms())
+        if (
+          vm.metadata.namespace === dv.metadata.namespace &&
+          dataVolumeNamesOf(vm.spec).includes(dv.metadata.name ?? "")
+        )
+          vms.add(`${vm.metadata.namespace}/${vm.metadata.name}`);
+    },
+  });
+  const reconciler = new Reconciler({
+    dataVolumes,
+    caches,
+    resources,
+    profiles: new ProfileResolver(client),
+    events,
+    metrics,
+    clock,
+    settings: reconcileSettings(config),
+  });
+  const pools = new PoolController({
+    client,
+    events,
+    clock,
+    log: log.child({ controller: "pool" }),
+    namespaces: config.namespaces,
+    enqueue: (key) => poolQueue.add(key),
+  });
+  const vms = queue((key, rlog) => reconciler.reconcile(key, rlog), config.workers);
+  const dvs = queue(
+    (key, rlog) => dataVolumes.reconcile(key, rlog),
+    Math.max(1, Math.ceil(config.workers / 2)),
+    "datavolume",
+  );
+  const poolQueue = queue((key, rlog) => pools.reconcile(key, rlog), 1, "pool");
+  return {
+    resources,
+    caches,
+    events,
+    vms,
+    controllers: [
+      { controller: poolQueue, keys: () => pools.keys() },
+      { controller: dvs, keys: () => dataVolumes.keys() },
+      {
+        controller: vms,
+        keys: () => caches.allVms().map((vm) => `${vm.metadata.namespace}/${vm.metadata.name}`),
+      },
+    ],
+    optional: [pools, dataVolumes],
+  };
+}
+
+/** The DataVolume controller, its importer pods made with the launcher image's settings. */
+function dataVolumeController(
+  d: WiringDeps,
+  resources: KubeResources,
+  events: EventRecorder,
+  on: Pick<ConstructorParameters<typeof DataVolumeController>[0], "enqueue" | "changed">,
+): DataVolumeController {
+  const { config } = d;
+  return new DataVolumeController({
+    client: d.client,
+    resources,
+    events,
+    clock: d.clock,
+    log: d.log.child({ controller: "datavolume" }),
+    namespaces: config.namespaces,
+    podSettings: {
+      image: config.launcherImage,
+      imagePullPolicy: config.launcherImagePullPolicy,
+      ...(config.launcherImagePullSecrets.length
+        ? { imagePullSecrets: [...config.launcherImagePullSecrets] }
+        : {}),
+    },
+    ...on,
+  });
+}
+
+/** The leader elector of `config` (undefined with leader election off), calling back on gaining and losing. */
+export function leaderElector(
+  d: Pick<WiringDeps, "config" | "clock" | "log">,
+  resources: KubeResources,
+  on: { started(): void; stopped(): void },
+): LeaseElector | undefined {
+  const { config } = d;
+  if (!config.leaderElect) return undefined;
+  return new LeaseElector({
+    store: {
+      get: () => resources.getLease(config.leaseNamespace, config.leaseName),
+      create: (l) => resources.createLease(l),
+      update: (l) => resources.updateLease(l),
+    },
+    namespace: config.leaseNamespace,
+    name: config.leaseName,
+    identity: config.identity,
+    leaseDurationMs: config.leaseDurationSeconds * 1000,
+    renewDeadlineMs: config.renewDeadlineSeconds * 1000,
+    retryPeriodMs: config.retryPeriodSeconds * 1000,
+    clock: d.clock,
+    log: d.log,
+    onStartedLeading: on.started,
+    onStoppedLeading: on.stopped,
+  });
+}
