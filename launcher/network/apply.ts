@@ -1,5 +1,5 @@
 /** The executor: reads the live state, diffs the plan against it and runs only the difference. */
-import { diffSteps, nftKey, type HostCommand } from "./diff.ts";
+import { diffSteps, nftKey, nftReplaceScript, type HostCommand } from "./diff.ts";
 import { NetworkError } from "./errors.ts";
 import type { NetHost } from "./host.ts";
 import type { IpState, LiveState } from "./live-state.ts";
@@ -24,8 +24,8 @@ export interface PrefetchedState {
 /**
  * Applies the plan's steps through `host`. Order: required sysctls first (global keys; a container with a
  * read-only /proc/sys then fails before anything else changed), then all `ip` changes in one batch
- * alongside the nftables transaction, then optional sysctls (they may name a bridge the batch made). No
- * `ip` step depends on a sysctl or a ruleset.
+ * alongside the ip/bridge nftables transactions, then netdev tables (bound to links the batch made), then
+ * optional sysctls (they may name a bridge the batch made). No `ip` step depends on a sysctl or a ruleset.
  */
 export async function applyPlan(
   plan: NetPlan,
@@ -55,11 +55,21 @@ export async function applyPlan(
       );
     }
   }
-  // nftables rules name interfaces as strings, so the ruleset need not wait for the links.
+  // ip and bridge rules name interfaces as strings, so they need not wait for the links; a netdev
+  // table's chains are bound to devices, which must exist first (the tap is made by the batch).
+  // A link the batch re-made drops its netdev hooks while the table (and its digest) stays, so any batch
+  // re-applies every netdev table.
+  const lines = commands.flatMap((c) => (c.kind === "ip" ? [c.line] : []));
+  const scripts = commands.flatMap((c) => (c.kind === "nft" ? [c.script] : []));
+  const boundToDevices = (script: string) => script.startsWith("table netdev ");
+  const netdev = lines.length
+    ? plan.steps.flatMap((s) => (s.op === "nftables" && s.family === "netdev" ? [nftReplaceScript(s)] : []))
+    : scripts.filter(boundToDevices);
   await Promise.all([
-    host.ipBatch(commands.flatMap((c) => (c.kind === "ip" ? [c.line] : []))),
-    ...commands.flatMap((c) => (c.kind === "nft" ? [host.nft(c.script)] : [])),
+    host.ipBatch(lines),
+    ...scripts.filter((s) => !boundToDevices(s)).map((s) => host.nft(s)),
   ]);
+  for (const script of netdev) await host.nft(script);
   const warnings: string[] = [];
   for (const c of sysctlCommands.filter((c) => c.optional)) {
     try {

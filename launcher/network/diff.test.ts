@@ -74,10 +74,12 @@ describe("diffSteps", () => {
     const live = state("pod-masquerade-applied.ip.jsonl", {
       sysctls: {
         "net.ipv4.ip_unprivileged_port_start": 0,
-        "net.ipv4.ip_forward": 1,
         "net.ipv4.conf.k6t-eth0.route_localnet": 1,
       },
-      nftDigests: { "ip vireo": parseNftDigest(fixture("pod-masquerade-applied.nft.txt")) },
+      nftDigests: {
+        "ip vireo": parseNftDigest(fixture("pod-masquerade-applied.nft.txt")),
+        "netdev vireo": parseNftDigest(fixture("pod-masquerade-applied.netdev.nft.txt")),
+      },
     });
     expect(diffSteps(plan("masquerade").steps, live)).toEqual([]);
   });
@@ -86,10 +88,12 @@ describe("diffSteps", () => {
     const live = state("pod-masquerade-applied.ip.jsonl", {
       sysctls: {
         "net.ipv4.ip_unprivileged_port_start": 67,
-        "net.ipv4.ip_forward": 1,
         "net.ipv4.conf.k6t-eth0.route_localnet": 1,
       },
-      nftDigests: { "ip vireo": "0000000000000000" },
+      nftDigests: {
+        "ip vireo": "0000000000000000",
+        "netdev vireo": parseNftDigest(fixture("pod-masquerade-applied.netdev.nft.txt")),
+      },
     });
     const cmds = diffSteps(plan("masquerade").steps, live);
     expect(cmds).toHaveLength(1);

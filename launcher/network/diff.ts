@@ -14,6 +14,12 @@ export type HostCommand =
 
 const ip = (line: string): HostCommand => ({ kind: "ip", line });
 
+/** An `nft -f` script that replaces a table atomically (creating it first, so the delete cannot fail). */
+export function nftReplaceScript(step: { family: string; table: string; ruleset: string }): string {
+  const t = `${step.family} ${step.table}`;
+  return `table ${t}\ndelete table ${t}\n${step.ruleset}`;
+}
+
 /** Key under which {@link LiveState.nftDigests} holds a table. */
 export const nftKey = (family: string, table: string) => `${family} ${table}`;
 
@@ -94,8 +100,7 @@ function diffStep(step: HostStep, live: LiveState, links: Map<string, LiveLink>)
     case "nftables": {
       if (live.nftDigests[nftKey(step.family, step.table)] === step.digest) return [];
       // Create-then-delete makes the replacement one transaction whether or not the table exists.
-      const t = `${step.family} ${step.table}`;
-      return [{ kind: "nft", script: `table ${t}\ndelete table ${t}\n${step.ruleset}` }];
+      return [{ kind: "nft", script: nftReplaceScript(step) }];
     }
   }
 }

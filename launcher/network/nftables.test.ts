@@ -11,7 +11,7 @@ const base = {
 };
 
 describe("masqueradeRuleset", () => {
-  it("DNATs declared ports from outside and from inside the pod, SNATs egress and loopback hairpin", () => {
+  it("DNATs declared ports from inside the pod only, maps the pod's own egress ports, SNATs the loopback hairpin", () => {
     const { ruleset } = masqueradeRuleset({
       ...base,
       ports: {
@@ -22,10 +22,12 @@ describe("masqueradeRuleset", () => {
       },
     });
     const lines = ruleset.split("\n").map((l) => l.trim());
-    expect(lines).toContain("type nat hook prerouting priority -90; policy accept;");
-    expect(lines).toContain('iifname "eth0" ip daddr 10.244.1.5 tcp dport { 80, 443 } dnat to 10.0.2.2');
+    // From the pod network the netdev table carries the guest's traffic: no prerouting, no masquerade.
+    expect(ruleset).not.toMatch(/prerouting|masquerade/);
     expect(lines).toContain("ip daddr { 127.0.0.1, 10.244.1.5 } tcp dport { 80, 443 } dnat to 10.0.2.2");
-    expect(lines).toContain('ip saddr 10.0.2.2 oifname "eth0" masquerade');
+    expect(lines).toContain(
+      'ip saddr 10.244.1.5 oifname "eth0" meta l4proto { tcp, udp } snat to 10.244.1.5:32000-32767',
+    );
     expect(lines).toContain('ip saddr 127.0.0.1 oifname "k6t-eth0" snat to 10.0.2.1');
     expect(ruleset).not.toMatch(/udp dport .*dnat/);
     expect(ruleset.startsWith("table ip vireo {\n")).toBe(true);
@@ -34,10 +36,10 @@ describe("masqueradeRuleset", () => {
   it("excludes ports in all-ports mode, for both protocols", () => {
     const { ruleset } = masqueradeRuleset({ ...base, ports: { allExcept: [9100, 15021, 9100] } });
     expect(ruleset).toContain(
-      'iifname "eth0" ip daddr 10.244.1.5 tcp dport != { 9100, 15021 } dnat to 10.0.2.2',
+      "ip daddr { 127.0.0.1, 10.244.1.5 } tcp dport != { 9100, 15021 } dnat to 10.0.2.2",
     );
     expect(ruleset).toContain(
-      'iifname "eth0" ip daddr 10.244.1.5 udp dport != { 9100, 15021 } dnat to 10.0.2.2',
+      "ip daddr { 127.0.0.1, 10.244.1.5 } udp dport != { 9100, 15021 } dnat to 10.0.2.2",
     );
   });
 

@@ -11,6 +11,14 @@ export const NFT_TABLE = "vireo";
 /** Ports a sidecar proxy of a service mesh (Istio) listens on; never forwarded in all-ports mode. */
 export const MESH_PORTS = [15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090] as const;
 
+/**
+ * Source ports the pod's own connections leave the pod interface with (SNAT in postrouting), so that the
+ * masquerade binding's stateless path (nftables-forward.ts) leaves their replies to the pod. Below Linux's
+ * ephemeral range (32768–60999) and Windows' (49152–65535): a guest picks its source ports elsewhere
+ * unless told otherwise.
+ */
+export const POD_SOURCE_PORTS = { first: 32000, last: 32767 } as const;
+
 /** A forwarded port. */
 export interface ForwardedPort {
   port: number;
@@ -53,14 +61,14 @@ function portMatches(ports: MasqueradeRules["ports"]): string[] {
 }
 
 /**
- * The table body (without the `table` wrapper). Why each rule:
- * - prerouting: DNAT only what arrives on the pod interface for the pod IP; priority -90 (dstnat + 10) so a
- *   mesh's own REDIRECT (iptables-nft at dstnat) claims a connection first, and its proxy then reaches
- *   the guest through the output chain.
- * - output: connections made inside the pod (a sidecar proxy, probes run in the pod) to the pod IP or
- *   127.0.0.1 reach the guest too.
- * - postrouting: guest egress leaves as the pod IP; connections from 127.0.0.1 are rewritten to the
- *   gateway so the guest can answer them (needs route_localnet on the bridge).
+ * The table body (without the `table` wrapper). Traffic between the pod network and the guest does not pass
+ * here: the `netdev vireo` table moves it (nftables-forward.ts), so no forwarding is needed. Why each rule:
+ * - output: connections made inside the pod (a sidecar proxy, probes run in the pod, `kubectl
+ *   port-forward` to 127.0.0.1) to the pod IP or 127.0.0.1 reach the guest; locally made packets are
+ *   routed out of the bridge without forwarding.
+ * - postrouting: those from 127.0.0.1 are rewritten to the gateway so the guest can answer them (needs
+ *   route_localnet on the bridge); the pod's own connections to the pod network leave from
+ *   {@link POD_SOURCE_PORTS}, whose replies the netdev table leaves to the pod.
  * - input (the guest is hostile): the launcher's DHCP server never hears UDP/67 from the pod network (the
  *   guest's bridge and any Multus NIC's bridge are the way in); the guest opens nothing of the pod's loopback (route_localnet would otherwise
  *   let it reach 127.0.0.1, where VNC listens) and none of our ports, except as replies to connections
@@ -69,17 +77,13 @@ function portMatches(ports: MasqueradeRules["ports"]): string[] {
 function body(r: MasqueradeRules): string {
   const matches = portMatches(r.ports);
   const lines = [
-    "\tchain prerouting {",
-    "\t\ttype nat hook prerouting priority -90; policy accept;",
-    ...matches.map((m) => `\t\tiifname "${r.podInterface}" ip daddr ${r.podIp} ${m} dnat to ${r.guestIp}`),
-    "\t}",
     "\tchain output {",
     "\t\ttype nat hook output priority -90; policy accept;",
     ...matches.map((m) => `\t\tip daddr ${set(["127.0.0.1", r.podIp])} ${m} dnat to ${r.guestIp}`),
     "\t}",
     "\tchain postrouting {",
     "\t\ttype nat hook postrouting priority 110; policy accept;",
-    `\t\tip saddr ${r.guestIp} oifname "${r.podInterface}" masquerade`,
+    `\t\tip saddr ${r.podIp} oifname "${r.podInterface}" meta l4proto { tcp, udp } snat to ${r.podIp}:${POD_SOURCE_PORTS.first}-${POD_SOURCE_PORTS.last}`,
     `\t\tip saddr 127.0.0.1 oifname "${r.bridge}" snat to ${r.gatewayIp}`,
     "\t}",
     "\tchain input {",

@@ -4,6 +4,7 @@ import { NetworkError } from "./errors.ts";
 import type { PodFacts } from "./facts.ts";
 import { cidrsOverlap, networkOf, nthAddress, parseCidr4, type Cidr4 } from "./ipv4.ts";
 import { MESH_PORTS, masqueradeRuleset, NFT_TABLE } from "./nftables.ts";
+import { masqueradeForwardRuleset, type NextHop } from "./nftables-forward.ts";
 import {
   bridgeName,
   checkPorts,
@@ -64,6 +65,30 @@ function guestSubnet(cidrText: string, i: number, facts: PodFacts): Cidr4 {
   return cidr;
 }
 
+/**
+ * Where the guest's packets leave the pod interface for, most specific first: the pod's own IPv4 routes
+ * on it (gatewayed or on-link) and its connected subnet. The netdev table resolves each next hop's MAC
+ * through the pod's neighbour table, as routing would.
+ */
+export function nextHops(dev: string, v4: Cidr4, facts: PodFacts): NextHop[] {
+  const hops: (NextHop & { prefix: number })[] = [];
+  for (const r of facts.routes) {
+    if (r.family !== 4 || r.dev !== dev) continue;
+    const c = r.dst === "default" ? { address: "0.0.0.0", prefixLength: 0 } : parseCidr4(r.dst);
+    if (!c) continue;
+    const dst = `${networkOf(c)}/${c.prefixLength}`;
+    hops.push({ dst, prefix: c.prefixLength, ...(r.gateway ? { via: r.gateway } : {}) });
+  }
+  const connected = `${networkOf(v4)}/${v4.prefixLength}`;
+  if (v4.prefixLength < 32 && !hops.some((h) => h.dst === connected))
+    hops.push({ dst: connected, prefix: v4.prefixLength });
+  const seen = new Set<string>();
+  return hops
+    .sort((a, b) => b.prefix - a.prefix || a.dst.localeCompare(b.dst))
+    .filter((h) => !seen.has(h.dst) && seen.add(h.dst))
+    .map(({ dst, via }) => (via ? { dst, via } : { dst }));
+}
+
 /** Plans a pod-network NIC with the masquerade binding. */
 export function planMasquerade(
   config: LauncherConfig,
@@ -97,6 +122,18 @@ export function planMasquerade(
     ports: nic.ports.length ? { declared: nic.ports } : { allExcept: [...ownPorts(config), ...MESH_PORTS] },
     ownPorts: ownPorts(config),
   });
+  const forward = masqueradeForwardRuleset({
+    podInterface: iface.name,
+    tap,
+    podIp: v4.address,
+    guestIp,
+    guestMac: nic.mac,
+    bridgeMac: hostMac(nic.mac, "bridge"),
+    guestSubnet: `${subnet.address}/${subnet.prefixLength}`,
+    nextHops: nextHops(iface.name, v4, facts),
+    ports: nic.ports.length ? { declared: nic.ports } : { allExcept: [...MESH_PORTS] },
+    ownPorts: ownPorts(config),
+  });
   const warnings = ipv6Of(iface).map(
     (a) =>
       `interfaces[${i}]: IPv6 address ${a.address} stays with the pod; the masquerade binding serves IPv4 only`,
@@ -104,13 +141,6 @@ export function planMasquerade(
   const hostname = hostnameOf(config);
   return {
     steps: [
-      {
-        op: "sysctl",
-        key: "net.ipv4.ip_forward",
-        value: 1,
-        mode: "exact",
-        purpose: "the masquerade binding to route the guest's traffic",
-      },
       { op: "bridge", name: bridge, mac: hostMac(nic.mac, "bridge") },
       { op: "tap", name: tap, uid: opts.uid, gid: opts.gid },
       { op: "link", dev: tap, mtu: iface.mtu, master: bridge, up: true },
@@ -127,6 +157,15 @@ export function planMasquerade(
       },
       { op: "neigh", dev: bridge, address: guestIp, mac: nic.mac },
       { op: "nftables", family: "ip", table: NFT_TABLE, digest, ruleset },
+      // The guest's traffic itself: moved between eth0 and the tap by the netdev table, not routed, so the
+      // pod needs no net.ipv4.ip_forward (an unsafe sysctl).
+      {
+        op: "nftables",
+        family: "netdev",
+        table: NFT_TABLE,
+        digest: forward.digest,
+        ruleset: forward.ruleset,
+      },
     ],
     nic: plannedNic(nic, nic.mac, iface.mtu, { kind: "tap", ifname: tap, bridge }, iface.name, [guestIp]),
     lease: {

@@ -3,6 +3,7 @@ import type { LauncherInterface } from "../../crds/launcher/config.ts";
 import { NetworkError } from "./errors.ts";
 import type { PodFacts } from "./facts.ts";
 import { bridgeName, guestRoutes, planNeedsPrivilege, planNetwork } from "./plan.ts";
+import { hostMac } from "./plan-common.ts";
 import type { HostStep, NetPlan } from "./plan-types.ts";
 import { testLauncherConfig } from "./testing/config.ts";
 
@@ -29,6 +30,8 @@ function podFacts(over: Partial<PodFacts> = {}): PodFacts {
     ...over,
   };
 }
+
+const hostMacOf = (c: { interfaces: { mac: string }[] }) => hostMac(c.interfaces[0]!.mac, "bridge");
 
 const config = (
   nic: Partial<LauncherInterface> & Pick<LauncherInterface, "binding">,
@@ -238,21 +241,42 @@ describe("planNetwork: masquerade", () => {
     });
     expect(stepsOf(plan, "sysctl").map((s) => `${s.key}=${s.value}`)).toEqual([
       "net.ipv4.ip_unprivileged_port_start=67",
-      "net.ipv4.ip_forward=1",
       "net.ipv4.conf.k6t-eth0.route_localnet=1",
     ]);
   });
 
-  it("forwards only the declared ports", () => {
-    const nft = stepsOf(planNetwork(declared, podFacts()), "nftables")[0]!;
-    expect(nft.ruleset).toContain('iifname "eth0" ip daddr 10.244.1.5 tcp dport { 8080 } dnat to 10.0.2.2');
-    expect(nft.ruleset).toContain('iifname "eth0" ip daddr 10.244.1.5 udp dport { 53 } dnat to 10.0.2.2');
-    expect(nft.ruleset).toContain('ip saddr 10.0.2.2 oifname "eth0" masquerade');
+  it("forwards only the declared ports, through the netdev table (no ip_forward), replies by flags", () => {
+    const [ip, netdev] = stepsOf(planNetwork(declared, podFacts()), "nftables");
+    expect([ip!.family, netdev!.family]).toEqual(["ip", "netdev"]);
+    const rules = netdev!.ruleset.split("\n").map((l) => l.trim());
+    const toGuest = (m: string) =>
+      `ip daddr 10.244.1.5 ${m} ip daddr set 10.0.2.2 ether saddr set ${hostMacOf(declared)} ether daddr set ${declared.interfaces[0]!.mac} fwd to "tap0"`;
+    expect(rules).toContain(toGuest("tcp dport { 8080 }"));
+    expect(rules).toContain(toGuest("udp dport { 53 }"));
+    // Other TCP only when it is not a first SYN (replies to the guest's own connections), never ours.
+    expect(rules).toContain(toGuest("tcp dport != { 9100, 32000-32767 } tcp flags & (syn | ack) != syn"));
+    expect(ip!.ruleset).toContain("ip daddr { 127.0.0.1, 10.244.1.5 } tcp dport { 8080 } dnat to 10.0.2.2");
+    expect(ip!.ruleset).not.toMatch(/prerouting|masquerade/);
+  });
+
+  it("sends the guest's egress to the pod's next hops as the pod IP, most specific first", () => {
+    const netdev = stepsOf(planNetwork(declared, podFacts()), "nftables")[1]!;
+    const from = `ether saddr ${declared.interfaces[0]!.mac} ip saddr 10.0.2.2 ip daddr != { 10.0.2.0/24, 10.244.1.5, 224.0.0.0/4, 255.255.255.255 }`;
+    const lines = netdev.ruleset.split("\n").map((l) => l.trim());
+    expect(lines.slice(lines.indexOf("chain from-guest {") + 2, -2)).toEqual([
+      `${from} ip daddr 10.244.1.0/24 ip saddr set 10.244.1.5 fwd ip to ip daddr device "eth0"`,
+      `${from} ip saddr set 10.244.1.5 fwd ip to 10.244.1.1 device "eth0"`,
+      `${from} drop`,
+      "}",
+    ]);
   });
 
   it("forwards every port but the launcher's and a mesh sidecar's when none are declared", () => {
-    const nft = stepsOf(planNetwork(config({ binding: "masquerade" }), podFacts()), "nftables")[0]!;
-    expect(nft.ruleset).toMatch(/tcp dport != \{ 9100, 15000, 15001, .*15090 \} dnat to 10\.0\.2\.2/);
+    const netdev = stepsOf(planNetwork(config({ binding: "masquerade" }), podFacts()), "nftables")[1]!;
+    expect(netdev.ruleset).toMatch(
+      /tcp dport != \{ 9100, 15000, 15001, .*15090, 32000-32767 \} ip daddr set 10\.0\.2\.2/,
+    );
+    expect(netdev.ruleset).not.toContain("tcp flags");
   });
 
   it("never forwards a port of ours: with VNC on, QEMU's 5900 is excluded and filtered from the guest", () => {

@@ -157,11 +157,11 @@ describe("applying where /proc/sys is read-only (a container without a pod sysct
   });
 
   it("goes on without an optional one and says what is missing", async () => {
-    // The pod spec set the required ones already; only the bridge's route_localnet is left to write.
+    // The pod spec set the required one already (masquerade needs no ip_forward); only the bridge's
+    // route_localnet is left to write.
     const host = readOnly(
       fakeHost(parseIpBatch(fixture("pod-fresh.ip.jsonl"), gidOf), {
         "net.ipv4.ip_unprivileged_port_start": 0,
-        "net.ipv4.ip_forward": 1,
       }),
     );
     const r = await setupPodNetwork(testLauncherConfig(dir, { binding: "masquerade" }), deps(host));

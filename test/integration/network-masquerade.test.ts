@@ -86,6 +86,11 @@ describe("masquerade binding", () => {
     expect(eth0.addr_info.map((a: { local: string }) => a.local)).toContain(TOPOLOGY.podIp);
   });
 
+  it("needs no IP forwarding: the pod's net.ipv4.ip_forward is 0 throughout", async () => {
+    expect(await topo.exec(topo.pod, ["sysctl", "-n", "net.ipv4.ip_forward"])).toBe("0\n");
+    expect(await topo.exec(topo.pod, ["sysctl", "-n", "net.ipv4.conf.all.forwarding"])).toBe("0\n");
+  });
+
   it("forwards a declared port from the pod IP to the guest", async () => {
     const r = await curl(topo, topo.gw, `http://${TOPOLOGY.podIp}:8080/`);
     expect(r).toMatchObject({ code: 0, body: expect.stringMatching(/^vireo-guest hostname=/) });
@@ -124,7 +129,9 @@ describe("masquerade binding", () => {
     expect((await readNetworkState(topo.runDir))!.plan).toEqual(plan);
     expect(await snapshot(topo)).toEqual(before);
     const rules = await sh(["ip", "netns", "exec", topo.pod, "nft", "list", "table", "ip", "vireo"]);
-    expect(rules.match(/dnat to 10\.0\.2\.2/g)).toHaveLength(2);
+    expect(rules.match(/dnat to 10\.0\.2\.2/g)).toHaveLength(1); // the pod's own connections to it
+    const forward = await sh(["ip", "netns", "exec", topo.pod, "nft", "list", "table", "netdev", "vireo"]);
+    expect(forward.match(/fwd to "tap0"/g)?.length).toBeGreaterThan(0);
   });
 
   it("lets the guest open none of the pod's own ports (the launcher's HTTP port stands in for all)", async () => {
@@ -146,6 +153,21 @@ describe("masquerade binding", () => {
     );
     expect(fromGuest.output).not.toMatch(/pod-private/);
     expect(fromGuest.output).not.toMatch(/exit=0/);
+    // From the pod network the pod's port stays the pod's: the stateless path keeps every segment of it.
+    expect(await curl(topo, topo.gw, `http://${TOPOLOGY.podIp}:9100/`)).toMatchObject({
+      code: 0,
+      body: "pod-private\n",
+    });
+  });
+
+  it("keeps the pod's own connections to the pod network working beside the guest's", async () => {
+    await startWhoami(topo, 8082);
+    for (let i = 0; i < 3; i++) {
+      const r = await curl(topo, topo.pod, `http://${TOPOLOGY.svcIp}:8082/cgi-bin/whoami`);
+      expect(r).toEqual({ code: 0, body: `client=${TOPOLOGY.podIp}\n` });
+    }
+    const ping = await guest!.serial.run(`ping -c 3 -W 5 ${TOPOLOGY.svcIp}`, 60_000);
+    expect(ping.output).toMatch(/3 packets transmitted, 3 packets received/);
   });
 
   it("drops DHCP from the pod network before it reaches the launcher's DHCP server", async () => {

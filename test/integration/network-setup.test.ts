@@ -146,7 +146,7 @@ describe("re-running the setup", () => {
 });
 
 describe("a container's read-only /proc/sys", () => {
-  it("fails masquerade before any change when the pod spec did not set ip_forward", async () => {
+  it("fails masquerade before any change when the pod spec did not lower ip_unprivileged_port_start", async () => {
     const t = await topology();
     const before = await snapshot(t);
     const r = await runNetsetupSide(t, testLauncherConfig(t.runDir, { binding: "masquerade" }), {
@@ -157,16 +157,12 @@ describe("a container's read-only /proc/sys", () => {
     expect(await snapshot(t)).toEqual(before);
   });
 
-  it("sets masquerade up when the pod spec set the sysctls, losing only the 127.0.0.1 hairpin", async () => {
+  it("sets masquerade up with the safe pod sysctl alone and ip_forward=0, losing only the 127.0.0.1 hairpin", async () => {
     const t = await topology();
-    // What the pod's securityContext.sysctls would have set before any container started.
-    await t.exec(t.pod, [
-      "sysctl",
-      "-q",
-      "-w",
-      "net.ipv4.ip_forward=1",
-      "net.ipv4.ip_unprivileged_port_start=0",
-    ]);
+    // What the pod's securityContext.sysctls would have set before any container started: the one safe
+    // sysctl a stock kubelet allows. Forwarding stays off, as on a stock kubelet.
+    await t.exec(t.pod, ["sysctl", "-q", "-w", "net.ipv4.ip_unprivileged_port_start=0"]);
+    expect(await t.exec(t.pod, ["sysctl", "-n", "net.ipv4.ip_forward"])).toBe("0\n");
     const r = await runNetsetupSide(t, testLauncherConfig(t.runDir, { binding: "masquerade" }), {
       readOnlyProcSys: true,
     });
@@ -174,7 +170,8 @@ describe("a container's read-only /proc/sys", () => {
     expect(r.applyWarnings).toEqual([
       expect.stringMatching(/route_localnet=1 could not be set .*port-forward/),
     ]);
-    expect(await t.exec(t.pod, ["nft", "list", "table", "ip", "vireo"])).toMatch(/masquerade/);
+    expect(await t.exec(t.pod, ["nft", "list", "table", "netdev", "vireo"])).toMatch(/fwd to "tap0"/);
+    expect(await t.exec(t.pod, ["sysctl", "-n", "net.ipv4.ip_forward"])).toBe("0\n");
   });
 
   it("does not stop the bridge binding, whose only sysctl the pod spec sets", async () => {

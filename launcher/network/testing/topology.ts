@@ -91,6 +91,9 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
       made.push(ns);
       await ip(ns, "link set lo up");
     }
+    // New namespaces on this machine start with forwarding on; a pod on a stock kubelet has it off (the
+    // sysctl is unsafe), and no binding may need it.
+    await sh(["ip", "netns", "exec", pod, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]);
     await sh([
       "ip",
       "link",
