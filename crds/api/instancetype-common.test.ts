@@ -90,7 +90,10 @@ describe("the shipped instancetypes and preferences", () => {
           expect(v.vm.spec.disks[0]!.bus).toBe("sata");
           expect(v.vm.spec.interfaces[0]!.model).toBe("e1000e");
           expect(v.vm.spec.firmware).toEqual({ uefi: { secureBoot: true } });
+          expect(v.vm.spec.features?.hyperv?.synic).toEqual({ enabled: true });
+          expect(v.vm.spec.clock).toMatchObject({ base: "localtime", timer: { hpet: { present: false } } });
         } else {
+          expect(v.vm.spec.features).toBeUndefined();
           expect(v.vm.spec.disks[0]!.bus).toBe("virtio");
           expect(v.vm.spec.firmware).toEqual({ bios: {} });
         }

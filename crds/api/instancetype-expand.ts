@@ -97,6 +97,10 @@ function applyPreference(spec: VmSpecStored, p: PreferenceSpec): VmSpecStored {
     out.firmware = { uefi: { secureBoot: p.firmware.preferredUseSecureBoot ?? false } };
   const machine = p.machine?.preferredMachineType;
   if (machine && spec.machine.type === "q35") out.machine = { ...spec.machine, type: machine };
+  // features and clock have no defaults, so unset is told apart from set: only an absent one is filled.
+  const hv = p.features?.preferredHyperv;
+  if (hv && !spec.features?.hyperv) out.features = { ...spec.features, hyperv: hv };
+  if (p.clock?.preferredClock && !spec.clock) out.clock = p.clock.preferredClock;
   const sc = p.volumes?.preferredStorageClassName;
   if (sc && !spec.stateStorage?.storageClassName)
     out.stateStorage = { ...spec.stateStorage, storageClassName: sc };

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { byteQuantity, MAX_GUEST_MEMORY_BYTES, MIN_GUEST_MEMORY_BYTES } from "./compute.ts";
 import { objectName } from "./names.ts";
+import { clockSchema, hypervSchema } from "./guest-features.ts";
 
 /** Namespaced preference kind. */
 export const PREFERENCE_KIND = "VirtualMachinePreference";
@@ -57,6 +58,18 @@ export const preferenceSpecSchema = z
           .boolean()
           .optional()
           .describe("With preferredUseEfi: Secure Boot with enrolled keys."),
+      })
+      .strict()
+      .optional(),
+    features: z
+      .object({
+        preferredHyperv: hypervSchema.optional().describe("Hyper-V enlightenments when the VM sets none."),
+      })
+      .strict()
+      .optional(),
+    clock: z
+      .object({
+        preferredClock: clockSchema.optional().describe("The clock (base and timers) when the VM sets none."),
       })
       .strict()
       .optional(),

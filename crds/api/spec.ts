@@ -10,6 +10,7 @@ import { dataVolumeTemplateSchema } from "./datavolume.ts";
 import { checkSpecRules, SPEC_RULES as SPEC_RULE_ENTRIES } from "./spec-rules.ts";
 import { instancetypeMatcherSchema } from "./instancetype.ts";
 import { preferenceMatcherSchema } from "./preference.ts";
+import { clockSchema, featuresSchema } from "./guest-features.ts";
 
 /**
  * KubeVirt's run strategies. Default `Always`: a VM you apply is a VM you want running, and a crashed one
@@ -56,6 +57,10 @@ export const vmSpecShape = z
       .meta(listMap("name"))
       .describe("Networks the NICs attach to (default: the pod network)."),
     devices: devicesSchema.prefault({}).describe("Optional devices."),
+    features: featuresSchema.optional().describe("Guest platform features (Hyper-V enlightenments)."),
+    clock: clockSchema
+      .optional()
+      .describe("The guest clock: RTC base and timers (default: UTC, QEMU's timers)."),
     dataVolumeTemplates: z
       .array(dataVolumeTemplateSchema)
       .max(64, "at most 64 dataVolumeTemplates")

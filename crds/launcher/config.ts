@@ -153,6 +153,24 @@ export const launcherConfigSchema = z
         balloon: z.object({ enabled: z.boolean(), statsPollSeconds: z.int().min(0) }).strict(),
       })
       .strict(),
+    // Optional, so a config without them (an older operator's) still parses.
+    hyperv: z
+      .object({
+        enlightenments: z.array(z.string().regex(/^[a-z]+$/)),
+        spinlocks: z.int().min(4095).optional(),
+      })
+      .strict()
+      .optional()
+      .describe("Hyper-V enlightenments by KubeVirt name; the launcher drops the KVM-only ones under TCG."),
+    clock: z
+      .object({
+        base: z.enum(["utc", "localtime"]),
+        hpet: z.boolean(),
+        pitTickPolicy: z.enum(["delay", "discard"]).optional(),
+        rtcCatchup: z.boolean(),
+      })
+      .strict()
+      .optional(),
     terminationGracePeriodSeconds: z.int().min(0),
     paths: z
       .object({

@@ -64,9 +64,41 @@ export function launcherConfigOf(r: ResolvedVm, settings: LauncherSettings): Lau
         statsPollSeconds: settings.balloonStatsPollSeconds ?? 10,
       },
     },
+    ...platformOf(spec),
     terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
     paths,
     http: { port: LAUNCHER_HTTP_PORT },
+  };
+}
+
+/** Hyper-V enlightenments (the enabled ones, by name) and the clock, when the VM sets them. */
+function platformOf(spec: ResolvedVm["vm"]["spec"]): Pick<LauncherConfig, "hyperv" | "clock"> {
+  const hv = spec.features?.hyperv;
+  const enabled = hv
+    ? Object.entries(hv).flatMap(([name, v]) =>
+        (v as { enabled?: boolean } | undefined)?.enabled ? [name] : [],
+      )
+    : [];
+  const c = spec.clock;
+  return {
+    ...(hv
+      ? {
+          hyperv: {
+            enlightenments: enabled,
+            ...(hv.spinlocks?.enabled ? { spinlocks: hv.spinlocks.spinlocks } : {}),
+          },
+        }
+      : {}),
+    ...(c
+      ? {
+          clock: {
+            base: c.base,
+            hpet: c.timer?.hpet?.present ?? true,
+            ...(c.timer?.pit ? { pitTickPolicy: c.timer.pit.tickPolicy } : {}),
+            rtcCatchup: c.timer?.rtc?.tickPolicy === "catchup",
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import { balloonArgs } from "./devices/balloon.ts";
+import { clockArgs } from "./devices/clock.ts";
 import { baseArgs } from "./devices/base.ts";
 import { cpuArgs } from "./devices/cpu.ts";
 import { diskArgs } from "./devices/disk.ts";
@@ -19,6 +20,7 @@ const DEVICES: readonly DeviceArgs[] = [
   baseArgs,
   machineArgs,
   cpuArgs,
+  clockArgs,
   memoryArgs,
   firmwareArgs,
   qmpArgs,

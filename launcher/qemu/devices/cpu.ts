@@ -1,5 +1,6 @@
 import type { DeviceArgs } from "../inputs.ts";
 import { opts } from "../opts.ts";
+import { hypervCpuFlags } from "./hyperv.ts";
 
 /**
  * The QEMU CPU model for the configured one. Without libvirt's CPU map, host-model means the host CPU too
@@ -18,7 +19,7 @@ export const cpuArgs: DeviceArgs = ({ config, inputs }) => {
   const { sockets, cores, threads, model } = config.cpu;
   return [
     "-cpu",
-    cpuModel(model, inputs.accel, inputs.hostCpuQuirks),
+    [cpuModel(model, inputs.accel, inputs.hostCpuQuirks), ...hypervCpuFlags(config, inputs.accel)].join(","),
     "-smp",
     opts(String(sockets * cores * threads), { sockets, cores, threads }),
   ];
