@@ -320,28 +320,13 @@ export class Reconciler {
     return "ok";
   }
 
-  async #createClaim(ref: VmRef, pvc: V1PersistentVolumeClaim, log: Logger): Promise<Step> {
+  #createClaim(ref: VmRef, pvc: V1PersistentVolumeClaim, log: Logger): Promise<Step> {
     const claim = pvc.metadata?.name ?? "";
-    try {
-      await this.#d.resources.createPvc(pvc);
-    } catch (err) {
-      // 409: it exists and the cache has not shown it yet; the next reconcile judges whose it is.
-      if (isApiStatus(err, 409)) return "cache-behind";
-      this.#failedWrite(
-        ref,
-        "create",
-        "FailedCreate",
-        `could not create state claim ${claim}: ${(err as Error).message}`,
-      );
-      throw err;
-    }
-    log.info({ pvc: claim }, "state claim created");
-    this.#d.events.record(ref, {
-      type: "Normal",
+    return this.#createOwned(ref, `state claim ${claim}`, () => this.#d.resources.createPvc(pvc), log, {
+      logged: [{ pvc: claim }, "state claim created"],
       reason: "StateClaimCreated",
       message: `created PersistentVolumeClaim ${claim} for the VM's persistent state`,
     });
-    return "ok";
   }
 
   async #deleteClaim(ref: VmRef, action: { name: string; uid: string }, log: Logger): Promise<Step> {
@@ -358,26 +343,35 @@ export class Reconciler {
     return "ok";
   }
 
-  async #createDataVolume(ref: VmRef, dv: DataVolume, log: Logger): Promise<Step> {
+  #createDataVolume(ref: VmRef, dv: DataVolume, log: Logger): Promise<Step> {
     const name = dv.metadata.name ?? "";
-    try {
-      await this.#d.dataVolumes?.create(dv);
-    } catch (err) {
-      if (isApiStatus(err, 409)) return "cache-behind";
-      this.#failedWrite(
-        ref,
-        "create",
-        "FailedCreate",
-        `could not create DataVolume ${name}: ${(err as Error).message}`,
-      );
-      throw err;
-    }
-    log.info({ dataVolume: name }, "DataVolume created from the VM's template");
-    this.#d.events.record(ref, {
-      type: "Normal",
+    return this.#createOwned(ref, `DataVolume ${name}`, () => this.#d.dataVolumes?.create(dv), log, {
+      logged: [{ dataVolume: name }, "DataVolume created from the VM's template"],
       reason: "DataVolumeCreated",
       message: `created DataVolume ${name} from the VM's dataVolumeTemplates`,
     });
+  }
+
+  /**
+   * Creates an object the VM owns. 409: it exists and the cache has not shown it yet; the next reconcile
+   * judges whose it is. Other failures are counted, told as FailedCreate and retried.
+   */
+  async #createOwned(
+    ref: VmRef,
+    what: string,
+    create: () => Promise<unknown> | undefined,
+    log: Logger,
+    done: { logged: [object, string]; reason: string; message: string },
+  ): Promise<Step> {
+    try {
+      await create();
+    } catch (err) {
+      if (isApiStatus(err, 409)) return "cache-behind";
+      this.#failedWrite(ref, "create", "FailedCreate", `could not create ${what}: ${(err as Error).message}`);
+      throw err;
+    }
+    log.info(...done.logged);
+    this.#d.events.record(ref, { type: "Normal", reason: done.reason, message: done.message });
     return "ok";
   }
 }
