@@ -155,6 +155,11 @@ function diskSource(
   }
   if (v.configMap) return { kind: "configMap", mountPath: dir, name: v.configMap.name };
   if (v.secret) return { kind: "secret", mountPath: dir, name: v.secret.secretName };
+  // The operator turns a dataVolume volume into its claim (operator/datavolume); outside a cluster there is none.
+  if (v.dataVolume)
+    throw new Error(
+      `spec.volumes: volume "${v.name}" names DataVolume ${v.dataVolume.name}, which only a cluster has; use a persistentVolumeClaim or containerDisk volume here`,
+    );
   throw new Error(`spec.volumes: volume "${v.name}" has no source (the VM was not validated)`);
 }
 
