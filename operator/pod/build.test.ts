@@ -13,7 +13,8 @@ import {
   podPaths,
   NETWORK_STATUS_PATH,
 } from "../../crds/contract/index.ts";
-import { buildLauncherPod, type PodInputs } from "./build.ts";
+import { buildLauncherPod } from "./build.ts";
+import type { PodInputs } from "./settings.ts";
 import { memoryOverheadBytes } from "./resources.ts";
 import { sizingOf } from "../../crds/launcher/resolve.ts";
 import { launcherSpecHash } from "./spec-hash.ts";

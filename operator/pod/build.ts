@@ -14,35 +14,13 @@ import {
 } from "../../crds/contract/index.ts";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import { launcherConfigOf } from "../../crds/launcher/from-vm.ts";
-import { resolveVm, type ClaimFacts, type ResolvedVm } from "../../crds/launcher/resolve.ts";
+import { resolveVm, type ResolvedVm } from "../../crds/launcher/resolve.ts";
 import { configVolume, launcherContainer, netsetupContainer } from "./containers.ts";
 import { multusPlumbing } from "./multus.ts";
+import type { PodInputs, PodSettings } from "./settings.ts";
 import { launcherSpecHash } from "./spec-hash.ts";
 import { stateClaimPlumbing } from "./state-claim.ts";
 import { diskPlumbing } from "./volumes.ts";
-
-/** Cluster settings and looked-up facts that shape the pod besides the VM itself. */
-export interface PodInputs {
-  /** The launcher image (also runs netsetup and provides busybox for the copy containers). */
-  launcherImage: string;
-  /** Pull policy of the launcher image. */
-  imagePullPolicy: "Always" | "IfNotPresent" | "Never";
-  /** TCG allowed and /dev/kvm not requested. */
-  emulation: boolean;
-  /** Binding of pod-network NICs that do not name one. */
-  defaultBinding: "bridge" | "masquerade" | "passt";
-  /** Image pull Secrets (names in the VM's namespace) for the launcher image. */
-  imagePullSecrets?: readonly string[];
-  /** Replaces the fixed part of the memory overhead, in bytes. */
-  memoryOverheadBaseBytes?: number;
-  /** The VM's PVCs by claim name (volumeMode decides volume vs volumeDevice). */
-  claims?: Record<string, ClaimFacts>;
-  /** Consecutive quick failures before this pod (crash-loop back-off), recorded on the pod. */
-  startFailures?: number;
-}
-
-/** What shapes the pod of an already resolved VM (claims and binding are in the resolution). */
-export type PodSettings = Omit<PodInputs, "claims" | "defaultBinding">;
 
 /**
  * Seconds the kubelet waits beyond the guest's own grace period before it kills the launcher: time for the

@@ -17,7 +17,7 @@ import {
 } from "../../crds/contract/index.ts";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import type { ResolvedVm } from "../../crds/launcher/resolve.ts";
-import type { PodSettings } from "./build.ts";
+import type { PodSettings } from "./settings.ts";
 import { launcherProbes } from "./probes.ts";
 import { initContainerResources, launcherResources } from "./resources.ts";
 import { unprivileged } from "./volumes.ts";

@@ -20,7 +20,6 @@ import { podView } from "./pod-view.ts";
 import { expandWithFacts, hasProfiles, type ProfileFacts } from "../instancetype/facts.ts";
 import type { ProfileResolver } from "../instancetype/resolver.ts";
 import type { DataVolume } from "../../crds/api/datavolume.ts";
-import type { DataVolumeController } from "../datavolume/controller.ts";
 import { dataVolumeNamesOf, type DataVolumeFacts } from "../datavolume/vm-disks.ts";
 
 /** What a reconcile asks of the queue. */
@@ -42,7 +41,10 @@ export interface ReconcilerDeps {
   /** Resolves and pins instancetypes and preferences; without it a VM naming one is InvalidSpec. */
   profiles?: ProfileResolver;
   /** DataVolumes (operator/datavolume): what decide knows of the VM's, and creating its templates'. */
-  dataVolumes?: Pick<DataVolumeController, "facts" | "create">;
+  dataVolumes?: {
+    facts(namespace: string, name: string): DataVolumeFacts;
+    create(dv: DataVolume): Promise<unknown>;
+  };
 }
 
 /** How an action went: done, the VM is gone, the cache lags behind the API, or another owner holds the name. */

@@ -8,7 +8,7 @@ import type { DataVolume } from "../../../crds/api/datavolume.ts";
 import type { ClaimFacts } from "../../../crds/launcher/resolve.ts";
 import type { VmEvent } from "../../kube/events.ts";
 import type { ProfileFacts } from "../../instancetype/facts.ts";
-import type { PodInputs } from "../../pod/build.ts";
+import type { PodInputs } from "../../pod/settings.ts";
 import type { CrashLoopSettings } from "../backoff.ts";
 import type { DataVolumeFacts } from "../../datavolume/vm-disks.ts";
 import type { PodView } from "../pod-view.ts";
