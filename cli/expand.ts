@@ -5,14 +5,14 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { CustomObjectsApi } from "@kubernetes/client-node";
 import { parseAllDocuments, stringify } from "yaml";
 import { expandVirtualMachine } from "../crds/api/instancetype-expand.ts";
 import { resolveReferences } from "../crds/api/instancetype-revision.ts";
 import { validateVirtualMachine, type Problem } from "../crds/api/validate.ts";
 import { GROUP, KIND, PLURAL, VERSION, type VirtualMachine } from "../crds/api/virtual-machine.ts";
+import { resourcePath } from "../lib/kube/paths.ts";
 import { ClusterCliError } from "./cluster/errors.ts";
-import { explainApiError, loadTarget } from "./cluster/kube.ts";
+import { ClusterClient, loadTarget } from "./cluster/kube.ts";
 import { expandOffline, isProfileDocument, profileLibrary, profilesIn } from "./expand/offline.ts";
 
 const HELP = `usage: vireo expand VM [-n NS] | vireo expand -f FILE [-f FILE...]
@@ -67,20 +67,11 @@ async function online(
   values: { namespace?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined },
 ): Promise<Record<string, unknown>> {
   const target = loadTarget(values);
-  let raw: { metadata: { namespace?: string }; spec?: unknown };
-  try {
-    raw = (await target.kubeConfig
-      .makeApiClient(CustomObjectsApi)
-      .getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace: target.namespace,
-        name,
-      })) as typeof raw;
-  } catch (err) {
-    throw explainApiError(err, `get VirtualMachine ${name}`, target.kubeConfig);
-  }
+  const path = resourcePath({ group: GROUP, version: VERSION, plural: PLURAL }, target.namespace, name);
+  const raw = await new ClusterClient(target.kubeConfig).request<{
+    metadata: { namespace?: string };
+    spec?: unknown;
+  }>(`get VirtualMachine ${name}`, "GET", path);
   const { ClusterProfileSource } = await import("./expand/source.ts");
   const fail = (problems: Problem[]) =>
     new ClusterCliError("API", problems.map((p) => `${p.path}: ${p.message}`).join("\n"));
