@@ -11,8 +11,9 @@
 #
 # Output (stdout, shell-sourceable): VIREO_DEBIAN_IMAGE=.../disk.qcow2
 # Cache: ${VIREO_CACHE:-$HOME/.cache/vireo}/debian-image/<recipe-key>/{disk.qcow2,manifest.json} and the
-# symlink debian-image/current. Needs root (loop devices, mount, chroot), debootstrap, sfdisk (fdisk),
-# mkfs.vfat (dosfstools), mcopy (mtools), mkfs.ext4 (e2fsprogs), partx/losetup (util-linux), qemu-img (qemu-utils).
+# symlink debian-image/current; for `vireo run`, also ${VIREO_IMAGES:-$VIREO_CACHE/images}/vireo.dev/debian/12/.
+# Needs root (loop devices, mount, chroot), debootstrap, sfdisk (fdisk), mkfs.vfat (dosfstools), mcopy
+# (mtools), mkfs.ext4 (e2fsprogs), partx/losetup (util-linux), qemu-img (qemu-utils), jq.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,7 +39,7 @@ packages=(
 	systemd-sysv udev dbus netbase ifupdown isc-dhcp-client iproute2 sudo
 	linux-image-cloud-amd64 initramfs-tools e2fsprogs dosfstools
 	grub-pc grub-efi-amd64-bin grub-efi-amd64-signed shim-signed
-	cloud-init cloud-guest-utils fdisk openssh-server qemu-guest-agent
+	cloud-init cloud-guest-utils fdisk openssh-server qemu-guest-agent locales
 )
 # The packages whose versions go into the recipe key (a Debian update of any of them rebuilds).
 keyed=(linux-image-cloud-amd64 grub-pc grub-efi-amd64-signed shim-signed cloud-init openssh-server qemu-guest-agent systemd)
@@ -87,7 +88,7 @@ fi
 # mirror's suites (not its host: the same packages from another mirror are the same image).
 key=$(
 	{
-		cd "$here" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+		cd "$here" && find build.sh rootfs -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
 		printf '%s\n' "$suite" "${updates:+updates}" "${security:+security}" "${packages[@]}" "$versions"
 	} | sha256sum | cut -c1-16
 )
@@ -98,9 +99,17 @@ if [ "$mode" = key ]; then
 fi
 out=$top/$key
 
+# `vireo run` resolves a containerDisk image name to $VIREO_IMAGES/<name>/<tag>/, whose disk/ holds the
+# file: publish the current image there as vireo.dev/debian:12 (a hard link: no copy, and it outlives the
+# pruning of old builds below).
+standalone_dir=${VIREO_IMAGES:-$cache_root/images}/vireo.dev/debian/12/disk
 link_current() {
 	ln -sfn "$key" "$top/current.tmp.$$"
 	mv -T "$top/current.tmp.$$" "$top/current"
+	mkdir -p "$standalone_dir"
+	ln -f "$top/$key/disk.qcow2" "$standalone_dir/disk.qcow2.tmp.$$" 2>/dev/null ||
+		cp --reflink=auto "$top/$key/disk.qcow2" "$standalone_dir/disk.qcow2.tmp.$$"
+	mv -f "$standalone_dir/disk.qcow2.tmp.$$" "$standalone_dir/disk.qcow2"
 }
 if [ "$mode" != force ] && [ -f "$out/disk.qcow2" ]; then
 	log "debian image $key: cached"
@@ -192,9 +201,13 @@ ln -s "../../$(basename "$loop")p1" "$mnt/dev/disk/by-uuid/$root_uuid"
 mount --bind "$top/archives" "$mnt/var/cache/apt/archives"
 in_root() { LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive chroot "$mnt" "$@"; }
 # grub-pc asks where to install itself; the build installs it below, on the image's own disk.
+# cloud-init's locale module sets en_US.UTF-8 (its default) with update-locale, which fails for a locale
+# that was never generated.
 in_root debconf-set-selections <<'EOF'
 grub-pc grub-pc/install_devices multiselect
 grub-pc grub-pc/install_devices_empty boolean true
+locales locales/locales_to_be_generated multiselect en_US.UTF-8 UTF-8
+locales locales/default_environment_locale select None
 EOF
 log "apt-get install ${packages[*]}"
 in_root apt-get update -q >"$work/apt.log" 2>&1 || { tail -20 "$work/apt.log" >&2 && die "apt-get update failed"; }

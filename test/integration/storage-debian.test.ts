@@ -11,13 +11,14 @@ import { nodeStorageDeps, prepareDisks } from "../../launcher/storage/index.ts";
 import { testConfig, testDisk } from "../../launcher/storage/testing.ts";
 import { QmpClient } from "../../launcher/qemu/qmp-client.ts";
 import { SerialConsole } from "../guest/serial-console.ts";
-import { buildDebianGuest } from "./storage-debian-image.ts";
+import { ensureDebianImage } from "../guest/debian-image.ts";
 import { HostFixtures, sha256 } from "./storage-vm.ts";
 
-// The slow tier: a real Debian 12 with cloud-init boots from a containerDisk under TCG and applies our NoCloud
-// ISO — hostname and instance-id from meta-data, files and commands from user-data, the generated
-// network-config for its NIC. About two minutes here once the image is cached (building it takes about four
-// more). Runs when VIREO_SLOW_TESTS=1.
+// The slow tier: the Debian 12 cloud image (scripts/guest-image) boots from a containerDisk through SeaBIOS
+// and its own GRUB under TCG and applies our NoCloud ISO — hostname and instance-id from meta-data, files and
+// commands from user-data, the generated network-config for its NIC. A few minutes here once the image is
+// cached (building it takes about three more). Runs when VIREO_SLOW_TESTS=1; the default tier's
+// real-image-*.test.ts boot the same image from a claim.
 
 const SLOW = process.env.VIREO_SLOW_TESTS === "1";
 const BUILD_MS = 30 * 60_000;
@@ -51,20 +52,17 @@ describe.skipIf(!SLOW)("storage, slow tier: a Debian guest applies its NoCloud u
   });
 
   it(
-    "boots from a containerDisk, applies meta-data, user-data and network-config, leaves the base intact",
+    "boots from a containerDisk through SeaBIOS, applies meta-data, user-data and network-config, leaves the base intact",
     async () => {
-      const guest = buildDebianGuest((line) => console.log(`debian guest: ${line}`));
+      const image = ensureDebianImage();
       const root = fx.tempDir("vireo-storage-debian-");
       const base = testConfig(root, []);
       const { paths } = base;
-      // What the operator's init containers leave in the pod: the image's disk and the kernel files.
+      // What the operator's init containers leave in the pod: the image's disk.
       const cdDir = join(paths.containerDisksDir, "root");
       mkdirSync(cdDir, { recursive: true });
-      copyFileSync(guest.disk, join(cdDir, "disk.qcow2"));
+      copyFileSync(image.disk, join(cdDir, "disk.qcow2"));
       const baseSha = sha256(join(cdDir, "disk.qcow2"));
-      mkdirSync(paths.kernelDir, { recursive: true });
-      copyFileSync(guest.kernel, join(paths.kernelDir, "kernel"));
-      copyFileSync(guest.initrd, join(paths.kernelDir, "initrd"));
       mkdirSync(paths.runDir, { recursive: true });
 
       const config: LauncherConfig = launcherConfigSchema.parse({
@@ -95,12 +93,8 @@ describe.skipIf(!SLOW)("storage, slow tier: a Debian guest applies its NoCloud u
         ),
         cpu: { sockets: 1, cores: 2, threads: 1, model: "host-model" },
         memory: { guestBytes: 1024 * 2 ** 20 },
-        boot: {
-          kind: "kernel",
-          kernelPath: join(paths.kernelDir, "kernel"),
-          initrdPath: join(paths.kernelDir, "initrd"),
-          cmdline: "root=LABEL=root ro console=ttyS0",
-        },
+        // SeaBIOS and the image's GRUB, as a user's VM boots.
+        boot: { kind: "bios" },
       });
 
       const disks = await prepareDisks(config, nodeStorageDeps(pino({ level: "warn" })));
