@@ -3,6 +3,7 @@
  * accept, how large the target disk is, and how far along the import is. The shell (`import.ts`) gathers the
  * facts with curl and qemu-img; nothing here parses an image itself — qemu-img does, and we judge its JSON.
  */
+import { usableImageBytes } from "../launcher/storage/sizing.ts";
 
 /** Stable failure reasons, as they appear in the DataVolume's condition and Event. */
 export type ImportFailure =
@@ -202,15 +203,11 @@ export function judgeImage(
 }
 
 /**
- * Share of a Filesystem claim kept free for the filesystem itself (CDI's default filesystemOverhead): a disk
- * file the size of the whole volume could not be fully written.
+ * Size of `disk.img` on a Filesystem claim of `capacityBytes`: the launcher's own rule (the claim less CDI's
+ * 5.5 % filesystem overhead, in whole MiB), so the importer writes exactly the size the launcher expects.
  */
-export const FILESYSTEM_OVERHEAD = 0.055;
-const MiB = 2 ** 20;
-
-/** Size of `disk.img` on a Filesystem claim of `capacityBytes`: the claim less overhead, in whole MiB. */
 export function filesystemDiskBytes(capacityBytes: number): number {
-  return Math.floor((capacityBytes * (1 - FILESYSTEM_OVERHEAD)) / MiB) * MiB;
+  return usableImageBytes(capacityBytes);
 }
 
 /** Import stages, in order, with the share of the progress bar each takes. */
