@@ -24,6 +24,3 @@ export class InvalidConfigError extends OperatorError {
     super("INVALID_CONFIG", problems.map((p) => `${p.path}: ${p.message}`).join("\n"), options);
   }
 }
-
-// The one error type of a failed API request is the shared client's (lib/kube), for operator and CLI alike.
-export { isApiStatus, KubeApiError } from "../lib/kube/errors.ts";

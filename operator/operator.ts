@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { createLogger } from "../lib/log.ts";
 import { systemClock, type Clock } from "../lib/clock.ts";
 import { parseOperatorConfig, type OperatorConfig, type OperatorConfigInput } from "./config.ts";
-import { KubeClient } from "./kube/client.ts";
+import { KubeClient } from "../lib/kube/client.ts";
 import { serveHttp, type HttpEndpoint } from "./runtime/http.ts";
 import { createMetrics, type OperatorMetrics } from "./runtime/metrics.ts";
 import { leaderElector, wireOperator, type Wiring } from "./wiring.ts";

@@ -11,7 +11,7 @@ import { DataVolumeController } from "./datavolume/controller.ts";
 import { dataVolumeNamesOf } from "./datavolume/vm-disks.ts";
 import { ProfileResolver } from "./instancetype/resolver.ts";
 import { Caches } from "./kube/caches.ts";
-import type { KubeClient } from "./kube/client.ts";
+import type { KubeClient } from "../lib/kube/client.ts";
 import { EventRecorder } from "./kube/events.ts";
 import { KubeResources } from "./kube/resources.ts";
 import { LeaseElector } from "./leader/lease-elector.ts";

@@ -15,8 +15,8 @@ import {
   type DataVolumeStatus,
 } from "../../crds/api/datavolume.ts";
 import { FIELD_MANAGER, GROUP, LABEL_VM, VERSION } from "../../crds/contract/metadata.ts";
-import { isApiStatus } from "../errors.ts";
-import { PATCH, type KubeClient } from "../kube/client.ts";
+import { isApiStatus } from "../../lib/kube/errors.ts";
+import { PATCH, type KubeClient } from "../../lib/kube/client.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import { Informer } from "../kube/informer.ts";
 import { paths, type KubeResources } from "../kube/resources.ts";

@@ -12,8 +12,8 @@ import {
   type ProfileSource,
 } from "../../crds/api/instancetype-revision.ts";
 import { GROUP, PLURAL, VERSION } from "../../crds/api/virtual-machine.ts";
-import { isApiStatus } from "../errors.ts";
-import { PATCH, type KubeClient } from "../kube/client.ts";
+import { isApiStatus } from "../../lib/kube/errors.ts";
+import { PATCH, type KubeClient } from "../../lib/kube/client.ts";
 import type { VmRef } from "../kube/resources.ts";
 import type { ProfileFacts } from "./facts.ts";
 

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { KIND } from "../../crds/api/virtual-machine.ts";
 import { LABEL_VM } from "../../crds/contract/index.ts";
 import type { Clock } from "../../lib/clock.ts";
-import type { KubeClient } from "./client.ts";
+import type { KubeClient } from "../../lib/kube/client.ts";
 import { Informer, type InformerHandlers } from "./informer.ts";
 import { paths } from "./resources.ts";
 

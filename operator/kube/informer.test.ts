@@ -4,7 +4,7 @@ import type { KubernetesObject, Watch } from "@kubernetes/client-node";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../lib/clock.ts";
-import type { KubeClient } from "./client.ts";
+import type { KubeClient } from "../../lib/kube/client.ts";
 import { Informer } from "./informer.ts";
 
 type Obj = KubernetesObject & { metadata: { name: string; namespace: string; resourceVersion: string } };

@@ -13,7 +13,7 @@
 import { ListWatch, Watch, type KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Clock } from "../../lib/clock.ts";
-import type { KubeClient } from "./client.ts";
+import type { KubeClient } from "../../lib/kube/client.ts";
 
 /** Event handlers; each gets the cached object. */
 export interface InformerHandlers<T> {

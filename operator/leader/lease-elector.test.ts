@@ -1,7 +1,7 @@
 import type { V1Lease } from "@kubernetes/client-node";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { KubeApiError } from "../errors.ts";
+import { KubeApiError } from "../../lib/kube/errors.ts";
 import { FakeClock } from "../../lib/clock.ts";
 import { LeaseElector, mayAcquire, microTime, observe, type LeaseStore } from "./lease-elector.ts";
 

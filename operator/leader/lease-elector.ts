@@ -8,7 +8,7 @@
  */
 import type { V1Lease, V1LeaseSpec } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { isApiStatus } from "../errors.ts";
+import { isApiStatus } from "../../lib/kube/errors.ts";
 import type { Clock } from "../../lib/clock.ts";
 
 /** The Lease operations the elector needs; `update` and `create` fail with status 409 on a lost race. */

@@ -6,7 +6,7 @@ import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { parseQuantity } from "../../crds/api/quantity.ts";
 import type { VmStatus } from "../../crds/api/status.ts";
-import { isApiStatus } from "../errors.ts";
+import { isApiStatus } from "../../lib/kube/errors.ts";
 import { claimNamesOf, splitKey, type Caches, type CachedVm } from "../kube/caches.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import type { KubeResources, VmRef } from "../kube/resources.ts";
