@@ -34,4 +34,9 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  {
+    // CommonJS configs of tools that want them (.dependency-cruiser.cjs, the import-boundary rules).
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } },
+  },
 );

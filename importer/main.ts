@@ -3,7 +3,7 @@
  * its progress/upload server, and writes the result as the container's termination message. It holds no API
  * credentials: the operator reads the result from the pod's status and polls the progress endpoint.
  */
-import { writeTerminationMessage } from "../launcher/supervisor/termination.ts";
+import { writeTerminationMessage } from "../lib/termination.ts";
 import { IMPORTER_CONFIG_ENV, importerConfigSchema } from "./config.ts";
 import { DEFAULT_TUNING } from "./fetch.ts";
 import { startImporter } from "./server.ts";

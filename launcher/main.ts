@@ -13,7 +13,7 @@ import {
 import { ConfigError, loadLauncherConfig } from "./supervisor/config-load.ts";
 import { createLogger } from "./supervisor/logger.ts";
 import { resultOf } from "./supervisor/outcome.ts";
-import { writeTerminationMessage } from "./supervisor/termination.ts";
+import { writeTerminationMessage } from "../lib/termination.ts";
 
 const USAGE = `usage: vireo-launcher [run] [--config FILE] [--termination-log PATH]
        vireo-launcher netsetup [--config FILE]

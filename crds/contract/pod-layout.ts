@@ -72,6 +72,18 @@ export function runSockets(runDir: string): RunSockets {
 }
 
 /**
+ * The launcher's metrics socket in the run directory (the pod's `run` emptyDir): the device plugin's node
+ * collector looks for exactly this name (with the bridge binding the pod IP is the guest's, so this socket is
+ * how the per-VM metrics leave the pod).
+ */
+export const METRICS_SOCKET_NAME = "metrics.sock";
+
+/** The metrics socket of a run directory. */
+export function metricsSocketPath(runDir: string): string {
+  return `${runDir}/${METRICS_SOCKET_NAME}`;
+}
+
+/**
  * The file the launcher creates while the guest runs and removes otherwise, inside the run directory. The pod's
  * readiness is an exec probe on it, not an HTTP probe: with the bridge binding the pod IP belongs to the
  * guest, so the kubelet's request to podIP:9100 would reach the guest.

@@ -7,7 +7,7 @@
  * Prometheus cannot reach a launcher's :9100; KubeVirt's virt-handler solves this the same way.
  */
 import { readdir } from "node:fs/promises";
-import { METRICS_SOCKET_NAME } from "../../launcher/metrics/socket.ts";
+import { METRICS_SOCKET_NAME } from "../../crds/contract/index.ts";
 import { metricsTargets, type MetricsTarget } from "./discovery.ts";
 import { ExpositionError, mergeExpositions, relabelExposition, type Family } from "./exposition.ts";
 import { readMetricsSocket, ReadSocketError, type ReadLimits } from "./read-socket.ts";

@@ -7,14 +7,6 @@ import { chmod, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { Registry } from "prom-client";
 
-/** The socket's name inside the run directory; the collector looks for exactly this name. */
-export const METRICS_SOCKET_NAME = "metrics.sock";
-
-/** The metrics socket of a run directory. */
-export function metricsSocketPath(runDir: string): string {
-  return `${runDir}/${METRICS_SOCKET_NAME}`;
-}
-
 /** A listening metrics socket. */
 export interface MetricsSocket {
   path: string;

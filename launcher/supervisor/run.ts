@@ -13,7 +13,7 @@ import { LogLimiter } from "../limits/log-limit.ts";
 import type { AcceleratorChoice, KvmProbe } from "../preflight/accel.ts";
 import { firmwareFiles } from "../qemu/firmware-files.ts";
 import { runtimeFiles } from "../qemu/runtime-files.ts";
-import { writeTerminationMessage } from "./termination.ts";
+import { writeTerminationMessage } from "../../lib/termination.ts";
 import type { Logger } from "./logger.ts";
 import { LauncherEnd, resultOf } from "./outcome.ts";
 import { beginPreflight } from "./preflight-step.ts";

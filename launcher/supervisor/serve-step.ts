@@ -3,7 +3,7 @@
  * the path to QEMU's start (see run.ts) and attached while QEMU waits paused.
  */
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
-import type { ControlRequest } from "../../crds/contract/index.ts";
+import { metricsSocketPath, type ControlRequest } from "../../crds/contract/index.ts";
 import type { ConsoleHub } from "../console/hub.ts";
 import type { CollectorRegistrar } from "../http/registry.ts";
 import type { AcceleratorChoice } from "../preflight/accel.ts";
@@ -30,7 +30,6 @@ export async function loadServing() {
     startHealthServer: server.startHealthServer,
     startControlServer: control.startControlServer,
     serveMetricsSocket: metricsSocket.serveMetricsSocket,
-    metricsSocketPath: metricsSocket.metricsSocketPath,
   };
 }
 
@@ -89,7 +88,7 @@ export async function serveVm(
   );
   cleanups.push(() => http.close());
   // The node's collector reads the same registry here: with the bridge binding :9100 is the guest's.
-  const metricsSocket = await m.serveMetricsSocket(registry, m.metricsSocketPath(config.paths.runDir));
+  const metricsSocket = await m.serveMetricsSocket(registry, metricsSocketPath(config.paths.runDir));
   cleanups.push(() => metricsSocket.close());
   const handle = async ({ command }: ControlRequest): Promise<unknown> => {
     switch (command) {
