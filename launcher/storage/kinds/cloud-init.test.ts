@@ -3,7 +3,9 @@ import { parse } from "yaml";
 import type { LauncherInterface } from "../../../crds/launcher/config.ts";
 import type { DiskError } from "../errors.ts";
 import { defaultNetworkConfig } from "../network-config.ts";
-import { noCloudFiles } from "./cloud-init.ts";
+import type { StorageDeps } from "../deps.ts";
+import { testConfig } from "../testing.ts";
+import { cloudInitKind, noCloudFiles } from "./cloud-init.ts";
 
 const nic = (name: string, mac: string): LauncherInterface => ({
   name,
@@ -106,5 +108,39 @@ describe("defaultNetworkConfig", () => {
     const text = defaultNetworkConfig({ interfaces: [nic("default", "52:54:00:12:34:56")] });
     expect(text).toContain('macaddress: "52:54:00:12:34:56"');
     expect(parse(text, { version: "1.1" }).ethernets.default.match.macaddress).toBe("52:54:00:12:34:56");
+  });
+});
+
+describe("cloud-init inspection", () => {
+  const config = { ...testConfig("/r", []), interfaces: nics.interfaces };
+  const stateFile = `${config.paths.runDir}/network.json`;
+  const envWith = (files: Record<string, string>) => ({
+    config,
+    layout: { disksDir: "/r/var/lib/vireo/disks" },
+    deps: {
+      fs: {
+        stat: async (p: string) =>
+          p in files ? { kind: "file", sizeBytes: 1, allocatedBytes: 1 } : undefined,
+        readFile: async (p: string) => Buffer.from(files[p] ?? ""),
+        probeDirectIo: async () => true,
+      },
+    } as unknown as StorageDeps,
+  });
+  const disk = { name: "ci", bus: "virtio" as const, readOnly: true, serial: "ci", source: base };
+
+  it("takes the guest NICs' MACs from the plan netsetup stored", async () => {
+    const plan = { version: 1, plan: { nics: [{ name: "default", mac: "82:71:c0:82:19:39", mtu: 1500 }] } };
+    const facts = await cloudInitKind(config).inspect(
+      disk,
+      base,
+      envWith({ [stateFile]: JSON.stringify(plan) }),
+    );
+    expect(facts.guestMacs).toEqual({ default: "82:71:c0:82:19:39" });
+  });
+
+  it("keeps the configured MACs when there is no plan, or none it can read", async () => {
+    expect((await cloudInitKind(config).inspect(disk, base, envWith({}))).guestMacs).toBeUndefined();
+    const broken = envWith({ [stateFile]: "{ not json" });
+    expect((await cloudInitKind(config).inspect(disk, base, broken)).guestMacs).toBeUndefined();
   });
 });

@@ -10,7 +10,8 @@ import {
   type DiskOptions,
   type SourceOf,
 } from "../kind.ts";
-import { networkStatePath, networkStateSchema } from "../../network/state-file.ts";
+import { z } from "zod";
+import { networkStatePath } from "../../network/state-file.ts";
 import { cloudInitYaml, defaultNetworkConfig } from "../network-config.ts";
 
 type Source = SourceOf<"cloudInit">;
@@ -58,6 +59,11 @@ async function readSecret(env: DiskEnv, dir: string, keys: readonly string[]): P
   return { dir, mounted: true };
 }
 
+/** The part of the network setup's stored plan the NoCloud network-config needs (the file has much more). */
+const plannedNicsSchema = z.object({
+  plan: z.object({ nics: z.array(z.object({ name: z.string(), mac: z.string() })) }),
+});
+
 /**
  * The guest NICs' MACs from the plan the network setup stored (`network.json`; netsetup runs before the
  * launcher prepares disks, in a pod and in `vireo run`). Undefined when there is no usable plan: the launcher
@@ -68,7 +74,7 @@ async function plannedGuestMacs(env: DiskEnv): Promise<Record<string, string> | 
   if ((await env.deps.fs.stat(path))?.kind !== "file") return undefined;
   let state;
   try {
-    state = networkStateSchema.safeParse(JSON.parse((await env.deps.fs.readFile(path)).toString("utf8")));
+    state = plannedNicsSchema.safeParse(JSON.parse((await env.deps.fs.readFile(path)).toString("utf8")));
   } catch {
     return undefined;
   }
