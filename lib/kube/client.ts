@@ -86,22 +86,9 @@ export class KubeClient {
     const url = new URL(this.#server.pathname.replace(/\/$/, "") + path, this.#server);
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    // Headers are taken per request: exec plugins and token files rotate credentials.
-    const auth: https.RequestOptions = {};
-    await this.#kc.applyToHTTPSOptions(auth);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = {
-      ...(auth.headers as Record<string, string> | undefined),
-      Accept: "application/json",
-      ...(body !== undefined
-        ? {
-            "Content-Type": options.contentType ?? "application/json",
-            "Content-Length": String(Buffer.byteLength(body)),
-          }
-        : {}),
-    };
     const what = `${method} ${url.pathname}`;
-    const send = this.#secure ? https.request : http.request;
+    const headers = await this.#headers(body, options.contentType);
     const started = performance.now();
     const observe = (code: string) =>
       this.#observe?.(
@@ -114,7 +101,48 @@ export class KubeClient {
         },
         (performance.now() - started) / 1000,
       );
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const { status, text } = await this.#send(url, method, headers, body, what, options.timeoutMs).catch(
+      (err: unknown) => {
+        observe("error");
+        throw err;
+      },
+    );
+    observe(String(status));
+    const parsed = text ? safeJson(text) : undefined;
+    if (status >= 200 && status < 300) return parsed as T;
+    const st = parsed as { reason?: string; message?: string; details?: StatusDetails } | undefined;
+    throw new KubeApiError(status, st?.reason, st?.message ?? text.slice(0, 500), what, {
+      ...(st?.details ? { details: st.details } : {}),
+    });
+  }
+
+  /** Headers of one request; credentials are taken each time, as exec plugins and token files rotate them. */
+  async #headers(body: string | undefined, contentType: string | undefined): Promise<Record<string, string>> {
+    const auth: https.RequestOptions = {};
+    await this.#kc.applyToHTTPSOptions(auth);
+    return {
+      ...(auth.headers as Record<string, string> | undefined),
+      Accept: "application/json",
+      ...(body !== undefined
+        ? {
+            "Content-Type": contentType ?? "application/json",
+            "Content-Length": String(Buffer.byteLength(body)),
+          }
+        : {}),
+    };
+  }
+
+  /** One exchange over the keep-alive agent: the status and the whole answer, or no answer as status 0. */
+  #send(
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    what: string,
+    timeoutMs = 30_000,
+  ): Promise<{ status: number; text: string }> {
+    const send = this.#secure ? https.request : http.request;
+    return new Promise((resolve, reject) => {
       const req = send(url, { method, headers, agent: this.#agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -123,21 +151,11 @@ export class KubeClient {
         );
         res.on("error", reject);
       });
-      req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error("request timed out")));
+      req.setTimeout(timeoutMs, () => req.destroy(new Error("request timed out")));
       req.on("error", (cause) =>
         reject(new KubeApiError(0, undefined, (cause as Error).message, what, { cause })),
       );
       req.end(body);
-    }).catch((err: unknown) => {
-      observe("error");
-      throw err;
-    });
-    observe(String(status));
-    const parsed = text ? safeJson(text) : undefined;
-    if (status >= 200 && status < 300) return parsed as T;
-    const st = parsed as { reason?: string; message?: string; details?: StatusDetails } | undefined;
-    throw new KubeApiError(status, st?.reason, st?.message ?? text.slice(0, 500), what, {
-      ...(st?.details ? { details: st.details } : {}),
     });
   }
 
