@@ -5,7 +5,8 @@
  * round trip, for:
  *   - pod ↔ pod: the peer talking to the launcher pod itself (the reference the ratios are taken to);
  *   - forwarding: what masquerade did before — ip_forward=1, conntrack DNAT/masquerade in the ip family;
- *   - netdev: what it does now — ip_forward=0, the plan's own `netdev vireo` table (planNetwork).
+ *   - netdev: what it does now — ip_forward=0, the plan's own `netdev vireo` table (planNetwork);
+ *   - bridge: the bridge binding's path (eth0 and the guest's port on one bridge), for the default's choice.
  * Each figure is the median of the runs. Only namespaces made here are touched, and they are deleted.
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -20,7 +21,7 @@ const POD_IP = "198.18.77.5";
 const GUEST_IP = "10.0.2.2";
 const PORT = 5201;
 
-type Path = "pod" | "forwarding" | "netdev";
+type Path = "pod" | "bridge" | "forwarding" | "netdev";
 
 const sh = (args: string[], input?: string) =>
   execFileSync(args[0]!, args.slice(1), { encoding: "utf8", ...(input ? { input } : {}) });
@@ -46,6 +47,18 @@ function build(id: string, path: Path): { peer: string; pod: string; guest: stri
     ip(pod, `addr add ${POD_IP}/24 dev eth0`);
     ip(pod, "link set eth0 up");
     if (path === "pod") return { peer, pod, guest, destroy };
+    if (path === "bridge") {
+      // The bridge binding's data path: eth0 and the guest's port on one bridge, the guest holding the pod IP.
+      ip(pod, `addr del ${POD_IP}/24 dev eth0`);
+      ip(pod, "link add k6t-eth0 type bridge");
+      ip(pod, "link set eth0 master k6t-eth0");
+      sh(["ip", "link", "add", "tap0", "netns", pod, "type", "veth", "peer", "name", "eth0", "netns", guest]);
+      ip(pod, "link set tap0 master k6t-eth0");
+      for (const dev of ["tap0", "k6t-eth0"]) ip(pod, `link set ${dev} up`);
+      ip(guest, `addr add ${POD_IP}/24 dev eth0`);
+      ip(guest, "link set eth0 up");
+      return { peer, pod, guest, destroy };
+    }
     const config = testLauncherConfig("/run/vireo-bench", {
       binding: "masquerade",
       ports: [{ port: PORT, protocol: "TCP" }],
@@ -155,7 +168,7 @@ export async function masqueradeSection(ctx: BenchContext): Promise<SectionResul
   const seconds = ctx.quick ? 2 : 4;
   const figures: Record<Path, { inMbps: number; outMbps: number; egressMbps: number; rttMs: number }> =
     {} as never;
-  for (const path of ["pod", "forwarding", "netdev"] as const) {
+  for (const path of ["pod", "bridge", "forwarding", "netdev"] as const) {
     const t = build(`${process.pid}`, path);
     try {
       // Inbound: the peer connects to the pod IP (a forwarded port); out: the same connection reversed;
@@ -186,23 +199,23 @@ export async function masqueradeSection(ctx: BenchContext): Promise<SectionResul
   }
   const rows: Row[] = [];
   const ref = figures.pod;
-  for (const path of ["forwarding", "netdev"] as const) {
+  for (const path of ["bridge", "forwarding", "netdev"] as const) {
     const f = figures[path];
     rows.push(
       {
-        metric: `masquerade (${path}): peer → guest, forwarded port`,
+        metric: `${path === "bridge" ? "bridge" : `masquerade (${path})`}: peer → guest, forwarded port`,
         value: `${fmt(f.inMbps, "Mbit/s", 0)} (${(f.inMbps / ref.inMbps).toFixed(2)} × pod↔pod)`,
       },
       {
-        metric: `masquerade (${path}): guest → peer, same connection`,
+        metric: `${path === "bridge" ? "bridge" : `masquerade (${path})`}: guest → peer, same connection`,
         value: `${fmt(f.outMbps, "Mbit/s", 0)} (${(f.outMbps / ref.outMbps).toFixed(2)} × pod↔pod)`,
       },
       {
-        metric: `masquerade (${path}): guest's own connection out`,
+        metric: `${path === "bridge" ? "bridge" : `masquerade (${path})`}: guest's own connection out`,
         value: `${fmt(f.egressMbps, "Mbit/s", 0)} (${(f.egressMbps / ref.egressMbps).toFixed(2)} × pod↔pod)`,
       },
       {
-        metric: `masquerade (${path}): ping guest → peer`,
+        metric: `${path === "bridge" ? "bridge" : `masquerade (${path})`}: ping guest → peer`,
         value: `${fmt(f.rttMs * 1000, "µs", 0)} (${(f.rttMs / ref.rttMs).toFixed(2)} × pod↔pod)`,
       },
     );
