@@ -14,6 +14,18 @@ export const devicesSchema = z
       .boolean()
       .default(true)
       .describe("virtio-balloon with statistics (guest memory metrics)."),
+    tpm: z
+      .object({
+        persistent: z
+          .boolean()
+          .optional()
+          .describe(
+            "Keep the TPM's state on the VM's state claim across restarts (Windows 11, BitLocker); default: lost when the pod ends.",
+          ),
+      })
+      .strict()
+      .optional()
+      .describe("A virtual TPM 2.0 (swtpm, TPM CRB interface), as KubeVirt's devices.tpm."),
   })
   .strict();
 

@@ -49,6 +49,11 @@ export function persistentUefiVars(paths: Pick<PodPaths, "stateDir">): string {
   return `${stateClaimDir(paths)}/uefi-vars.fd`;
 }
 
+/** swtpm's state directory: on the state claim when the TPM is persistent, else in the pod's state directory. */
+export function tpmStateDir(paths: Pick<PodPaths, "stateDir">, persistent: boolean): string {
+  return persistent ? `${stateClaimDir(paths)}/tpm` : `${paths.stateDir}/tpm`;
+}
+
 /** The launcher's sockets in a run directory (what `kubectl exec … vireo-launcher console|pause` needs). */
 export interface RunSockets {
   /** QMP control socket (QEMU listens). */

@@ -171,6 +171,14 @@ export const launcherConfigSchema = z
       })
       .strict()
       .optional(),
+    tpm: z
+      .object({
+        stateDir: absPath().describe("swtpm's state directory (tpm2-00.permall)."),
+        persistent: z.boolean().describe("stateDir is on the VM's state claim, kept across pods."),
+      })
+      .strict()
+      .optional()
+      .describe("A virtual TPM 2.0: swtpm started by the launcher before QEMU, attached as tpm-crb."),
     terminationGracePeriodSeconds: z.int().min(0),
     paths: z
       .object({

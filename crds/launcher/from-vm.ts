@@ -1,7 +1,13 @@
 /** `launcherConfigFromVm`: the launcher config of a VM, one of the two projections of {@link resolveVm}. */
 import { parseQuantity } from "../api/quantity.ts";
 import type { VirtualMachine } from "../api/virtual-machine.ts";
-import { LAUNCHER_HTTP_PORT, persistentUefiVars, podPaths, type PodPaths } from "../contract/index.ts";
+import {
+  LAUNCHER_HTTP_PORT,
+  persistentUefiVars,
+  podPaths,
+  tpmStateDir,
+  type PodPaths,
+} from "../contract/index.ts";
 import {
   LAUNCHER_CONFIG_VERSION,
   type LauncherConfig,
@@ -65,10 +71,19 @@ export function launcherConfigOf(r: ResolvedVm, settings: LauncherSettings): Lau
       },
     },
     ...platformOf(spec),
+    ...tpmOf(spec, paths),
     terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
     paths,
     http: { port: LAUNCHER_HTTP_PORT },
   };
+}
+
+/** The virtual TPM, when the VM has one; its state on the state claim when persistent. */
+function tpmOf(spec: ResolvedVm["vm"]["spec"], paths: PodPaths): Pick<LauncherConfig, "tpm"> {
+  const tpm = spec.devices.tpm;
+  if (!tpm) return {};
+  const persistent = tpm.persistent === true;
+  return { tpm: { stateDir: tpmStateDir(paths, persistent), persistent } };
 }
 
 /** Hyper-V enlightenments (the enabled ones, by name) and the clock, when the VM sets them. */

@@ -12,6 +12,7 @@ import { panicArgs } from "./devices/panic.ts";
 import { qmpArgs } from "./devices/qmp.ts";
 import { rngArgs } from "./devices/rng.ts";
 import { serialArgs } from "./devices/serial.ts";
+import { tpmArgs } from "./devices/tpm.ts";
 import { vncArgs } from "./devices/vnc.ts";
 import type { DeviceArgs, QemuInputs } from "./inputs.ts";
 
@@ -30,6 +31,7 @@ const DEVICES: readonly DeviceArgs[] = [
   nicArgs,
   rngArgs,
   balloonArgs,
+  tpmArgs,
   vncArgs,
 ];
 

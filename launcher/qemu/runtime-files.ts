@@ -5,6 +5,8 @@ import { runSockets, type PodPaths, type RunSockets } from "../../crds/contract/
 export interface RuntimeFiles extends RunSockets {
   /** The per-VM copy of the UEFI variable store. */
   uefiVars: string;
+  /** swtpm's control socket (QEMU connects; used only with a TPM). */
+  tpmSocket: string;
 }
 
 /**
@@ -16,5 +18,9 @@ export function runtimeFiles(
   boot?: LauncherConfig["boot"],
 ): RuntimeFiles {
   const varsFile = boot?.kind === "uefi" ? boot.varsFile : undefined;
-  return { ...runSockets(paths.runDir), uefiVars: varsFile ?? `${paths.stateDir}/uefi-vars.fd` };
+  return {
+    ...runSockets(paths.runDir),
+    uefiVars: varsFile ?? `${paths.stateDir}/uefi-vars.fd`,
+    tpmSocket: `${paths.runDir}/swtpm.sock`,
+  };
 }

@@ -19,6 +19,7 @@ import { LauncherEnd, resultOf } from "./outcome.ts";
 import { beginPreflight } from "./preflight-step.ts";
 import { prepareAll, realPreparation, type Preparation } from "./preparation.ts";
 import { startQemu, type StartedQemu } from "./qemu-step.ts";
+import { startTpm } from "./tpm-step.ts";
 import { loadServing, serveVm } from "./serve-step.ts";
 import { VmDriver } from "./vm-driver.ts";
 
@@ -147,6 +148,7 @@ async function phases(
   if (relay.early) throw new LauncherEnd({ kind: "stopped-early", signal: relay.early });
 
   const { disks, nics } = prepared;
+  await startTpm(config, files, log, guestDriven, cleanups);
   const q = await startQemu({ config, accel, disks, nics, files, firmware }, log, guestDriven, cleanups);
   const driver = new VmDriver({
     qemu: q.qemu,

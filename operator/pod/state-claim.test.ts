@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { parseVirtualMachine } from "../../crds/api/validate.ts";
 import { stateClaimName } from "../../crds/contract/index.ts";
-import { buildStateClaim, needsStateClaim } from "./state-claim.ts";
+import { launcherConfigFromVm } from "../../crds/launcher/from-vm.ts";
+import { buildStateClaim, needsStateClaim, stateClaimPlumbing } from "./state-claim.ts";
 
 // Beside the pod goldens, not among them: test/golden/operator holds pods only (an integration test dry-runs each).
 const goldenDir = join(dirname(fileURLToPath(import.meta.url)), "../../test/golden/state-claim");
@@ -47,9 +48,28 @@ describe("buildStateClaim", () => {
     expect(needsStateClaim(vm({ firmware: { uefi: { persistent: true } } }))).toBe(true);
     expect(needsStateClaim(vm({ firmware: { uefi: {} } }))).toBe(false);
     expect(needsStateClaim(vm({}))).toBe(false);
+    expect(needsStateClaim(vm({ devices: { tpm: { persistent: true } } }))).toBe(true);
+    expect(needsStateClaim(vm({ devices: { tpm: {} } }))).toBe(false);
   });
 
   it("is named within the 253 characters of an object name for the longest VM name", () => {
     expect(stateClaimName("a".repeat(63)).length).toBeLessThanOrEqual(253);
+  });
+});
+
+describe("stateClaimPlumbing", () => {
+  const plumb = (spec: Record<string, unknown>) => {
+    const v = vm(spec);
+    return stateClaimPlumbing(v, launcherConfigFromVm(v, { allowEmulation: true, defaultBinding: "bridge" }));
+  };
+  it("mounts the claim for a persistent TPM without UEFI, where the TPM's state directory lives", () => {
+    const p = plumb({ devices: { tpm: { persistent: true } } });
+    expect(p.volumes).toEqual([
+      { name: "vm-state", persistentVolumeClaim: { claimName: stateClaimName("web") } },
+    ]);
+    expect(p.launcherMounts).toEqual([{ name: "vm-state", mountPath: "/var/lib/vireo-state" }]);
+  });
+  it("mounts nothing for a TPM whose state lives with the pod", () => {
+    expect(plumb({ devices: { tpm: {} } })).toEqual({ volumes: [], launcherMounts: [] });
   });
 });

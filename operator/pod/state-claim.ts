@@ -1,4 +1,4 @@
-/** `buildStateClaim`: the per-VM state claim (persistent UEFI variables), as a pure function of the VM. */
+/** `buildStateClaim`: the per-VM state claim (persistent UEFI variables, TPM state), as a pure function of the VM. */
 import type { V1PersistentVolumeClaim, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
@@ -14,9 +14,9 @@ import { stateClaimDir, COMPONENT, LABEL_VM, stateClaimName, VM_TYPE } from "../
  */
 export const STATE_CLAIM_SIZE = "10Mi";
 
-/** Does this VM keep state in a claim? (Only persistent UEFI variables so far; a TPM later.) */
+/** Does this VM keep state in a claim? (Persistent UEFI variables, a persistent TPM.) */
 export function needsStateClaim(vm: Pick<VirtualMachine, "spec">): boolean {
-  return vm.spec.firmware.uefi?.persistent === true;
+  return vm.spec.firmware.uefi?.persistent === true || vm.spec.devices.tpm?.persistent === true;
 }
 
 /** Labels of the state claim: the VM's name (as on its pods) and the part it plays. */
@@ -65,14 +65,15 @@ export const STATE_CLAIM_VOLUME = "vm-state";
 
 /**
  * What the state claim adds to the launcher pod: the claim as a volume, mounted where the launcher config
- * keeps the persistent variable store (`boot.varsFile`'s directory). Nothing for a VM without one.
+ * keeps the persistent variable store (`boot.varsFile`'s directory) and the persistent TPM's state
+ * (`tpm.stateDir`'s parent). Nothing for a VM without either.
  */
 export function stateClaimPlumbing(
   vm: VirtualMachine,
   config: LauncherConfig,
 ): { volumes: V1Volume[]; launcherMounts: V1VolumeMount[] } {
-  if (!needsStateClaim(vm) || config.boot.kind !== "uefi" || !config.boot.varsFile)
-    return { volumes: [], launcherMounts: [] };
+  const vars = config.boot.kind === "uefi" && config.boot.varsFile !== undefined;
+  if (!needsStateClaim(vm) || !(vars || config.tpm?.persistent)) return { volumes: [], launcherMounts: [] };
   return {
     volumes: [
       {
