@@ -6,10 +6,9 @@
 import { createServer, type Socket } from "node:net";
 import { PortForward, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { DATAVOLUME_API_VERSION, DATAVOLUME_KIND } from "../crds/api/datavolume.ts";
-import { importerPodName } from "../operator/datavolume/names.ts";
-import { UPLOAD_PORT } from "../operator/datavolume/importer-pod.ts";
-import { dvPath } from "../operator/datavolume/controller.ts";
-import { paths } from "../operator/kube/resources.ts";
+import { importerPodName, UPLOAD_PORT } from "../crds/contract/datavolume.ts";
+import { DATAVOLUME_PLURAL } from "../crds/api/datavolume.ts";
+import { GROUP, VERSION } from "../crds/contract/metadata.ts";
 import { ClusterCliError } from "./cluster/errors.ts";
 import { ClusterClient, FIELD_MANAGER, loadTarget } from "./cluster/kube.ts";
 import {
@@ -51,6 +50,10 @@ export async function imageUploadCommand(argv: string[]): Promise<number> {
     throw err;
   }
 }
+
+const enc = encodeURIComponent;
+const dvPath = (ns: string) => `/apis/${GROUP}/${VERSION}/namespaces/${enc(ns)}/${DATAVOLUME_PLURAL}`;
+const podPath = (ns: string, name: string) => `/api/v1/namespaces/${enc(ns)}/pods/${enc(name)}`;
 
 async function upload(args: UploadArgs): Promise<number> {
   const target = loadTarget(args);
@@ -124,7 +127,7 @@ async function upload(args: UploadArgs): Promise<number> {
 
 async function waitForPod(client: ClusterClient, ns: string, name: string, deadline: number): Promise<V1Pod> {
   for (;;) {
-    const pod = await client.getIfExists<V1Pod>(`get pod ${name}`, `${paths.pods(ns)}/${name}`);
+    const pod = await client.getIfExists<V1Pod>(`get pod ${name}`, podPath(ns, name));
     if (pod?.status?.phase === "Running") return pod;
     if (pod?.status?.phase === "Succeeded" || pod?.status?.phase === "Failed")
       throw new ClusterCliError("LAUNCHER_FAILED", `upload pod ${name} has ended (${pod.status.phase})`);

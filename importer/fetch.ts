@@ -5,7 +5,7 @@
  */
 import { readFile, stat, open, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { ImportSource } from "./config.ts";
+import type { ImportSource } from "../crds/importer/config.ts";
 import { checksumRefusal, downloadFailure, sniffCompression, type Refusal } from "./decide.ts";
 import { decompress, hashFile, lastLine, run } from "./tools.ts";
 

@@ -4,12 +4,12 @@
  * the checksum and qemu-img's checks run before a byte of the target is written.
  */
 import { mkdir, rm } from "node:fs/promises";
-import type { ImporterConfig } from "./config.ts";
+import type { ImporterConfig } from "../crds/importer/config.ts";
 import type { STAGES } from "./decide.ts";
 import { overallPercent, type Refusal } from "./decide.ts";
 import { DEFAULT_TUNING, fetchHttp, unpack, type Fetched, type FetchTuning } from "./fetch.ts";
 import { inspect, targetBytes, writeTarget } from "./write.ts";
-import type { ImportResult } from "./config.ts";
+import type { ImportResult } from "../crds/importer/config.ts";
 
 /** Progress as the endpoint serves it. */
 export interface Progress {

@@ -4,7 +4,7 @@
  * credentials: the operator reads the result from the pod's status and polls the progress endpoint.
  */
 import { writeTerminationMessage } from "../lib/termination.ts";
-import { IMPORTER_CONFIG_ENV, importerConfigSchema } from "./config.ts";
+import { IMPORTER_CONFIG_ENV, importerConfigSchema } from "../crds/importer/config.ts";
 import { DEFAULT_TUNING } from "./fetch.ts";
 import { startImporter } from "./server.ts";
 

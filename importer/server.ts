@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { overallPercent } from "./decide.ts";
-import type { ImporterConfig, ImportResult } from "./config.ts";
+import type { ImporterConfig, ImportResult } from "../crds/importer/config.ts";
 import { runImport, type Progress } from "./import.ts";
 import { DEFAULT_TUNING, type FetchTuning } from "./fetch.ts";
 

@@ -7,7 +7,7 @@
  */
 import { open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { ImportTarget } from "./config.ts";
+import type { ImportTarget } from "../crds/importer/config.ts";
 import { filesystemDiskBytes, judgeImage, parseQemuProgress, type Accepted, type Refusal } from "./decide.ts";
 import type { Fetched, OnFraction } from "./fetch.ts";
 import { lastLine, qemuCheck, qemuInfo, run } from "./tools.ts";

@@ -21,9 +21,8 @@ import type { EventRecorder } from "../kube/events.ts";
 import { Informer } from "../kube/informer.ts";
 import { paths, type KubeResources } from "../kube/resources.ts";
 import { canonicalJson } from "../pod/spec-hash.ts";
-import type { ReconcileOutcome } from "../reconcile/reconciler.ts";
 import type { Clock } from "../../lib/clock.ts";
-import { IMPORTER_PROGRESS_PORT } from "../../importer/config.ts";
+import { IMPORTER_PROGRESS_PORT } from "../../crds/importer/config.ts";
 import { buildConditions } from "../reconcile/conditions.ts";
 import { DV_TYPE, importerPodName, LABEL_DATAVOLUME } from "./names.ts";
 import { decideDataVolume, type DvDecision, type DvObserved, type SourceClaimView } from "./phase.ts";
@@ -209,7 +208,7 @@ export class DataVolumeController {
   }
 
   /** Reconciles the DataVolume `key`; throws on errors worth retrying. */
-  async reconcile(key: string, log: Logger): Promise<ReconcileOutcome> {
+  async reconcile(key: string, log: Logger): Promise<{ requeueAfterMs?: number }> {
     const [namespace, name] = key.split("/") as [string, string];
     const cached = this.dataVolume(namespace, name);
     if (!cached || cached.metadata.deletionTimestamp) {

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { dataVolumeSchema, type DataVolume } from "../../crds/api/datavolume.ts";
-import { IMPORTER_CONFIG_ENV, importerConfigSchema } from "../../importer/config.ts";
+import { IMPORTER_CONFIG_ENV, importerConfigSchema } from "../../crds/importer/config.ts";
 import { buildDataVolumeClaim } from "./claim.ts";
 import { buildImporterPod, type ImporterPodInputs } from "./importer-pod.ts";
 

@@ -12,11 +12,11 @@ import {
   IMPORTER_CONFIG_VERSION,
   IMPORTER_PROGRESS_PORT,
   type ImporterConfigInput,
-} from "../../importer/config.ts";
+} from "../../crds/importer/config.ts";
 import { BUSYBOX_IN_LAUNCHER_IMAGE, unprivileged } from "../pod/volumes.ts";
 import { initContainerResources } from "../pod/resources.ts";
 import { dataVolumeLabels, dvOwner } from "./claim.ts";
-import { dataVolumeClaimName, IMPORTER_CONTAINER, importerPodName } from "./names.ts";
+import { dataVolumeClaimName, IMPORTER_CONTAINER, importerPodName, UPLOAD_PORT } from "./names.ts";
 
 /** Paths inside the importer pod. */
 export const IMPORTER_PATHS = {
@@ -29,9 +29,6 @@ export const IMPORTER_PATHS = {
   credentials: "/etc/vireo/import-credentials",
   tools: "/var/run/vireo-tools",
 } as const;
-
-/** Port the upload server listens on (reached through the API server's port-forward). */
-export const UPLOAD_PORT = 8443;
 
 /** Inputs besides the DataVolume. */
 export interface ImporterPodInputs {

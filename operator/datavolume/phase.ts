@@ -9,7 +9,7 @@ import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { DataVolume, DataVolumeStatus } from "../../crds/api/datavolume.ts";
 import type { VmEvent } from "../kube/events.ts";
 import { buildConditions, type ConditionInput } from "../reconcile/conditions.ts";
-import type { ImportResult } from "../../importer/config.ts";
+import type { ImportResult } from "../../crds/importer/config.ts";
 import { buildDataVolumeClaim } from "./claim.ts";
 import { buildImporterPod, type ImporterPodInputs } from "./importer-pod.ts";
 

@@ -1,7 +1,7 @@
 /** Reading pods and claims into the views `decideDataVolume` takes. Pure. */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { parseQuantity } from "../../crds/api/quantity.ts";
-import { parseImportResult } from "../../importer/config.ts";
+import { parseImportResult } from "../../crds/importer/config.ts";
 import type { ClaimView, ImporterView } from "./phase.ts";
 import { IMPORTER_CONTAINER } from "./names.ts";
 

@@ -24,6 +24,14 @@ export type DataVolumeFacts =
       ownerUid?: string;
     };
 
+/** What the VM reconciler needs of the DataVolume controller (a port, so neither imports the other). */
+export interface DataVolumeLookup {
+  /** What the cache shows of DataVolume `name`. */
+  facts(namespace: string, name: string): DataVolumeFacts;
+  /** Creates a DataVolume (a VM's template); 409 when it exists. */
+  create(dv: DataVolume): Promise<unknown>;
+}
+
 /** DataVolume names a VM spec refers to: its `dataVolume` volumes and its templates. Tolerates any input. */
 export function dataVolumeNamesOf(spec: unknown): string[] {
   const s = spec as {

@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { PatchStrategy, setHeaderOptions, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { IMPORTER_PROGRESS_PORT } from "../../importer/config.ts";
+import { IMPORTER_PROGRESS_PORT } from "../../crds/importer/config.ts";
 import type { OperatorHandle } from "../../operator/operator.ts";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";
 import { useControlPlane } from "../harness/vitest.ts";

@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { importerConfigSchema } from "../../importer/config.ts";
+import { importerConfigSchema } from "../../crds/importer/config.ts";
 import { filesystemDiskBytes } from "../../importer/decide.ts";
 import { startImporter } from "../../importer/server.ts";
 import { debianImage, type DebianImage } from "../guest/debian-image.ts";

@@ -8,7 +8,11 @@ import { createServer, request, type Server, type IncomingMessage, type ServerRe
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importerConfigSchema, type ImporterConfigInput, type ImportResult } from "../../importer/config.ts";
+import {
+  importerConfigSchema,
+  type ImporterConfigInput,
+  type ImportResult,
+} from "../../crds/importer/config.ts";
 import { filesystemDiskBytes } from "../../importer/decide.ts";
 import { DEFAULT_TUNING } from "../../importer/fetch.ts";
 import { startImporter } from "../../importer/server.ts";
