@@ -19,6 +19,8 @@ import type { BenchContext } from "./sections/context.ts";
 import { overheadSection } from "./sections/overhead.ts";
 import { scaleSection } from "./sections/scale.ts";
 import { startSection } from "./sections/start.ts";
+import { importSection } from "./sections/import.ts";
+import { masqueradeSection } from "./sections/masquerade.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -28,6 +30,8 @@ const RUNNERS: Record<Section, (ctx: BenchContext) => Promise<SectionResult>> = 
   start: startSection,
   scale: scaleSection,
   churn: churnSection,
+  import: importSection,
+  masquerade: masqueradeSection,
 };
 
 function git(args: string[]): string {

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 
 /** The sections, in the order they run. */
-export const SECTIONS = ["overhead", "start", "scale", "churn"] as const;
+export const SECTIONS = ["overhead", "start", "scale", "churn", "import", "masquerade"] as const;
 /** One of {@link SECTIONS}. */
 export type Section = (typeof SECTIONS)[number];
 
@@ -33,7 +33,7 @@ export interface BenchArgs {
 /** Usage text. */
 export const USAGE = `usage: npm run bench -- [section...] [options]
 
-sections: ${SECTIONS.join(" ")} (default: all)
+sections: ${SECTIONS.join(" ")} (default: all but import, the DataVolume importer, and masquerade)
   --quick               smoke run: small counts, short waits
   --tsx                 run launcher and operator through tsx instead of the compiled build
   --no-build            do not run tsc before using the compiled build (dist/)
@@ -105,7 +105,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     if (!(SECTIONS as readonly string[]).includes(p))
       throw new BenchArgsError(`unknown section "${p}" (sections: ${SECTIONS.join(", ")})`);
   const quick = v.quick ?? false;
-  const sections = positionals.length ? SECTIONS.filter((s) => positionals.includes(s)) : [...SECTIONS];
+  const sections = positionals.length
+    ? SECTIONS.filter((s) => positionals.includes(s))
+    : SECTIONS.filter((s) => s !== "import" && s !== "masquerade");
   const scaleVms = int(v.vms, quick ? 100 : 1000, "--vms");
   return {
     sections,
