@@ -3,7 +3,7 @@
  * accept, how large the target disk is, and how far along the import is. The shell (`import.ts`) gathers the
  * facts with curl and qemu-img; nothing here parses an image itself — qemu-img does, and we judge its JSON.
  */
-import { usableImageBytes } from "../launcher/storage/sizing.ts";
+import { usableImageBytes } from "../crds/contract/disk-image.ts";
 
 /** Stable failure reasons, as they appear in the DataVolume's condition and Event. */
 export type ImportFailure =

@@ -18,7 +18,11 @@ function fakeClock() {
   };
   const advance = (ms: number) => {
     now += ms;
-    for (const t of timers) if (t.live && t.at <= now) ((t.live = false), t.fn());
+    for (const t of timers)
+      if (t.live && t.at <= now) {
+        t.live = false;
+        t.fn();
+      }
   };
   return { clock, advance, pending: () => timers.filter((t) => t.live).length };
 }

@@ -11,7 +11,7 @@ import {
   type DiskOptions,
   type SourceOf,
 } from "../kind.ts";
-import { alignUp, formatBytes } from "../sizing.ts";
+import { alignUp, formatBytes } from "../../../crds/contract/disk-image.ts";
 
 type Source = SourceOf<"emptyDisk">;
 

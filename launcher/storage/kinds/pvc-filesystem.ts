@@ -11,7 +11,7 @@ import {
   type DiskOptions,
   type SourceOf,
 } from "../kind.ts";
-import { formatBytes, MIN_IMAGE_BYTES, usableImageBytes } from "../sizing.ts";
+import { formatBytes, MIN_IMAGE_BYTES, usableImageBytes } from "../../../crds/contract/disk-image.ts";
 
 type Source = SourceOf<"pvcFilesystem">;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alignDown, alignUp, FILESYSTEM_RESERVE_RATIO, formatBytes, usableImageBytes } from "./sizing.ts";
+import { alignDown, alignUp, FILESYSTEM_RESERVE_RATIO, formatBytes, usableImageBytes } from "./disk-image.ts";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;

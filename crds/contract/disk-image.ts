@@ -1,4 +1,8 @@
 /**
+ * How big a disk image on a claim may be: the launcher (creating and growing disk.img) and the importer
+ * (writing it) must agree to the byte, so the rule is a contract.
+ */
+/**
  * How big a new PVC disk image is. A filesystem cannot hand all of its capacity to one file: metadata,
  * journal and reserved blocks take their share, so an image sized to the claim would fill up before the
  * guest did and QEMU would pause the VM on ENOSPC. We keep back the same share CDI's default
