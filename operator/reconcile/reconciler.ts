@@ -4,7 +4,6 @@
  */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { parseQuantity } from "../../crds/api/quantity.ts";
 import type { VmStatus } from "../../crds/api/status.ts";
 import { isApiStatus } from "../../lib/kube/errors.ts";
 import { claimNamesOf, splitKey, type Caches, type CachedVm } from "../kube/caches.ts";
@@ -15,7 +14,8 @@ import type { Clock } from "../../lib/clock.ts";
 import type { OperatorMetrics } from "../runtime/metrics.ts";
 import { stateClaimName } from "../../crds/contract/index.ts";
 import { decide } from "./decide/decide.ts";
-import type { Action, ClaimState, Decision, Observed, StateClaimState } from "./decide/inputs.ts";
+import type { Action, ClaimState, Decision, Observed } from "./decide/inputs.ts";
+import { claimState, stateClaimState } from "./claim-state.ts";
 import { podView } from "./pod-view.ts";
 import { expandWithFacts, hasProfiles, type ProfileFacts } from "../instancetype/facts.ts";
 import type { ProfileResolver } from "../instancetype/resolver.ts";
@@ -67,30 +67,6 @@ function newer(a: string, b: string | undefined): boolean {
   if (b === undefined) return true;
   if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
   return BigInt(a) > BigInt(b);
-}
-
-function claimState(pvc: V1PersistentVolumeClaim | undefined): ClaimState {
-  if (!pvc) return { found: false };
-  const size = pvc.status?.capacity?.storage ?? pvc.spec?.resources?.requests?.storage;
-  const bytes = size !== undefined ? parseQuantity(String(size)) : undefined;
-  return {
-    found: true,
-    volumeMode: pvc.spec?.volumeMode === "Block" ? "Block" : "Filesystem",
-    ...(bytes !== undefined ? { capacityBytes: Math.floor(bytes) } : {}),
-    ...(pvc.status?.phase ? { phase: pvc.status.phase } : {}),
-  };
-}
-
-function stateClaimState(pvc: V1PersistentVolumeClaim | undefined): StateClaimState {
-  if (!pvc) return { found: false };
-  const owner = pvc.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
-  return {
-    found: true,
-    uid: pvc.metadata?.uid ?? "",
-    ...(owner ? { ownerUid: owner } : {}),
-    ...(pvc.status?.phase ? { phase: pvc.status.phase } : {}),
-    terminating: Boolean(pvc.metadata?.deletionTimestamp),
-  };
 }
 
 /** How long to wait for an instancetype or preference a VM names that does not exist (yet). */
@@ -152,21 +128,8 @@ export class Reconciler {
     const [namespace, name] = splitKey(key);
     const uid = vm.metadata.uid ?? "";
     const ref: VmRef = { namespace, name, uid };
-    const claims: Record<string, ClaimState> = {};
-    for (const c of claimNamesOf(vm.spec)) claims[c] = claimState(this.#d.caches.pvc(namespace, c));
-    const startMark = this.#startMarks.get(key);
     const profiles = await this.#profiles(vm, ref, log);
-    const dataVolumes = this.#dataVolumeFacts(namespace, vm);
-    const decision = decide(vm, {
-      ...(profiles ? { profiles } : {}),
-      ...(dataVolumes ? { dataVolumes } : {}),
-      now: this.#d.clock.now(),
-      pods: this.#d.caches.podsOf(key, uid).map(podView),
-      claims,
-      stateClaim: stateClaimState(this.#d.caches.pvc(namespace, stateClaimName(name))),
-      ...this.#d.settings,
-      ...(startMark !== undefined ? { startRequestedAt: startMark } : {}),
-    });
+    const decision = decide(vm, this.#observed(key, vm, ref, profiles));
 
     for (const action of decision.actions) {
       const done = await this.#act(ref, action, log);
@@ -179,22 +142,8 @@ export class Reconciler {
     }
 
     if (profiles) withProfiles(decision, vm, profiles);
-    const prev = vm.status as VmStatus | undefined;
-    if (decision.status && canonicalJson(decision.status) !== canonicalJson(prev ?? {})) {
-      try {
-        const res = await this.#d.resources.applyVmStatus(ref, decision.status);
-        const rv = res?.metadata?.resourceVersion;
-        if (rv) this.#written.set(key, { uid, resourceVersion: rv, status: decision.status });
-      } catch (err) {
-        if (isApiStatus(err, 404)) return (this.#forget(key), {});
-        // 409 with force=true means the uid precondition failed: deleted or re-created since the cache saw it.
-        if (isApiStatus(err, 409)) return { requeueAfterMs: CACHE_LAG_REQUEUE_MS };
-        this.#d.metrics.apiErrorsTotal.inc({ verb: "status" });
-        throw err;
-      }
-      log.debug({ printableStatus: decision.status.printableStatus }, "status written");
-      this.#observeStart(key, prev, decision.status);
-    }
+    const stop = await this.#writeStatus(key, ref, vm.status as VmStatus | undefined, decision.status, log);
+    if (stop) return stop;
     for (const e of decision.events) this.#d.events.record(ref, e);
     return {
       ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}),
@@ -211,6 +160,53 @@ export class Reconciler {
       this.#d.metrics.apiErrorsTotal.inc({ verb: "profile" });
       throw err;
     }
+  }
+
+  /** Everything besides the VM that `decide` reads, from the caches. */
+  #observed(key: string, vm: CachedVm, ref: VmRef, profiles: ProfileFacts | undefined): Observed {
+    const { namespace, name, uid } = ref;
+    const claims: Record<string, ClaimState> = {};
+    for (const c of claimNamesOf(vm.spec)) claims[c] = claimState(this.#d.caches.pvc(namespace, c));
+    const startMark = this.#startMarks.get(key);
+    const dataVolumes = this.#dataVolumeFacts(namespace, vm);
+    return {
+      ...(profiles ? { profiles } : {}),
+      ...(dataVolumes ? { dataVolumes } : {}),
+      now: this.#d.clock.now(),
+      pods: this.#d.caches.podsOf(key, uid).map(podView),
+      claims,
+      stateClaim: stateClaimState(this.#d.caches.pvc(namespace, stateClaimName(name))),
+      ...this.#d.settings,
+      ...(startMark !== undefined ? { startRequestedAt: startMark } : {}),
+    };
+  }
+
+  /**
+   * Writes the decided status when it differs from the VM's, remembering it until the cache catches up; an
+   * outcome when the round ends here (the VM is gone, or was re-created since the cache saw it).
+   */
+  async #writeStatus(
+    key: string,
+    ref: VmRef,
+    prev: VmStatus | undefined,
+    status: VmStatus | undefined,
+    log: Logger,
+  ): Promise<ReconcileOutcome | undefined> {
+    if (!status || canonicalJson(status) === canonicalJson(prev ?? {})) return undefined;
+    try {
+      const res = await this.#d.resources.applyVmStatus(ref, status);
+      const rv = res?.metadata?.resourceVersion;
+      if (rv) this.#written.set(key, { uid: ref.uid, resourceVersion: rv, status });
+    } catch (err) {
+      if (isApiStatus(err, 404)) return (this.#forget(key), {});
+      // 409 with force=true means the uid precondition failed: deleted or re-created since the cache saw it.
+      if (isApiStatus(err, 409)) return { requeueAfterMs: CACHE_LAG_REQUEUE_MS };
+      this.#d.metrics.apiErrorsTotal.inc({ verb: "status" });
+      throw err;
+    }
+    log.debug({ printableStatus: status.printableStatus }, "status written");
+    this.#observeStart(key, prev, status);
+    return undefined;
   }
 
   /** What the DataVolume cache shows of the DataVolumes the VM names; undefined when it names none. */
