@@ -119,11 +119,19 @@ if [ "$mode" != force ] && [ -f "$out/disk.qcow2" ]; then
 fi
 
 [ "$(id -u)" = 0 ] || die "building the image needs root (loop devices, mount, chroot)"
+# The build's mounts live in a mount namespace of their own: a process that copies the host's mount table
+# meanwhile (unshare --mount, as the launcher tests do) would otherwise keep the image's filesystem alive
+# after we unmount it, and its partition busy (seen: "partx: error deleting partition 1").
+if [ -z "${VIREO_GUEST_IMAGE_NS:-}" ]; then
+	exec unshare --mount --propagation private env VIREO_GUEST_IMAGE_NS=1 bash "${BASH_SOURCE[0]}" "$@"
+fi
 for tool in debootstrap sfdisk partx losetup mkfs.ext4 mkfs.vfat mcopy qemu-img jq flock; do
 	command -v "$tool" >/dev/null || die "$tool not found (bash scripts/install-deps.sh installs it)"
 done
 mkdir -p "$top/debs" "$top/archives"
-exec 9>"$top/.lock"
+# One build at a time on this host, whatever its cache: two at once had partx fail to add the partitions
+# of both their loop devices.
+exec 9>/tmp/vireo-debian-image-build.lock
 flock -n 9 || { log "waiting for another build of the Debian image" && flock 9; }
 if [ "$mode" != force ] && [ -f "$out/disk.qcow2" ]; then
 	log "built meanwhile by another run"
@@ -258,7 +266,7 @@ kernel=$(basename "$(readlink -f "$mnt/vmlinuz")")
 # Free blocks read as zeros: qemu-img convert skips them, and the compressed image holds only data.
 fstrim "$mnt" 2>/dev/null || true
 awk -v m="$mnt" '$2 == m || index($2, m "/") == 1 { print $2 }' /proc/self/mounts | sort -r | xargs -r -n1 umount
-partx -d "$loop"
+partx -d "$loop" || { sleep 2 && partx -d "$loop"; } || log "partx -d $loop failed; detaching the loop device drops its partitions"
 losetup -d "$loop"
 loop=
 
