@@ -4,6 +4,7 @@
 set -euo pipefail
 PACKAGES=(
   qemu-system-x86 qemu-utils ovmf        # the hypervisor, qemu-img, UEFI firmware
+  swtpm                                  # the guest's virtual TPM 2.0 (devices.tpm)
   nftables passt iproute2                # guest networking (DHCP is served in-process)
   xorriso                                # cloud-init NoCloud and config-volume ISOs (xorrisofs)
   busybox-static cpio                    # the test guest's userland and initramfs

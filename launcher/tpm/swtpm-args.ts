@@ -32,8 +32,9 @@ export function swtpmPlan(config: Pick<LauncherConfig, "tpm">, ctrlSocket: strin
 
 /**
  * `swtpm socket` arguments: TPM 2.0, state and socket readable by the launcher's uid only, and `--terminate`
- * so swtpm ends when QEMU closes the socket (QEMU sends the TPM's init itself, so no `--flags`). Logs go to
- * stderr at level 1 (errors), where the launcher reads them line by line.
+ * so swtpm ends when QEMU closes the socket (QEMU sends the TPM's init itself, so no `--flags`). No `--log`:
+ * swtpm prints its errors to stderr without one, where the launcher reads them (0.7.1 exits 1 at once on
+ * `--log fd=2`).
  */
 export function swtpmArgs(plan: SwtpmPlan): string[] {
   for (const [path, value] of [
@@ -50,7 +51,5 @@ export function swtpmArgs(plan: SwtpmPlan): string[] {
     "--ctrl",
     `type=unixio,path=${plan.ctrlSocket},mode=0600`,
     "--terminate",
-    "--log",
-    "fd=2,level=1",
   ];
 }

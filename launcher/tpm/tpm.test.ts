@@ -57,8 +57,6 @@ describe("swtpm argv", () => {
       "--ctrl",
       "type=unixio,path=/var/run/vireo/swtpm.sock,mode=0600",
       "--terminate",
-      "--log",
-      "fd=2,level=1",
     ]);
   });
   it("no plan without a TPM", () => {
