@@ -4,6 +4,7 @@
  * and termination message, the control-socket protocol. Pure data and pure functions; imports only the API.
  */
 export * from "./control.ts";
+export * from "./datavolume.ts";
 export * from "./exit.ts";
 export * from "./metadata.ts";
 export * from "./pod-layout.ts";
