@@ -39,6 +39,15 @@ function expand(raw: ReturnType<typeof vm>, inputs: ExpansionInputs) {
 }
 
 describe("expandVirtualMachine", () => {
+  it("gives a VM without a TPM the preference's, and keeps the VM's own", () => {
+    const p = pref("w", { devices: { preferredTPM: { persistent: true } } });
+    const inputs = { instancetype: it4(), preference: p };
+    expect(expand(vm({ preference: { name: "w" } }), inputs).devices.tpm).toEqual({ persistent: true });
+    const own = vm({ preference: { name: "w" }, devices: { tpm: { persistent: false } } });
+    expect(expand(own, inputs).devices.tpm).toEqual({ persistent: false });
+    expect(expand(vm({}), { instancetype: it4() }).devices.tpm).toBeUndefined();
+  });
+
   it("takes vCPUs and memory from the instancetype (sockets by default) and keeps the VM's CPU model", () => {
     const s = expand(vm({ cpu: { model: "Skylake-Server" } }), { instancetype: it4() });
     expect(s.cpu).toEqual({ sockets: 4, cores: 1, threads: 1, model: "Skylake-Server" });

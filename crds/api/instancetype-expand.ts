@@ -101,6 +101,8 @@ function applyPreference(spec: VmSpecStored, p: PreferenceSpec): VmSpecStored {
   const hv = p.features?.preferredHyperv;
   if (hv && !spec.features?.hyperv) out.features = { ...spec.features, hyperv: hv };
   if (p.clock?.preferredClock && !spec.clock) out.clock = p.clock.preferredClock;
+  const tpm = p.devices?.preferredTPM;
+  if (tpm && !spec.devices.tpm) out.devices = { ...spec.devices, tpm: { ...tpm } };
   const sc = p.volumes?.preferredStorageClassName;
   if (sc && !spec.stateStorage?.storageClassName)
     out.stateStorage = { ...spec.stateStorage, storageClassName: sc };

@@ -41,13 +41,18 @@ const HYPERV = {
 /**
  * Windows gets SATA disks and an e1000e NIC (drivers in the installer, unlike virtio's), UEFI with Secure
  * Boot and Microsoft's keys (Debian's OVMF_VARS_4M.ms.fd), Hyper-V enlightenments, and its RTC in local time
- * with drift made up, no HPET and PIT ticks delayed. No TPM yet (docs/instancetypes.md).
+ * with drift made up, no HPET and PIT ticks delayed, and a persistent TPM 2.0 (Windows 11 requires one;
+ * BitLocker needs the same TPM after a restart, so its state goes on the VM's state claim).
  */
 const windows = (name: string, description: string, cpus: number, memory: string): CommonPreference => ({
   name,
   description,
   spec: {
-    devices: { preferredDiskBus: "sata", preferredInterfaceModel: "e1000e" },
+    devices: {
+      preferredDiskBus: "sata",
+      preferredInterfaceModel: "e1000e",
+      preferredTPM: { persistent: true },
+    },
     firmware: { preferredUseEfi: true, preferredUseSecureBoot: true },
     features: { preferredHyperv: HYPERV },
     clock: {

@@ -44,6 +44,11 @@ export const preferenceSpecSchema = z
           .enum(["virtio", "e1000e", "rtl8139"])
           .optional()
           .describe("Model for NICs the VM leaves at the default (virtio)."),
+        preferredTPM: z
+          .object({ persistent: z.boolean().optional() })
+          .strict()
+          .optional()
+          .describe("A virtual TPM (devices.tpm) for a VM that sets none."),
       })
       .strict()
       .optional(),
