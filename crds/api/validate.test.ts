@@ -13,7 +13,7 @@ describe("validateVirtualMachine rejects invalid manifests with a path and a mes
       matching.map((p) => p.message),
       JSON.stringify(r.problems),
     ).toContainEqual(expect.stringMatching(message));
-    expect(r.error.code).toBe("InvalidVirtualMachine");
+    expect(r.error.code).toBe("INVALID_VIRTUAL_MACHINE");
     expect(r.error.cause).toBeDefined();
   });
 });

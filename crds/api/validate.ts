@@ -10,7 +10,7 @@ export interface Problem {
 /** Thrown (or returned) when a manifest is not a valid VirtualMachine. */
 export class InvalidVirtualMachineError extends Error {
   /** Stable code for callers and logs. */
-  readonly code = "InvalidVirtualMachine";
+  readonly code = "INVALID_VIRTUAL_MACHINE";
   constructor(
     readonly problems: Problem[],
     options?: { cause?: unknown },

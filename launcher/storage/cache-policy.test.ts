@@ -28,7 +28,7 @@ describe("chooseCache", () => {
       }
     })() as DiskError;
     expect(err).toBeInstanceOf(DiskError);
-    expect(err.code).toBe("DirectIoUnsupported");
+    expect(err.code).toBe("DIRECT_IO_UNSUPPORTED");
     expect(err.disk).toBe("root");
     expect(err.message).toContain("/ramfs");
   });

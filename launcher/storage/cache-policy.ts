@@ -32,7 +32,7 @@ export function chooseCache(
     case "none":
       if (!directIo)
         throw new DiskError(
-          "DirectIoUnsupported",
+          "DIRECT_IO_UNSUPPORTED",
           disk.name,
           `cache: none needs O_DIRECT, which the storage at ${probedPath} does not support; ` +
             "omit cache (to fall back to writethrough) or choose writethrough or writeback",

@@ -1,35 +1,35 @@
 /** Every way preparing a disk can fail; stable, for callers, logs and the pod's termination message. */
 export type DiskErrorCode =
   /** A volume's mount (PVC, ConfigMap, Secret, cloud-init Secret) is not there. */
-  | "MountMissing"
+  | "MOUNT_MISSING"
   /** A read-only PVC holds no disk image, and a read-only volume cannot get one. */
-  | "ImageMissing"
+  | "IMAGE_MISSING"
   /** The image is damaged: unreadable header, truncated, qcow2 corruptions or marked corrupt. */
-  | "ImageCorrupt"
+  | "IMAGE_CORRUPT"
   /** Another process (a QEMU that outlived its launcher?) holds the image's write lock. */
-  | "ImageInUse"
+  | "IMAGE_IN_USE"
   /** The image is neither raw nor qcow2. */
-  | "UnsupportedFormat"
+  | "UNSUPPORTED_FORMAT"
   /** The image names a backing or external data file; we never follow paths found in user data. */
-  | "BackingFileNotAllowed"
+  | "BACKING_FILE_NOT_ALLOWED"
   /** An existing image is larger than its filesystem can ever hold. */
-  | "ImageTooLarge"
+  | "IMAGE_TOO_LARGE"
   /** There is not enough free space for a new image of the required size. */
-  | "InsufficientSpace"
+  | "INSUFFICIENT_SPACE"
   /** A block-mode volume's device is absent or not a block device. */
-  | "BlockDeviceMissing"
+  | "BLOCK_DEVICE_MISSING"
   /** A containerDisk holds no disk image where the operator put it. */
-  | "BaseImageMissing"
+  | "BASE_IMAGE_MISSING"
   /** A containerDisk holds several disk images and names none of them. */
-  | "AmbiguousBaseImage"
+  | "AMBIGUOUS_BASE_IMAGE"
   /** A cloud-init Secret lacks the key that holds the data. */
-  | "CloudInitDataMissing"
+  | "CLOUD_INIT_DATA_MISSING"
   /** `cache: none` was asked for, but the storage does not support O_DIRECT. */
-  | "DirectIoUnsupported"
+  | "DIRECT_IO_UNSUPPORTED"
   /** The launcher may not read or write a volume's files (fsGroup, mode or a read-only mount). */
-  | "PermissionDenied"
+  | "PERMISSION_DENIED"
   /** qemu-img or xorrisofs failed in a way none of the above explains. */
-  | "ToolFailed";
+  | "TOOL_FAILED";
 
 /** Details carried by a {@link DiskError}. */
 export interface DiskErrorDetails {

@@ -63,12 +63,12 @@ export function usableImage(
 ): ImageInfo & { format: "raw" | "qcow2" } {
   const { header, format, info, check } = facts;
   if (format !== "raw" && format !== "qcow2")
-    throw new DiskError("UnsupportedFormat", disk, `${path} is a ${format} image; use raw or qcow2`, {
+    throw new DiskError("UNSUPPORTED_FORMAT", disk, `${path} is a ${format} image; use raw or qcow2`, {
       path,
     });
   if (format === "qcow2" && header.format !== "qcow2")
     throw new DiskError(
-      "UnsupportedFormat",
+      "UNSUPPORTED_FORMAT",
       disk,
       `${path} is declared qcow2 but has no qcow2 header` +
         (header.format === "raw" ? "" : ` (it starts like a ${header.format} image)`),
@@ -76,7 +76,7 @@ export function usableImage(
     );
   if (format === "qcow2" && (header.backingFile || header.externalDataFile))
     throw new DiskError(
-      "BackingFileNotAllowed",
+      "BACKING_FILE_NOT_ALLOWED",
       disk,
       `${path} refers to another file (` +
         (header.backingFile
@@ -90,16 +90,16 @@ export function usableImage(
     switch (info.reason) {
       case "locked":
         throw new DiskError(
-          "ImageInUse",
+          "IMAGE_IN_USE",
           disk,
           `${path} is in use by another process (${info.message}); is an earlier QEMU for this VM still running?`,
           { path },
         );
       case "denied":
-        throw new DiskError("PermissionDenied", disk, `cannot read ${path}: ${info.message}`, { path });
+        throw new DiskError("PERMISSION_DENIED", disk, `cannot read ${path}: ${info.message}`, { path });
       case "unreadable":
         throw new DiskError(
-          "ImageCorrupt",
+          "IMAGE_CORRUPT",
           disk,
           `${path} cannot be opened as a disk image: ${info.message}`,
           {
@@ -111,7 +111,7 @@ export function usableImage(
   const i = info.info;
   if (i.backingFile !== undefined || i.dataFile !== undefined)
     throw new DiskError(
-      "BackingFileNotAllowed",
+      "BACKING_FILE_NOT_ALLOWED",
       disk,
       `${path} refers to another file (${i.backingFile ?? i.dataFile}); flatten it first ` +
         "(qemu-img convert -O qcow2 <image> <flat image>)",
@@ -119,14 +119,14 @@ export function usableImage(
     );
   if (i.markedCorrupt)
     throw new DiskError(
-      "ImageCorrupt",
+      "IMAGE_CORRUPT",
       disk,
       `${path} is marked corrupt by QEMU; repair a copy with qemu-img check -r all, or restore a backup`,
       { path },
     );
   if (check && !check.ok)
     throw new DiskError(
-      "ImageCorrupt",
+      "IMAGE_CORRUPT",
       disk,
       `${path} is corrupt or truncated (qemu-img check: ${check.corruptions} corruptions, ` +
         `${check.checkErrors} check errors: ${check.message}); repair a copy with qemu-img check -r all, or restore a backup`,

@@ -80,9 +80,9 @@ describe("inspectImage", () => {
 
   it("refuses a base whose header is not raw or self-contained qcow2 before qemu-img sees it", async () => {
     for (const [head, code] of [
-      [vmdkDescriptor, "UnsupportedFormat"],
-      [qcow2Header({ backing: "/etc/shadow" }), "BackingFileNotAllowed"],
-      [qcow2Header({ dataFile: true }), "BackingFileNotAllowed"],
+      [vmdkDescriptor, "UNSUPPORTED_FORMAT"],
+      [qcow2Header({ backing: "/etc/shadow" }), "BACKING_FILE_NOT_ALLOWED"],
+      [qcow2Header({ dataFile: true }), "BACKING_FILE_NOT_ALLOWED"],
     ] as const) {
       const { images, calls } = recordingImages();
       const facts = await inspectImage({ fs: fsWith(head), images }, "/cd/d.img", { fromHeader: true });

@@ -64,7 +64,7 @@ describe("prepareDisks", () => {
     const { deps, changes } = fakeDeps({ files: { "/r/var/run/vireo/volumes/root": dir } });
     const err = await prepareDisks(testConfig(root, [pvc, cfg]), deps).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DiskError);
-    expect(err).toMatchObject({ code: "MountMissing", disk: "cfg" });
+    expect(err).toMatchObject({ code: "MOUNT_MISSING", disk: "cfg" });
     // Only the launcher's own state directory was made; the claim's image was not created.
     expect(changes).toEqual(["mkdirp /r/var/lib/vireo/disks"]);
   });
@@ -103,7 +103,7 @@ describe("prepareDisks", () => {
       });
     };
     const err = await prepareDisks(testConfig(root, [pvc]), deps).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: "PermissionDenied", disk: "root", path: "/r/x" });
+    expect(err).toMatchObject({ code: "PERMISSION_DENIED", disk: "root", path: "/r/x" });
     expect((err as DiskError).message).toMatch(/^disk "root": EACCES/);
     expect((err as DiskError).cause).toBeInstanceOf(Error);
   });

@@ -25,11 +25,11 @@ function asDiskError(disk: string, err: unknown): DiskError {
   const path = typeof e?.path === "string" ? e.path : undefined;
   const details = { cause: err, ...(path ? { path } : {}) };
   if (e?.code === "EACCES" || e?.code === "EPERM" || e?.code === "EROFS")
-    return new DiskError("PermissionDenied", disk, e.message, details);
+    return new DiskError("PERMISSION_DENIED", disk, e.message, details);
   if (e?.code === "ENOSPC" || e?.code === "EDQUOT")
-    return new DiskError("InsufficientSpace", disk, e.message, details);
-  if (err instanceof ProgramError) return new DiskError("ToolFailed", disk, err.message, details);
-  return new DiskError("ToolFailed", disk, (err as Error)?.message ?? String(err), details);
+    return new DiskError("INSUFFICIENT_SPACE", disk, e.message, details);
+  if (err instanceof ProgramError) return new DiskError("TOOL_FAILED", disk, err.message, details);
+  return new DiskError("TOOL_FAILED", disk, (err as Error)?.message ?? String(err), details);
 }
 
 async function planWith<S, F, P extends { action: string; options: DiskOptions }>(

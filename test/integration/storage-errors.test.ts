@@ -104,7 +104,7 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
       good,
       testDisk("data", { kind: "pvcFilesystem", mountPath: missing, claimName: "data-pvc" }),
     ]);
-    await expectRefused(root, config, "MountMissing", "data", "data-pvc", missing);
+    await expectRefused(root, config, "MOUNT_MISSING", "data", "data-pvc", missing);
   });
 
   it("refuses a corrupt qcow2 image (a damaged L1 table)", async () => {
@@ -132,7 +132,7 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
         capacityBytes: GiB,
       }),
     ]);
-    await expectRefused(root, config, "ImageCorrupt", "data", image, "corrupt or truncated");
+    await expectRefused(root, config, "IMAGE_CORRUPT", "data", image, "corrupt or truncated");
   });
 
   it("refuses a truncated qcow2 image, whether the data or the header is cut off", async () => {
@@ -150,9 +150,9 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
         format: "qcow2",
       }),
     ]);
-    await expectRefused(root, config, "ImageCorrupt", "data", image, "corruptions");
+    await expectRefused(root, config, "IMAGE_CORRUPT", "data", image, "corruptions");
     truncateSync(image, 100);
-    await expectRefused(root, config, "ImageCorrupt", "data", image, "header too short");
+    await expectRefused(root, config, "IMAGE_CORRUPT", "data", image, "header too short");
   });
 
   it("refuses a new image for which the claim has too little space", async () => {
@@ -171,7 +171,7 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
     await expectRefused(
       root,
       config,
-      "InsufficientSpace",
+      "INSUFFICIENT_SPACE",
       "small",
       "claim capacity 1.0 GiB",
       "8.0 MiB",
@@ -190,7 +190,7 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
       good,
       testDisk("small", { kind: "pvcFilesystem", mountPath: small, claimName: "small-pvc" }),
     ]);
-    await expectRefused(root, config, "ImageTooLarge", "small", image, "256.0 MiB");
+    await expectRefused(root, config, "IMAGE_TOO_LARGE", "small", image, "256.0 MiB");
   });
 
   it("refuses a Block-mode claim whose device is missing or not a block device", async () => {
@@ -200,10 +200,10 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
       good,
       testDisk("blk", { kind: "pvcBlock", devicePath, claimName: "blk-pvc" }),
     ]);
-    await expectRefused(root, config, "BlockDeviceMissing", "blk", devicePath, "blk-pvc");
+    await expectRefused(root, config, "BLOCK_DEVICE_MISSING", "blk", devicePath, "blk-pvc");
     mkdirSync(join(root, "dev/vireo"), { recursive: true });
     writeFileSync(devicePath, "not a device");
-    await expectRefused(root, config, "BlockDeviceMissing", "blk", "not a block device");
+    await expectRefused(root, config, "BLOCK_DEVICE_MISSING", "blk", "not a block device");
   });
 
   it("refuses an image that names a backing file", async () => {
@@ -222,7 +222,7 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
         format: "qcow2",
       }),
     ]);
-    await expectRefused(root, config, "BackingFileNotAllowed", "data", secret);
+    await expectRefused(root, config, "BACKING_FILE_NOT_ALLOWED", "data", secret);
   });
 
   it("refuses an image another QEMU still holds", async () => {
@@ -255,7 +255,7 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
     // Poll (with qemu-img, which creates nothing) until QEMU has opened the image and holds its locks.
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && !(await qemuImgInfoLocked(image))) await sleep(200);
-    await expectRefused(root, config, "ImageInUse", "data", image, "another process");
+    await expectRefused(root, config, "IMAGE_IN_USE", "data", image, "another process");
   });
 
   it("refuses a containerDisk without a disk file, or with several and none named", async () => {
@@ -265,11 +265,11 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
       good,
       testDisk("root", { kind: "containerDisk", image: "example/os:1", dir }),
     ]);
-    await expectRefused(root, config, "BaseImageMissing", "root", "example/os:1", dir);
+    await expectRefused(root, config, "BASE_IMAGE_MISSING", "root", "example/os:1", dir);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "a.img"), Buffer.alloc(MiB));
     writeFileSync(join(dir, "b.img"), Buffer.alloc(MiB));
-    await expectRefused(root, config, "AmbiguousBaseImage", "root", "containerDisk.path");
+    await expectRefused(root, config, "AMBIGUOUS_BASE_IMAGE", "root", "containerDisk.path");
   });
 
   it("refuses cloud-init whose Secret lacks the user-data key", async () => {
@@ -285,6 +285,6 @@ describe("storage: bad volumes are refused before QEMU starts", () => {
         { readOnly: true },
       ),
     ]);
-    await expectRefused(root, config, "CloudInitDataMissing", "ci", '"userdata" or "userData"', secretDir);
+    await expectRefused(root, config, "CLOUD_INIT_DATA_MISSING", "ci", '"userdata" or "userData"', secretDir);
   });
 });

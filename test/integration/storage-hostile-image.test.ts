@@ -121,7 +121,7 @@ describe("storage: a guest cannot change how the host opens its disk", () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(DiskError);
-    expect(err).toMatchObject({ code: "UnsupportedFormat", message: expect.stringMatching(/vmdk/) });
+    expect(err).toMatchObject({ code: "UNSUPPORTED_FORMAT", message: expect.stringMatching(/vmdk/) });
     await new Promise((r) => setTimeout(r, 50));
     expect(secret.opened()).toBe(false);
   });

@@ -166,7 +166,7 @@ describe("storage through the launcher binary", () => {
 
     const l = launch(root, config);
     expect(await l.exited).toBe(6); // EXIT.PREPARE
-    expect(l.termination()).toMatch(/^preparation failed \(MountMissing\): disk "data": .*data-pvc/);
+    expect(l.termination()).toMatch(/^preparation failed \(MOUNT_MISSING\): disk "data": .*data-pvc/);
     expect(l.output()).not.toContain("QEMU started");
     expect(existsSync(runtimeFiles(config.paths).qmpSocket)).toBe(false);
     expect(snapshotTree(volumes)).toEqual(before);

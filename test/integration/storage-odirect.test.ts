@@ -144,7 +144,7 @@ describe("storage: O_DIRECT probe and the cache fallback", () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(DiskError);
-    expect(err).toMatchObject({ code: "DirectIoUnsupported", disk: "ram", path: onRamfs });
+    expect(err).toMatchObject({ code: "DIRECT_IO_UNSUPPORTED", disk: "ram", path: onRamfs });
     expect((err as Error).message).toContain("cache: none needs O_DIRECT");
     expect(existsSync(join(onRamfs, "disk.img"))).toBe(false);
   });

@@ -58,9 +58,9 @@ describe("noCloudFiles", () => {
       }
       return [];
     };
-    expect(codeOf({ dir: "/s/ud", mounted: false }).slice(0, 2)).toEqual(["MountMissing", "ci"]);
+    expect(codeOf({ dir: "/s/ud", mounted: false }).slice(0, 2)).toEqual(["MOUNT_MISSING", "ci"]);
     const [code, , message] = codeOf({ dir: "/s/ud", mounted: true });
-    expect(code).toBe("CloudInitDataMissing");
+    expect(code).toBe("CLOUD_INIT_DATA_MISSING");
     expect(message).toContain('"userdata" or "userData"');
   });
 

@@ -95,12 +95,12 @@ async function inspect(_disk: LauncherDisk, source: Source, env: DiskEnv): Promi
 
 function fromSecret(disk: string, what: string, keys: readonly string[], read: SecretRead): Buffer {
   if (!read.mounted)
-    throw new DiskError("MountMissing", disk, `the Secret holding ${what} is not mounted at ${read.dir}`, {
+    throw new DiskError("MOUNT_MISSING", disk, `the Secret holding ${what} is not mounted at ${read.dir}`, {
       path: read.dir,
     });
   if (!read.data)
     throw new DiskError(
-      "CloudInitDataMissing",
+      "CLOUD_INIT_DATA_MISSING",
       disk,
       `the Secret mounted at ${read.dir} has no key ${keys.map((k) => `"${k}"`).join(" or ")} for ${what}`,
       { path: read.dir },

@@ -72,7 +72,7 @@ export function planConfigVolume(
 ): ConfigVolumePlan {
   if (!facts.mounted)
     throw new DiskError(
-      "MountMissing",
+      "MOUNT_MISSING",
       disk.name,
       `the ${source.kind === "secret" ? "Secret" : "ConfigMap"} "${source.name}" is not mounted at ${source.mountPath}`,
       { path: source.mountPath },

@@ -48,15 +48,15 @@ describe("containerDisk base image", () => {
   });
 
   it("refuses a missing volume, an empty one, and one with several files", () => {
-    expect(codeOf(() => pickBase("root", source, {}))).toBe("BaseImageMissing");
+    expect(codeOf(() => pickBase("root", source, {}))).toBe("BASE_IMAGE_MISSING");
     expect(codeOf(() => pickBase("root", source, { dir, searched: { dir: "/cd/root", entries: [] } }))).toBe(
-      "BaseImageMissing",
+      "BASE_IMAGE_MISSING",
     );
     expect(
       codeOf(() =>
         pickBase("root", { ...source, path: "/disk/a" }, { dir, candidates: [{ path: "/cd/root/disk/a" }] }),
       ),
-    ).toBe("BaseImageMissing");
+    ).toBe("BASE_IMAGE_MISSING");
     const two = {
       dir,
       searched: {
@@ -67,7 +67,7 @@ describe("containerDisk base image", () => {
         ],
       },
     };
-    expect(codeOf(() => pickBase("root", source, two))).toBe("AmbiguousBaseImage");
+    expect(codeOf(() => pickBase("root", source, two))).toBe("AMBIGUOUS_BASE_IMAGE");
   });
 });
 

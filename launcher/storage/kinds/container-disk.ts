@@ -55,7 +55,7 @@ export function pickBase(
   const where = `containerDisk "${source.image}"`;
   if (listing.dir?.kind !== "directory")
     throw new DiskError(
-      "BaseImageMissing",
+      "BASE_IMAGE_MISSING",
       disk,
       `${where} is not at ${source.dir} (the image volume or the init container that copies it is missing)`,
       { path: source.dir },
@@ -64,7 +64,7 @@ export function pickBase(
     const found = listing.candidates?.find((c) => c.facts?.kind === "file");
     if (!found)
       throw new DiskError(
-        "BaseImageMissing",
+        "BASE_IMAGE_MISSING",
         disk,
         `${where} has no file ${source.path} (looked for ${baseCandidates(source).join(" and ")})`,
         { path: source.dir },
@@ -74,12 +74,12 @@ export function pickBase(
   const searched = listing.searched!;
   const files = searched.entries.filter((e) => e.facts?.kind === "file");
   if (files.length === 0)
-    throw new DiskError("BaseImageMissing", disk, `${where} has no disk file in ${searched.dir}`, {
+    throw new DiskError("BASE_IMAGE_MISSING", disk, `${where} has no disk file in ${searched.dir}`, {
       path: searched.dir,
     });
   if (files.length > 1)
     throw new DiskError(
-      "AmbiguousBaseImage",
+      "AMBIGUOUS_BASE_IMAGE",
       disk,
       `${where} has ${files.length} files in ${searched.dir} (${files.map((f) => f.path).join(", ")}); ` +
         "name one with containerDisk.path",

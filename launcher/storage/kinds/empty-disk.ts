@@ -59,7 +59,7 @@ export function planEmptyDisk(
   // A filesystem that reports no size (statfs: 0 blocks, e.g. ramfs) sets no limit we could check.
   if (facts.space.totalBytes > 0 && sizeBytes > free)
     throw new DiskError(
-      "InsufficientSpace",
+      "INSUFFICIENT_SPACE",
       disk.name,
       `an emptyDisk of ${formatBytes(sizeBytes)} does not fit in ${layout.disksDir} (${formatBytes(free)} free)`,
       { path },

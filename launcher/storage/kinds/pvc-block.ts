@@ -44,14 +44,14 @@ export function planPvcBlock(
   const path = source.devicePath;
   if (!facts.device)
     throw new DiskError(
-      "BlockDeviceMissing",
+      "BLOCK_DEVICE_MISSING",
       disk.name,
       `the block device of claim "${source.claimName}" is not at ${path}`,
       { path },
     );
   if (facts.device.kind !== "block")
     throw new DiskError(
-      "BlockDeviceMissing",
+      "BLOCK_DEVICE_MISSING",
       disk.name,
       `${path} (claim "${source.claimName}") is a ${facts.device.kind}, not a block device`,
       { path },

@@ -83,7 +83,7 @@ describe("planPvcFilesystem: a claim without an image", () => {
   it("refuses when the filesystem has too little free space for the new image", () => {
     expectRefused(
       () => planPvcFilesystem(disk, source, absent(100 * MiB)),
-      "InsufficientSpace",
+      "INSUFFICIENT_SPACE",
       "claim capacity 10.0 GiB",
       "100.0 MiB",
     );
@@ -91,7 +91,7 @@ describe("planPvcFilesystem: a claim without an image", () => {
 
   it("refuses when nothing usable would remain", () => {
     const { capacityBytes: _, ...noCapacity } = source;
-    expectRefused(() => planPvcFilesystem(disk, noCapacity, absent(MiB / 2)), "InsufficientSpace");
+    expectRefused(() => planPvcFilesystem(disk, noCapacity, absent(MiB / 2)), "INSUFFICIENT_SPACE");
   });
 
   it("creates at the claim's size on a filesystem that reports no size (ramfs), and says so", () => {
@@ -104,19 +104,19 @@ describe("planPvcFilesystem: a claim without an image", () => {
     expect(plan).toMatchObject({ action: "create", sizeBytes: 9676 * MiB });
     expect(plan.note).toContain("reports no size");
     const { capacityBytes: _, ...noCapacity } = source;
-    expectRefused(() => planPvcFilesystem(disk, noCapacity, facts), "InsufficientSpace", "reports no size");
+    expectRefused(() => planPvcFilesystem(disk, noCapacity, facts), "INSUFFICIENT_SPACE", "reports no size");
   });
 
   it("refuses a read-only claim without an image (it cannot be created)", () => {
     expectRefused(
       () => planPvcFilesystem({ ...disk, readOnly: true }, source, { mount: dir, space: absent(GiB).space! }),
-      "ImageMissing",
+      "IMAGE_MISSING",
       "disk.img",
     );
   });
 
   it("refuses a missing mount, naming the claim and the path", () => {
-    expectRefused(() => planPvcFilesystem(disk, source, {}), "MountMissing", "root-pvc", "/v/root");
+    expectRefused(() => planPvcFilesystem(disk, source, {}), "MOUNT_MISSING", "root-pvc", "/v/root");
   });
 });
 
@@ -177,7 +177,7 @@ describe("planPvcFilesystem: a claim with an image", () => {
   it("refuses an image larger than the filesystem could ever hold", () => {
     expectRefused(
       () => planPvcFilesystem(disk, source, existing(raw(50 * GiB), GiB, 9 * GiB)),
-      "ImageTooLarge",
+      "IMAGE_TOO_LARGE",
       "50.0 GiB",
       "10.0 GiB",
     );
@@ -194,7 +194,7 @@ describe("planPvcFilesystem: a claim with an image", () => {
     });
     expectRefused(
       () => planPvcFilesystem(disk, source, existing(corrupt, GiB, 9 * GiB)),
-      "ImageCorrupt",
+      "IMAGE_CORRUPT",
       path,
       "117 corruptions",
     );
@@ -207,7 +207,7 @@ describe("planPvcFilesystem: a claim with an image", () => {
     };
     expectRefused(
       () => planPvcFilesystem(disk, source, existing(unreadable, 4096, 9 * GiB)),
-      "ImageCorrupt",
+      "IMAGE_CORRUPT",
       "qcow2 header too short",
     );
   });
@@ -219,7 +219,7 @@ describe("planPvcFilesystem: a claim with an image", () => {
     };
     expectRefused(
       () => planPvcFilesystem(disk, source, existing(marked, GiB, 9 * GiB)),
-      "ImageCorrupt",
+      "IMAGE_CORRUPT",
       "marked corrupt",
     );
   });
@@ -231,7 +231,7 @@ describe("planPvcFilesystem: a claim with an image", () => {
     };
     expectRefused(
       () => planPvcFilesystem(disk, source, existing(locked, GiB, 9 * GiB)),
-      "ImageInUse",
+      "IMAGE_IN_USE",
       "another process",
     );
   });
@@ -247,13 +247,13 @@ describe("planPvcFilesystem: a claim with an image", () => {
     };
     expectRefused(
       () => planPvcFilesystem(disk, source, existing(backed, GiB, 9 * GiB)),
-      "BackingFileNotAllowed",
+      "BACKING_FILE_NOT_ALLOWED",
       "/etc/shadow",
     );
     const vmdk: ImageFacts = { header: { format: "vmdk" }, format: "vmdk" };
     expectRefused(
       () => planPvcFilesystem(disk, source, existing(vmdk, GiB, 9 * GiB)),
-      "UnsupportedFormat",
+      "UNSUPPORTED_FORMAT",
       "vmdk",
     );
   });
@@ -264,7 +264,7 @@ describe("planPvcFilesystem: a claim with an image", () => {
       image: dir,
       space: { totalBytes: GiB, availableBytes: GiB },
     };
-    expectRefused(() => planPvcFilesystem(disk, source, facts), "UnsupportedFormat", "directory");
+    expectRefused(() => planPvcFilesystem(disk, source, facts), "UNSUPPORTED_FORMAT", "directory");
   });
 
   it("falls back from cache=none where the claim's storage lacks O_DIRECT", () => {

@@ -76,7 +76,7 @@ export function planPvcFilesystem(
   const path = `${source.mountPath}/${PVC_IMAGE_NAME}`;
   if (!facts.mount)
     throw new DiskError(
-      "MountMissing",
+      "MOUNT_MISSING",
       name,
       `the volume of claim "${source.claimName}" is not mounted at ${source.mountPath}`,
       { path: source.mountPath },
@@ -88,14 +88,14 @@ export function planPvcFilesystem(
   if (!facts.image) {
     if (disk.readOnly)
       throw new DiskError(
-        "ImageMissing",
+        "IMAGE_MISSING",
         name,
         `claim "${source.claimName}" holds no ${PVC_IMAGE_NAME} and the disk is read-only, so none can be created`,
         { path },
       );
     if (unreported && source.capacityBytes === undefined)
       throw new DiskError(
-        "InsufficientSpace",
+        "INSUFFICIENT_SPACE",
         name,
         `cannot size a new ${PVC_IMAGE_NAME}: the claim's capacity is unknown and ${source.mountPath} reports no size`,
         { path },
@@ -108,7 +108,7 @@ export function planPvcFilesystem(
         : `free space ${formatBytes(space.availableBytes)} (claim capacity unknown)`;
     if (sizeBytes < MIN_IMAGE_BYTES || (!unreported && sizeBytes > space.availableBytes))
       throw new DiskError(
-        "InsufficientSpace",
+        "INSUFFICIENT_SPACE",
         name,
         `a new ${PVC_IMAGE_NAME} for ${what} needs ${formatBytes(Math.max(sizeBytes, MIN_IMAGE_BYTES))}, ` +
           `but ${source.mountPath} has ${formatBytes(space.availableBytes)} free`,
@@ -125,7 +125,7 @@ export function planPvcFilesystem(
   }
 
   if (facts.image.kind !== "file")
-    throw new DiskError("UnsupportedFormat", name, `${path} is a ${facts.image.kind}, not an image file`, {
+    throw new DiskError("UNSUPPORTED_FORMAT", name, `${path} is a ${facts.image.kind}, not an image file`, {
       path,
     });
   const image = usableImage(name, path, facts.imageFacts!);
@@ -141,7 +141,7 @@ export function planPvcFilesystem(
   const holdable = unreported ? Infinity : facts.image.allocatedBytes + space.availableBytes;
   if (current > holdable)
     throw new DiskError(
-      "ImageTooLarge",
+      "IMAGE_TOO_LARGE",
       name,
       `${path} is ${formatBytes(current)}, but ${source.mountPath} can hold at most ${formatBytes(holdable)} ` +
         `(${formatBytes(facts.image.allocatedBytes)} already allocated + ${formatBytes(space.availableBytes)} free); ` +

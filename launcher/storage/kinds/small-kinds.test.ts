@@ -30,7 +30,7 @@ describe("planPvcBlock", () => {
   it("refuses a missing device and a path that is no block device", () => {
     const missing = errorOf(() => planPvcBlock({ name: "data" }, source, {}));
     expect([missing.code, missing.disk, missing.path]).toEqual([
-      "BlockDeviceMissing",
+      "BLOCK_DEVICE_MISSING",
       "data",
       "/dev/vireo/data",
     ]);
@@ -38,7 +38,7 @@ describe("planPvcBlock", () => {
     const regular = errorOf(() =>
       planPvcBlock({ name: "data" }, source, { device: { kind: "file", sizeBytes: 1, allocatedBytes: 1 } }),
     );
-    expect(regular.code).toBe("BlockDeviceMissing");
+    expect(regular.code).toBe("BLOCK_DEVICE_MISSING");
     expect(regular.message).toContain("not a block device");
   });
 });
@@ -65,7 +65,7 @@ describe("planEmptyDisk", () => {
     ).toBe(11 * MiB);
     expect(
       errorOf(() => planEmptyDisk({ name: "s" }, source, { space, directIo: direct }, layout)).code,
-    ).toBe("InsufficientSpace");
+    ).toBe("INSUFFICIENT_SPACE");
   });
 });
 
@@ -89,7 +89,7 @@ describe("ConfigMap and Secret volumes", () => {
     const err = errorOf(() =>
       planConfigVolume({ name: "creds" }, source, { mounted: false, files: [], directIo: direct }, layout),
     );
-    expect([err.code, err.disk]).toEqual(["MountMissing", "creds"]);
+    expect([err.code, err.disk]).toEqual(["MOUNT_MISSING", "creds"]);
     expect(err.message).toContain('Secret "creds"');
   });
 });
