@@ -29,6 +29,8 @@ export interface Sizing {
   uefi: boolean;
   /** A VNC display (its framebuffer adds overhead). */
   vnc: boolean;
+  /** A virtual TPM (swtpm runs beside QEMU). */
+  tpm?: boolean;
 }
 
 /** A disk joined with the volume of its name (validation guarantees there is one). */
@@ -83,6 +85,7 @@ export function sizingOf(spec: VmSpec): Sizing {
     ...(hp ? { hugepageSize: hp.pageSize } : {}),
     uefi: spec.firmware.uefi !== undefined,
     vnc: spec.devices.vnc,
+    ...(spec.devices.tpm ? { tpm: true } : {}),
   };
 }
 

@@ -298,6 +298,8 @@ describe("buildLauncherPod", () => {
     const req = container(pod, "launcher").resources?.requests ?? {};
     // 128 MiB + 2 MiB × 1 vCPU + 1 GiB / 512 (2 MiB), plus the 1 GiB guest.
     expect(memoryOverheadBytes(sizingOf(c.vm.spec))).toBe(132 * 2 ** 20);
+    // swtpm beside QEMU: 8 MiB more.
+    expect(memoryOverheadBytes(sizingOf(vm({ devices: { tpm: {} } }).spec))).toBe(140 * 2 ** 20);
     expect(req.memory).toBe(`${1024 + 132}Mi`);
     expect(req["devices.vireo.dev/kvm"]).toBe("1");
     expect(req["devices.vireo.dev/tun"]).toBe("1");

@@ -20,6 +20,8 @@ export const DEFAULT_OVERHEAD_BASE_BYTES = 128 * MiB;
  *            + guest / 512                  page tables for guest RAM (KubeVirt uses the same share)
  *            + 8 MiB with UEFI              OVMF in pflash: measured +4 MiB, doubled
  *            + 16 MiB with VNC              VGA's 16 MiB framebuffer once a guest draws on all of it
+ *            + 8 MiB with a TPM             swtpm: measured 6 MiB resident (1 MiB private, the rest its
+ *                                          libraries: libtpms, libcrypto)
  *
  * rounded up to a whole MiB; 1 vCPU / 1 GiB: 132 MiB (KubeVirt: 250 MiB). Not covered: TCG's translation
  * cache under emulation (QEMU grows it up to 1 GiB; ≈ 60 MiB after the test guest boots), and passt.
@@ -30,7 +32,8 @@ export function memoryOverheadBytes(sizing: Sizing, baseBytes = DEFAULT_OVERHEAD
     2 * MiB * sizing.vcpus +
     sizing.guestBytes / 512 +
     (sizing.uefi ? 8 * MiB : 0) +
-    (sizing.vnc ? 16 * MiB : 0);
+    (sizing.vnc ? 16 * MiB : 0) +
+    (sizing.tpm ? 8 * MiB : 0);
   return Math.ceil(bytes / MiB) * MiB;
 }
 
