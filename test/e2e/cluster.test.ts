@@ -363,6 +363,29 @@ describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI
     expect(Number(received?.[1])).toBeGreaterThan(0);
   });
 
+  it("serves the VM's metrics through the device plugin's /vm-metrics, named by the kubelet's directories", async () => {
+    const plugins = await core.listNamespacedPod({
+      namespace: RELEASE_NS,
+      labelSelector: "app.kubernetes.io/component=device-plugin",
+    });
+    const ip = plugins.items.find((p) => p.status?.phase === "Running")?.status?.podIP;
+    expect(ip, "a running device plugin pod").toBeTruthy();
+    const pod = (await getPod())!.metadata!.name!;
+    const text = await eventually(
+      async () => {
+        const t = await (
+          await fetch(`http://${ip}:9102/vm-metrics`, { signal: AbortSignal.timeout(15_000) })
+        ).text();
+        if (!t.includes(`pod="${pod}"`)) throw new Error(`no series of ${pod} yet`);
+        return t;
+      },
+      { timeoutMs: 60_000, intervalMs: 2000, description: "the VM in /vm-metrics" },
+    );
+    const sel = `namespace="${names.namespace}",pod="${pod}",name="${names.vm}"`;
+    expect(text).toMatch(new RegExp(`vireo_vm_info\\{${sel},[^}]*accelerator="tcg"[^}]*\\} 1`));
+    expect(text).toMatch(new RegExp(`vireo_vm_state\\{${sel},state="running"\\} 1`));
+  });
+
   it("keeps the disk's data across `vireo restart` (new pod, new QEMU)", async () => {
     const before = await getPod();
     const oldQemu = qemuPids();
