@@ -31,6 +31,14 @@ export function planPasst(config: LauncherConfig, nic: LauncherInterface, i: num
         `interfaces[${i}]: passt binds port ${p.port} as the launcher's user; the pod needs the sysctl ` +
         `net.ipv4.ip_unprivileged_port_start<=${p.port}`,
     );
+  if (!nic.ports.length)
+    // Measured (docs/networking.md): passt holds one descriptor per forwarded port and protocol (+40), and
+    // all-ports mode did not fit in 20000; a pod's limit comes from the runtime, not from us.
+    warnings.push(
+      `interfaces[${i}]: no ports declared, so passt forwards every port and holds a file descriptor per ` +
+        `port and protocol (tens of thousands); it exits with "Can't open enough sockets" under a low ` +
+        `open-files limit — declare the ports the guest serves`,
+    );
   const socketPath = `${config.paths.runDir}/passt-${i}.sock`;
   return {
     steps: [],

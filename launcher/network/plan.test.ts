@@ -399,6 +399,7 @@ describe("planNetwork: passt", () => {
     const plan = planNetwork(config({ binding: "passt" }), facts);
     expect(plan.passt[0]).toMatchObject({ tcpPorts: "~9100", udpPorts: "~9100" });
     expect(plan.nics[0]!.guestIps).toEqual(["fd00::5"]);
+    expect(plan.warnings).toEqual([expect.stringMatching(/file descriptor per port and protocol/)]);
   });
 
   it("warns that low ports need the pod sysctl, and rejects the launcher's port", () => {
