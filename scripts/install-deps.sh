@@ -10,6 +10,7 @@ PACKAGES=(
   busybox-static cpio                    # the test guest's userland and initramfs
   openssl                                # test control plane certificates
   prometheus                             # promtool and a real Prometheus for metrics tests
+  iperf3                                 # npm run bench -- masquerade (throughput per binding)
   podman runc debootstrap catatonit file # container images without a registry
   containerd containernetworking-plugins # the end-to-end single-node cluster
   util-linux e2fsprogs psmisc procps jq  # losetup, mkfs, fuser, ps, jq for scripts and tests
