@@ -41,27 +41,7 @@ export async function exposeCommand(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const { values, positionals } = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        port: { type: "string" },
-        "target-port": { type: "string" },
-        name: { type: "string" },
-        type: { type: "string" },
-        protocol: { type: "string" },
-        namespace: { type: "string", short: "n" },
-        kubeconfig: { type: "string" },
-        context: { type: "string" },
-      },
-    });
-    if (positionals.length !== 1)
-      throw new ExposeError(
-        "NAME",
-        `vireo expose vm takes one VM name; got ${positionals.join(" ") || "none"}`,
-      );
-    const vm = positionals[0]!;
+    const { vm, values } = parseExposeArgs(rest);
     const target = loadTarget(values);
     const svc = buildService({
       vm,
@@ -74,40 +54,79 @@ export async function exposeCommand(argv: string[]): Promise<number> {
     });
     const client = new VmClient(target.kubeConfig);
     await client.getVm(target.namespace, vm);
-    const name = svc.metadata!.name!;
-    const services = resourcePath({ version: "v1", plural: "services" }, target.namespace);
-    try {
-      await client.request(`create Service ${name} in namespace ${target.namespace}`, "POST", services, {
-        body: svc,
-        query: { fieldManager: FIELD_MANAGER },
-      });
-    } catch (err) {
-      if (err instanceof ClusterCliError && isApiStatus(err.cause, 409))
-        throw new ClusterCliError(
-          "API",
-          `a Service ${name} already exists in namespace ${target.namespace}; pick another with --name`,
-          { cause: err.cause },
-        );
-      throw err;
-    }
+    await createService(client, target.namespace, svc);
     const p = svc.spec!.ports![0]!;
     console.log(
-      `service/${name} created: ${svc.spec!.type} port ${p.port} → VM ${vm} port ${String(p.targetPort)}/${p.protocol}`,
+      `service/${svc.metadata!.name!} created: ${svc.spec!.type} port ${p.port} → VM ${vm} port ${String(p.targetPort)}/${p.protocol}`,
     );
     return 0;
   } catch (err) {
-    if (err instanceof ExposeError) {
-      console.error(`vireo expose vm: ${err.message}`);
-      return 2;
-    }
-    if (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS")) {
-      console.error(`vireo expose vm: ${err.message}\n\n${HELP}`);
-      return 2;
-    }
-    if (err instanceof ClusterCliError) {
-      console.error(`vireo expose vm: ${err.message}`);
-      return err.code === "USAGE" ? 2 : 1;
-    }
+    return exitFor(err);
+  }
+}
+
+/** The VM's name and the options; throws ExposeError or parseArgs' TypeError on bad usage. */
+function parseExposeArgs(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      port: { type: "string" },
+      "target-port": { type: "string" },
+      name: { type: "string" },
+      type: { type: "string" },
+      protocol: { type: "string" },
+      namespace: { type: "string", short: "n" },
+      kubeconfig: { type: "string" },
+      context: { type: "string" },
+    },
+  });
+  if (positionals.length !== 1)
+    throw new ExposeError(
+      "NAME",
+      `vireo expose vm takes one VM name; got ${positionals.join(" ") || "none"}`,
+    );
+  return { vm: positionals[0]!, values };
+}
+
+/** Creates the Service; one that already exists is a usage problem the user fixes with --name. */
+async function createService(
+  client: VmClient,
+  namespace: string,
+  svc: ReturnType<typeof buildService>,
+): Promise<void> {
+  const name = svc.metadata!.name!;
+  const services = resourcePath({ version: "v1", plural: "services" }, namespace);
+  try {
+    await client.request(`create Service ${name} in namespace ${namespace}`, "POST", services, {
+      body: svc,
+      query: { fieldManager: FIELD_MANAGER },
+    });
+  } catch (err) {
+    if (err instanceof ClusterCliError && isApiStatus(err.cause, 409))
+      throw new ClusterCliError(
+        "API",
+        `a Service ${name} already exists in namespace ${namespace}; pick another with --name`,
+        { cause: err.cause },
+      );
     throw err;
   }
+}
+
+/** The exit status for a failure (2 usage, 1 otherwise), after saying what went wrong; rethrows the unknown. */
+function exitFor(err: unknown): number {
+  if (err instanceof ExposeError) {
+    console.error(`vireo expose vm: ${err.message}`);
+    return 2;
+  }
+  if (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS")) {
+    console.error(`vireo expose vm: ${err.message}\n\n${HELP}`);
+    return 2;
+  }
+  if (err instanceof ClusterCliError) {
+    console.error(`vireo expose vm: ${err.message}`);
+    return err.code === "USAGE" ? 2 : 1;
+  }
+  throw err;
 }

@@ -82,59 +82,87 @@ export async function startOperator(
     metrics.apiRequestDuration.observe(labels, seconds),
   );
   const wiring = wireOperator({ config, client, clock, log, metrics });
-  const { caches, events } = wiring;
-  let stopping = false;
-  const lead = leadership(wiring, metrics, log, () => stopping);
+  const state = { stopping: false };
+  const lead = leadership(wiring, metrics, log, () => state.stopping);
   const elector = leaderElector({ config, clock, log }, wiring.resources, {
     started: () => lead.start(),
     stopped: () => void lead.stop(),
   });
+  const http = await serveAndSync(config, wiring, client, metrics, () => state.stopping);
+  log.info(
+    {
+      identity: config.identity,
+      namespaces: config.namespaces,
+      httpPort: http.port,
+      vms: wiring.caches.allVms().length,
+    },
+    "caches synced",
+  );
+  if (elector) elector.start();
+  else lead.start();
+  return operatorHandle({ config, metrics, log, wiring, client, http, lead, elector, state });
+}
 
+/** Serves /metrics and the probes, then syncs the caches; on failure closes what it opened. */
+async function serveAndSync(
+  config: OperatorConfig,
+  wiring: Wiring,
+  client: KubeClient,
+  metrics: OperatorMetrics,
+  stopping: () => boolean,
+): Promise<HttpEndpoint> {
+  const { caches } = wiring;
   let http: HttpEndpoint | undefined;
   try {
     http = await serveHttp(config.metricsHost, config.metricsPort, {
       registry: metrics.registry,
-      healthy: () => !stopping,
-      ready: () => caches.synced && !stopping,
+      healthy: () => !stopping(),
+      ready: () => caches.synced && !stopping(),
     });
     await caches.start();
     // Not awaited: an operator installed without the pool or DataVolume CRD still runs VMs.
     for (const o of wiring.optional) void o.start();
+    return http;
   } catch (err) {
     await caches.stop();
     await http?.close();
     client.close();
     throw err;
   }
-  log.info(
-    {
-      identity: config.identity,
-      namespaces: config.namespaces,
-      httpPort: http.port,
-      vms: caches.allVms().length,
-    },
-    "caches synced",
-  );
-  if (elector) elector.start();
-  else lead.start();
+}
 
-  const endpoint = http;
+/** What {@link operatorHandle} stops, in its order. */
+interface Running {
+  config: OperatorConfig;
+  metrics: OperatorMetrics;
+  log: Logger;
+  wiring: Wiring;
+  client: KubeClient;
+  http: HttpEndpoint;
+  lead: ReturnType<typeof leadership>;
+  elector: ReturnType<typeof leaderElector>;
+  state: { stopping: boolean };
+}
+
+/** The handle of a started operator; `stop()` drains before it lets the lease go. */
+function operatorHandle(r: Running): OperatorHandle {
+  const { config, metrics, log, wiring, client, http, lead, elector, state } = r;
   return {
     config,
-    httpPort: endpoint.port,
+    httpPort: http.port,
     metrics,
     isLeader: () => lead.leading,
     async stop() {
-      if (stopping) return;
-      stopping = true;
+      if (state.stopping) return;
+      state.stopping = true;
       log.info("stopping: draining reconciles");
       // Finish in-flight reconciles before the lease goes, so the next leader never overlaps with this one.
       await lead.stop();
       await elector?.stop();
-      await events.flush(2_000);
-      await caches.stop();
+      await wiring.events.flush(2_000);
+      await wiring.caches.stop();
       for (const o of wiring.optional) await o.stop();
-      await endpoint.close();
+      await http.close();
       client.close();
       log.info("stopped");
     },

@@ -51,37 +51,18 @@ export interface Wiring {
 export function wireOperator(d: WiringDeps): Wiring {
   const { config, client, clock, log, metrics } = d;
   const resources = new KubeResources(client);
-  const queue = (reconcile: ControllerOptions["reconcile"], workers: number, name?: string) =>
-    new Controller({
-      reconcile,
-      workers,
-      retryBaseMs: config.retryBaseMs,
-      retryMaxMs: config.retryMaxMs,
-      clock,
-      log: name ? log.child({ controller: name }) : log,
-      metrics,
-    });
+  const queue = controllerFactory(d);
+  // The callbacks name controllers made below: they run only once the caches start.
   const caches: Caches = new Caches(client, config.namespaces, clock, log, {
     enqueue: (key) => vms.add(key),
     vmCreated: (key) => reconciler.markStart(key),
   });
-  const events = new EventRecorder({
-    resources,
-    identity: config.identity,
-    clock,
-    log,
-    onDropped: () => metrics.eventsDroppedTotal.inc(),
-  });
+  const events = eventRecorder(d, resources);
   const dataVolumes = dataVolumeController(d, resources, events, {
     enqueue: (key) => dvs.add(key),
     // A DataVolume's progress wakes the VMs that wait for it.
     changed: (dv) => {
-      for (const vm of caches.allVms())
-        if (
-          vm.metadata.namespace === dv.metadata.namespace &&
-          dataVolumeNamesOf(vm.spec).includes(dv.metadata.name ?? "")
-        )
-          vms.add(`${vm.metadata.namespace}/${vm.metadata.name}`);
+      for (const key of vmsUsing(caches, dv)) vms.add(key);
     },
   });
   const reconciler = new Reconciler({
@@ -109,21 +90,55 @@ export function wireOperator(d: WiringDeps): Wiring {
     "datavolume",
   );
   const poolQueue = queue((key, rlog) => pools.reconcile(key, rlog), 1, "pool");
-  return {
+  const controllers: LeaderController[] = [
+    { controller: poolQueue, keys: () => pools.keys() },
+    { controller: dvs, keys: () => dataVolumes.keys() },
+    { controller: vms, keys: () => caches.allVms().map(vmKey) },
+  ];
+  return { resources, caches, events, vms, controllers, optional: [pools, dataVolumes] };
+}
+
+/** Makes a controller (queue and workers) with the operator's retry settings, clock, log and metrics. */
+function controllerFactory(d: WiringDeps) {
+  const { config, clock, log, metrics } = d;
+  return (reconcile: ControllerOptions["reconcile"], workers: number, name?: string): Controller =>
+    new Controller({
+      reconcile,
+      workers,
+      retryBaseMs: config.retryBaseMs,
+      retryMaxMs: config.retryMaxMs,
+      clock,
+      log: name ? log.child({ controller: name }) : log,
+      metrics,
+    });
+}
+
+/** The Event recorder; a dropped Event is counted, never waited for. */
+function eventRecorder(d: WiringDeps, resources: KubeResources): EventRecorder {
+  return new EventRecorder({
     resources,
-    caches,
-    events,
-    vms,
-    controllers: [
-      { controller: poolQueue, keys: () => pools.keys() },
-      { controller: dvs, keys: () => dataVolumes.keys() },
-      {
-        controller: vms,
-        keys: () => caches.allVms().map((vm) => `${vm.metadata.namespace}/${vm.metadata.name}`),
-      },
-    ],
-    optional: [pools, dataVolumes],
-  };
+    identity: d.config.identity,
+    clock: d.clock,
+    log: d.log,
+    onDropped: () => d.metrics.eventsDroppedTotal.inc(),
+  });
+}
+
+/** A VM's queue key. */
+function vmKey(vm: { metadata: { namespace?: string; name?: string } }): string {
+  return `${vm.metadata.namespace}/${vm.metadata.name}`;
+}
+
+/** The keys of the cached VMs whose disks name the DataVolume `dv`. */
+function vmsUsing(caches: Caches, dv: { metadata: { namespace?: string; name?: string } }): string[] {
+  return caches
+    .allVms()
+    .filter(
+      (vm) =>
+        vm.metadata.namespace === dv.metadata.namespace &&
+        dataVolumeNamesOf(vm.spec).includes(dv.metadata.name ?? ""),
+    )
+    .map(vmKey);
 }
 
 /** The DataVolume controller, its importer pods made with the launcher image's settings. */

@@ -33,6 +33,18 @@ export interface OperatorMetrics {
 export function createMetrics(vmPhases: () => Map<string, number>): OperatorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Registered in this order, which is the order of the exposition.
+  return {
+    registry,
+    ...reconcileMetrics(registry),
+    ...queueMetrics(registry),
+    ...vmMetrics(registry, vmPhases),
+    ...apiMetrics(registry),
+  };
+}
+
+/** How reconciles end and how long they take; every result starts at 0 so rates exist from the first scrape. */
+function reconcileMetrics(registry: Registry): Pick<OperatorMetrics, "reconcileTotal" | "reconcileDuration"> {
   const reconcileTotal = new Counter({
     name: "vireo_operator_reconcile_total",
     help: "Reconciles by result: success, requeue (asked to look again later), error (retried), terminal.",
@@ -41,7 +53,6 @@ export function createMetrics(vmPhases: () => Map<string, number>): OperatorMetr
   });
   for (const r of ["success", "requeue", "error", "terminal"] as const) reconcileTotal.inc({ result: r }, 0);
   return {
-    registry,
     reconcileTotal,
     reconcileDuration: new Histogram({
       name: "vireo_operator_reconcile_duration_seconds",
@@ -50,6 +61,12 @@ export function createMetrics(vmPhases: () => Map<string, number>): OperatorMetr
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+  };
+}
+
+/** The work queue: its depth and its back-off retries. */
+function queueMetrics(registry: Registry): Pick<OperatorMetrics, "queueDepth" | "retriesTotal"> {
+  return {
     queueDepth: new Gauge({
       name: "vireo_operator_workqueue_depth",
       help: "VM keys waiting to be reconciled.",
@@ -60,6 +77,15 @@ export function createMetrics(vmPhases: () => Map<string, number>): OperatorMetr
       help: "Reconciles re-queued with back-off after an error.",
       registers: [registry],
     }),
+  };
+}
+
+/** The VMs by phase (read at scrape time), leadership and start latency. */
+function vmMetrics(
+  registry: Registry,
+  vmPhases: () => Map<string, number>,
+): Pick<OperatorMetrics, "vmsByPhase" | "leader" | "startLatency"> {
+  return {
     vmsByPhase: new Gauge({
       name: "vireo_operator_vms",
       help: "VirtualMachines by status.phase, as the operator's cache sees them.",
@@ -81,6 +107,14 @@ export function createMetrics(vmPhases: () => Map<string, number>): OperatorMetr
       buckets: START_LATENCY_BUCKETS,
       registers: [registry],
     }),
+  };
+}
+
+/** The operator's Kubernetes API traffic: failed writes, request latency, Events it could not record. */
+function apiMetrics(
+  registry: Registry,
+): Pick<OperatorMetrics, "apiErrorsTotal" | "apiRequestDuration" | "eventsDroppedTotal"> {
+  return {
     apiErrorsTotal: new Counter({
       name: "vireo_operator_api_errors_total",
       help: "Failed Kubernetes API writes by verb.",
