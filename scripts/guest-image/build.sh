@@ -107,6 +107,9 @@ link_current() {
 	ln -sfn "$key" "$top/current.tmp.$$"
 	mv -T "$top/current.tmp.$$" "$top/current"
 	mkdir -p "$standalone_dir"
+	# Already this very file (a cached run): mv would refuse two names of one file.
+	[ "$top/$key/disk.qcow2" -ef "$standalone_dir/disk.qcow2" ] && return 0
+	rm -f "$standalone_dir"/disk.qcow2.tmp.*
 	ln -f "$top/$key/disk.qcow2" "$standalone_dir/disk.qcow2.tmp.$$" 2>/dev/null ||
 		cp --reflink=auto "$top/$key/disk.qcow2" "$standalone_dir/disk.qcow2.tmp.$$"
 	mv -f "$standalone_dir/disk.qcow2.tmp.$$" "$standalone_dir/disk.qcow2"
