@@ -159,7 +159,8 @@ export class DataVolumeController {
   facts(namespace: string, name: string): DataVolumeFacts {
     const dv = this.dataVolume(namespace, name);
     if (!dv) return { found: false };
-    const status = this.#written.get(`${namespace}/${name}`)?.status ?? dv.status;
+    const mine = this.#written.get(`${namespace}/${name}`);
+    const status = mine && mine.uid === dv.metadata.uid ? mine.status : dv.status;
     const ready = status?.conditions?.find((c) => c.type === "Ready");
     const format = (dv.spec as { format?: unknown } | undefined)?.format === "qcow2" ? "qcow2" : "raw";
     const owner = dv.metadata.ownerReferences?.find((r) => r.controller)?.uid;
@@ -286,6 +287,9 @@ export class DataVolumeController {
           },
         });
         this.#written.set(key, { uid, status: decision.status });
+        // Wake the VMs waiting on it now that facts() reads the new status: the watch event for this write
+        // can arrive before the PATCH resolves, and a VM reconciled then saw the status written before.
+        this.#d.changed?.(cached);
       } catch (err) {
         if (isApiStatus(err, 404)) return {};
         if (isApiStatus(err, 409)) return { requeueAfterMs: 1_000 };
