@@ -1,19 +1,13 @@
 import { readFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
 import { z } from "zod";
 import { binDir as defaultBinDir, resolveBinary } from "./binaries.ts";
-import { type CommandOptions, type CommandResult, helm, kubectl } from "./commands.ts";
+import { type CommandOptions, helm, kubectl } from "./commands.ts";
 import { ComponentExitedError, HarnessError, PortInUseError, StartTimeoutError } from "./errors.ts";
+import type { ControlPlane, ControlPlaneCore } from "./controlplane-types.ts";
 import { connectExternalCluster, externalClusterRequested } from "./external.ts";
-import {
-  type Identity,
-  renderKubeconfig,
-  serviceAccountKubeconfig,
-  type ServiceAccountKubeconfigOptions,
-  writeKubeconfig,
-} from "./kubeconfig.ts";
+import { renderKubeconfig, serviceAccountKubeconfig, writeKubeconfig } from "./kubeconfig.ts";
 import { createPki, pemAsBase64, type ControlPlanePki } from "./pki.ts";
 import { freePorts } from "./ports.ts";
 import { httpGet, pollUntilReady, type ProbeTls } from "./probe.ts";
@@ -45,42 +39,11 @@ const optionsSchema = z
   })
   .strict();
 
+// The handle types live apart so external.ts can name them without importing this file (no circle).
+export type { ControlPlane, ControlPlaneCore } from "./controlplane-types.ts";
+
 /** Options for {@link startControlPlane}. */
 export type ControlPlaneOptions = z.input<typeof optionsSchema>;
-
-/** A running control plane (or an external cluster) and the ways to talk to it. */
-export interface ControlPlane {
-  /** Admin identity (system:masters) as a client-node KubeConfig. */
-  readonly kubeConfig: KubeConfig;
-  /** The same identity as a kubeconfig file for kubectl and helm. */
-  readonly kubeconfigPath: string;
-  /** API server URL. */
-  readonly server: string;
-  /** True when this is a developer's cluster from KUBECONFIG, not one the harness started. */
-  readonly external: boolean;
-  /** Working directory (certificates, etcd data, logs, caches); removed by stop(). */
-  readonly dir: string;
-  /** Log files of the components the harness started, by component name. */
-  readonly logs: Readonly<Record<string, string>>;
-  /** Process ids of the components the harness started, by component name. */
-  readonly pids: Readonly<Record<string, number>>;
-  /** Milliseconds from the call to a ready API server. */
-  readonly startupMs: number;
-  /** Throws ComponentExitedError if etcd or kube-apiserver has died since start. */
-  checkAlive(): void;
-  /** kubectl as admin. */
-  kubectl(args: readonly string[], options?: CommandOptions): Promise<CommandResult>;
-  /** helm as admin. */
-  helm(args: readonly string[], options?: CommandOptions): Promise<CommandResult>;
-  /** A kubeconfig acting as ServiceAccount namespace/name (created if missing), token from TokenRequest. */
-  serviceAccountKubeconfig(
-    namespace: string,
-    name: string,
-    options?: ServiceAccountKubeconfigOptions,
-  ): Promise<Identity>;
-  /** Stops the processes by pid (SIGTERM, then SIGKILL) and removes the working directory. */
-  stop(): Promise<void>;
-}
 
 /**
  * Starts etcd and kube-apiserver on 127.0.0.1 (RBAC, client-cert admin, service-account signing keys) and
@@ -317,9 +280,6 @@ function failingChecks(body: string): string {
   const failed = body.split("\n").filter((line) => line.startsWith("[-]"));
   return failed.length > 0 ? failed.join("; ") : body.trim().slice(0, 200);
 }
-
-/** The parts of a ControlPlane that differ between a local and an external one. */
-export type ControlPlaneCore = Omit<ControlPlane, "kubectl" | "helm" | "serviceAccountKubeconfig">;
 
 /** Adds the kubectl/helm/service-account helpers, which keep their files in the control plane's dir. */
 export function bindHelpers(core: ControlPlaneCore): ControlPlane {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { tmpdir } from "node:os";
 import { KubeConfig, VersionApi } from "@kubernetes/client-node";
-import type { ControlPlane, ControlPlaneCore } from "./controlplane.ts";
+import type { ControlPlane, ControlPlaneCore } from "./controlplane-types.ts";
 import { HarnessError } from "./errors.ts";
 
 /**
