@@ -46,51 +46,14 @@ export async function createCommand(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const { values, positionals } = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        namespace: { type: "string", short: "n" },
-        memory: { type: "string" },
-        cpu: { type: "string" },
-        "run-strategy": { type: "string" },
-        instancetype: { type: "string" },
-        preference: { type: "string" },
-        "volume-containerdisk": { type: "string", multiple: true },
-        "volume-pvc": { type: "string", multiple: true },
-        "volume-blank": { type: "string", multiple: true },
-        "user-data-file": { type: "string" },
-        "ssh-key": { type: "string", multiple: true },
-      },
-    });
-    if (positionals.length !== 1)
-      throw new CreateVmError(
-        "NAME",
-        undefined,
-        `vireo create vm takes one VM name; got ${positionals.length ? positionals.join(" ") : "none"}`,
-      );
+    const { name, values } = parseCreateArgs(rest);
     const disks: DiskFlag[] = [
       ...(values["volume-containerdisk"] ?? []).map((t) => parseDiskFlag("containerdisk", t)),
       ...(values["volume-pvc"] ?? []).map((t) => parseDiskFlag("pvc", t)),
       ...(values["volume-blank"] ?? []).map((t) => parseDiskFlag("blank", t)),
     ];
-    const file = values["user-data-file"];
-    let userData: string | undefined;
-    if (file !== undefined) {
-      try {
-        userData = await readFile(file, "utf8");
-      } catch (cause) {
-        throw new CreateVmError(
-          "--user-data-file",
-          undefined,
-          `cannot read ${file}: ${(cause as Error).message}`,
-          { cause },
-        );
-      }
-    }
     const vm = buildVm({
-      name: positionals[0]!,
+      name,
       namespace: values.namespace,
       memory: values.memory,
       cpu: values.cpu,
@@ -98,20 +61,71 @@ export async function createCommand(argv: string[]): Promise<number> {
       instancetype: values.instancetype,
       preference: values.preference,
       disks,
-      userData,
+      userData: await readUserData(values["user-data-file"]),
       sshKeys: values["ssh-key"] ?? [],
     });
     process.stdout.write(vmYaml(vm));
     return 0;
   } catch (err) {
-    if (err instanceof CreateVmError) {
-      console.error(`vireo create vm: ${err.message}`);
-      return 2;
-    }
-    if (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS")) {
-      console.error(`vireo create vm: ${err.message}\n\n${HELP}`);
-      return 2;
-    }
-    throw err;
+    return exitFor(err);
   }
+}
+
+/** The VM's name and the options; throws CreateVmError or parseArgs' TypeError on bad usage. */
+function parseCreateArgs(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      namespace: { type: "string", short: "n" },
+      memory: { type: "string" },
+      cpu: { type: "string" },
+      "run-strategy": { type: "string" },
+      instancetype: { type: "string" },
+      preference: { type: "string" },
+      "volume-containerdisk": { type: "string", multiple: true },
+      "volume-pvc": { type: "string", multiple: true },
+      "volume-blank": { type: "string", multiple: true },
+      "user-data-file": { type: "string" },
+      "ssh-key": { type: "string", multiple: true },
+    },
+  });
+  if (positionals.length !== 1)
+    throw new CreateVmError(
+      "NAME",
+      undefined,
+      `vireo create vm takes one VM name; got ${positionals.length ? positionals.join(" ") : "none"}`,
+    );
+  return { name: positionals[0]!, values };
+}
+
+/** The --user-data-file's text (undefined without the flag); an unreadable file is the flag's error. */
+async function readUserData(file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  try {
+    return await readFile(file, "utf8");
+  } catch (cause) {
+    throw new CreateVmError(
+      "--user-data-file",
+      undefined,
+      `cannot read ${file}: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+/** Exit status 2 for a usage failure, after saying what went wrong; rethrows anything else. */
+function exitFor(err: unknown): number {
+  if (err instanceof CreateVmError) {
+    console.error(`vireo create vm: ${err.message}`);
+    return 2;
+  }
+  if (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS")) {
+    console.error(`vireo create vm: ${err.message}\n\n${HELP}`);
+    return 2;
+  }
+  throw err;
 }
