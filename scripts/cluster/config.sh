@@ -50,6 +50,9 @@ EOF
 
 # The pod network: one bridge, host-local addresses, a default route to the host and NO ipMasq: pods and
 # guests are reachable from this machine at their own addresses and never NATed to its uplink.
+# isGateway stays false: with it the bridge plugin turns on the host's net.ipv4.ip_forward, which must stay
+# as found. It is not needed: up.sh gives the bridge the node address itself, and host-local's range
+# gateway is the pods' default route.
 write_cni_config() {
   cat <<EOF
 {
@@ -59,7 +62,7 @@ write_cni_config() {
     {
       "type": "bridge",
       "bridge": "$bridge",
-      "isGateway": true,
+      "isGateway": false,
       "ipMasq": false,
       "hairpinMode": true,
       "ipam": {

@@ -17,6 +17,17 @@ purge_logs=0
 [[ ${1:-} == --purge-logs ]] && purge_logs=1
 [[ $(id -u) == 0 ]] || die "run as root"
 
+# up.sh recorded the host's IPv4 forwarding before the pod network existed; if anything turned it on
+# since, it goes back (the bridge plugin does so with isGateway, which config.sh leaves off for this reason).
+restore_ip_forward() {
+  local found now
+  found=$(cat "$data_dir/host-ip-forward" 2>/dev/null) || return 0
+  now=$(cat /proc/sys/net/ipv4/ip_forward)
+  [[ $now == "$found" ]] && return 0
+  echo "$found" >/proc/sys/net/ipv4/ip_forward
+  say "WARNING: net.ipv4.ip_forward was $now, set back to $found (as up.sh found it)"
+}
+
 ctr_k8s() { ctr --address "$containerd_sock" -n k8s.io "$@"; }
 
 # Deleting the pods while the kubelet still runs is the orderly path: it stops containers, calls CNI DEL
@@ -154,6 +165,7 @@ main() {
   remove_kubelet_iptables
   say "removed the kubelet's iptables chains"
   remove_cgroups
+  restore_ip_forward
   rm -rf "$kubelet_dir" "$data_dir" "$run_dir"
   # containerd 1.6 also makes a few directories under its default state path, whatever the config says;
   # remove them when empty (they are shared with a system containerd, if one ever runs here).

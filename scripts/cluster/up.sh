@@ -50,6 +50,9 @@ preflight() {
 setup_network() {
   # The bridge exists before the API server starts because its address is the node's; the CNI bridge plugin
   # adopts it (same name, same gateway address) for the pods' veths.
+  # The host's IPv4 forwarding as found: nothing of ours may change it (down.sh puts it back if something
+  # did, and the end-to-end suite checks it while pods run).
+  cat /proc/sys/net/ipv4/ip_forward >"$data_dir/host-ip-forward"
   ip link add "$bridge" type bridge
   ip addr add "$node_ip/24" dev "$bridge"
   ip link set "$bridge" up

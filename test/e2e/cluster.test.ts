@@ -16,6 +16,7 @@ import {
   closeSync,
   rmSync,
 } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -410,6 +411,14 @@ describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI
     } finally {
       await session.close();
     }
+  });
+
+  it("leaves the host's IPv4 forwarding as up.sh found it while pods run (no CNI isGateway)", () => {
+    // The CNI bridge plugin turns on net.ipv4.ip_forward on the host when isGateway is set; the host's
+    // forwarding is not ours to change (its uplink must never route pods or guests).
+    const found = readFileSync(join(CLUSTER_DIR, "host-ip-forward"), "utf8").trim();
+    expect(found).toMatch(/^[01]$/);
+    expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim()).toBe(found);
   });
 
   it("gives QEMU the device plugin's nodes (root:107 0660), not the host's 0600 root:root ones", () => {
