@@ -122,6 +122,40 @@ function diskName(d: DiskFlag, index: number): string {
  * would write it (no defaults filled in). Throws CreateVmError naming the flag.
  */
 export function buildVm(opts: CreateVmOptions): VirtualMachineInput {
+  const cores = checkedCores(opts);
+  const flagOfPath: Array<[string, string]> = [
+    ["spec.memory", "--memory"],
+    ["spec.cpu", "--cpu"],
+    ["spec.runStrategy", "--run-strategy"],
+    ["metadata.name", "NAME"],
+    ["metadata.namespace", "--namespace"],
+  ];
+  const { disks, volumes } = diskSpecs(opts, flagOfPath);
+  const vm = {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name: opts.name, ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}) },
+    spec: {
+      runStrategy: opts.runStrategy ?? "Always",
+      ...(cores !== undefined ? { cpu: { cores } } : {}),
+      memory: { guest: opts.memory ?? "512Mi" },
+      ...(disks.length > 0 ? { disks, volumes } : {}),
+    },
+  } as VirtualMachineInput;
+  const r = validateVirtualMachine(vm);
+  if (!r.ok) {
+    const p = r.problems[0]!;
+    const flag =
+      flagOfPath.find(
+        ([prefix]) => p.path === prefix || p.path.startsWith(`${prefix}.`) || p.path.startsWith(`${prefix}[`),
+      )?.[1] ?? "the flags";
+    throw new CreateVmError(flag, p.path, p.message, { cause: r.error });
+  }
+  return vm;
+}
+
+/** Refuses the flags the API cannot express and a bad run strategy; returns --cpu as a number. */
+function checkedCores(opts: CreateVmOptions): number | undefined {
   if (opts.instancetype !== undefined)
     throw new CreateVmError(
       "--instancetype",
@@ -140,19 +174,17 @@ export function buildVm(opts: CreateVmOptions): VirtualMachineInput {
       "spec.runStrategy",
       `must be one of ${RUN_STRATEGIES.join(", ")}; got "${opts.runStrategy}"`,
     );
-  let cores: number | undefined;
-  if (opts.cpu !== undefined) {
-    if (!/^\d+$/.test(opts.cpu))
-      throw new CreateVmError("--cpu", "spec.cpu.cores", `must be a whole number, got "${opts.cpu}"`);
-    cores = Number(opts.cpu);
-  }
-  const flagOfPath: Array<[string, string]> = [
-    ["spec.memory", "--memory"],
-    ["spec.cpu", "--cpu"],
-    ["spec.runStrategy", "--run-strategy"],
-    ["metadata.name", "NAME"],
-    ["metadata.namespace", "--namespace"],
-  ];
+  if (opts.cpu === undefined) return undefined;
+  if (!/^\d+$/.test(opts.cpu))
+    throw new CreateVmError("--cpu", "spec.cpu.cores", `must be a whole number, got "${opts.cpu}"`);
+  return Number(opts.cpu);
+}
+
+/** The disks and volumes in flag order, cloud-init last; records which flag each index came from. */
+function diskSpecs(
+  opts: CreateVmOptions,
+  flagOfPath: Array<[string, string]>,
+): { disks: Record<string, unknown>[]; volumes: Record<string, unknown>[] } {
   const counts = { containerdisk: 0, pvc: 0, blank: 0 };
   const disks: Record<string, unknown>[] = [];
   const volumes: Record<string, unknown>[] = [];
@@ -177,27 +209,7 @@ export function buildVm(opts: CreateVmOptions): VirtualMachineInput {
     disks.push({ name: "cloudinit" });
     volumes.push({ name: "cloudinit", cloudInitNoCloud: { userData } });
   }
-  const vm = {
-    apiVersion: API_VERSION,
-    kind: KIND,
-    metadata: { name: opts.name, ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}) },
-    spec: {
-      runStrategy: opts.runStrategy ?? "Always",
-      ...(cores !== undefined ? { cpu: { cores } } : {}),
-      memory: { guest: opts.memory ?? "512Mi" },
-      ...(disks.length > 0 ? { disks, volumes } : {}),
-    },
-  } as VirtualMachineInput;
-  const r = validateVirtualMachine(vm);
-  if (!r.ok) {
-    const p = r.problems[0]!;
-    const flag =
-      flagOfPath.find(
-        ([prefix]) => p.path === prefix || p.path.startsWith(`${prefix}.`) || p.path.startsWith(`${prefix}[`),
-      )?.[1] ?? "the flags";
-    throw new CreateVmError(flag, p.path, p.message, { cause: r.error });
-  }
-  return vm;
+  return { disks, volumes };
 }
 
 /** The manifest as YAML. */
