@@ -61,7 +61,15 @@ export function usableImage(
   path: string,
   facts: ImageFacts,
 ): ImageInfo & { format: "raw" | "qcow2" } {
-  const { header, format, info, check } = facts;
+  const format = checkedHeader(disk, path, facts);
+  if (!facts.info) throw new Error(`unreachable: ${path} was not inspected`);
+  const i = openedInfo(disk, path, facts.info);
+  checkIntact(disk, path, i, facts.check);
+  return { ...i, format };
+}
+
+/** What our own header read refuses, before qemu-img sees the file: the format, a missing header, backing files. */
+function checkedHeader(disk: string, path: string, { header, format }: ImageFacts): "raw" | "qcow2" {
   if (format !== "raw" && format !== "qcow2")
     throw new DiskError("UNSUPPORTED_FORMAT", disk, `${path} is a ${format} image; use raw or qcow2`, {
       path,
@@ -85,30 +93,36 @@ export function usableImage(
         "); flatten it first (qemu-img convert -O qcow2 <image> <flat image>)",
       { path },
     );
-  if (!info) throw new Error(`unreachable: ${path} was not inspected`);
-  if (!info.ok) {
-    switch (info.reason) {
-      case "locked":
-        throw new DiskError(
-          "IMAGE_IN_USE",
-          disk,
-          `${path} is in use by another process (${info.message}); is an earlier QEMU for this VM still running?`,
-          { path },
-        );
-      case "denied":
-        throw new DiskError("PERMISSION_DENIED", disk, `cannot read ${path}: ${info.message}`, { path });
-      case "unreadable":
-        throw new DiskError(
-          "IMAGE_CORRUPT",
-          disk,
-          `${path} cannot be opened as a disk image: ${info.message}`,
-          {
-            path,
-          },
-        );
-    }
+  return format;
+}
+
+/** qemu-img info's report, or the DiskError for why it could not open the image. */
+function openedInfo(disk: string, path: string, info: ImageInfoResult): ImageInfo {
+  if (info.ok) return info.info;
+  switch (info.reason) {
+    case "locked":
+      throw new DiskError(
+        "IMAGE_IN_USE",
+        disk,
+        `${path} is in use by another process (${info.message}); is an earlier QEMU for this VM still running?`,
+        { path },
+      );
+    case "denied":
+      throw new DiskError("PERMISSION_DENIED", disk, `cannot read ${path}: ${info.message}`, { path });
+    case "unreadable":
+      throw new DiskError(
+        "IMAGE_CORRUPT",
+        disk,
+        `${path} cannot be opened as a disk image: ${info.message}`,
+        {
+          path,
+        },
+      );
   }
-  const i = info.info;
+}
+
+/** Refuses what qemu-img found: a backing or data file the header did not show, a corrupt mark, check errors. */
+function checkIntact(disk: string, path: string, i: ImageInfo, check: ImageCheckResult | undefined): void {
   if (i.backingFile !== undefined || i.dataFile !== undefined)
     throw new DiskError(
       "BACKING_FILE_NOT_ALLOWED",
@@ -132,5 +146,4 @@ export function usableImage(
         `${check.checkErrors} check errors: ${check.message}); repair a copy with qemu-img check -r all, or restore a backup`,
       { path },
     );
-  return { ...i, format };
 }
