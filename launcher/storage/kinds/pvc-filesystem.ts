@@ -84,48 +84,73 @@ export function planPvcFilesystem(
   const space = facts.space!;
   // statfs says 0 blocks for filesystems without a fixed size; their free space is no limit we can check.
   const unreported = space.totalBytes === 0;
+  const at: Where = { name, path, source, space, unreported };
+  return facts.image ? planExisting(disk, at, facts, facts.image) : planNew(disk, at, facts);
+}
 
-  if (!facts.image) {
-    if (disk.readOnly)
-      throw new DiskError(
-        "IMAGE_MISSING",
-        name,
-        `claim "${source.claimName}" holds no ${PVC_IMAGE_NAME} and the disk is read-only, so none can be created`,
-        { path },
-      );
-    if (unreported && source.capacityBytes === undefined)
-      throw new DiskError(
-        "INSUFFICIENT_SPACE",
-        name,
-        `cannot size a new ${PVC_IMAGE_NAME}: the claim's capacity is unknown and ${source.mountPath} reports no size`,
-        { path },
-      );
-    const basis = source.capacityBytes ?? space.availableBytes;
-    const sizeBytes = usableImageBytes(basis);
-    const what =
-      source.capacityBytes !== undefined
-        ? `claim capacity ${formatBytes(source.capacityBytes)}`
-        : `free space ${formatBytes(space.availableBytes)} (claim capacity unknown)`;
-    if (sizeBytes < MIN_IMAGE_BYTES || (!unreported && sizeBytes > space.availableBytes))
-      throw new DiskError(
-        "INSUFFICIENT_SPACE",
-        name,
-        `a new ${PVC_IMAGE_NAME} for ${what} needs ${formatBytes(Math.max(sizeBytes, MIN_IMAGE_BYTES))}, ` +
-          `but ${source.mountPath} has ${formatBytes(space.availableBytes)} free`,
-        { path },
-      );
-    return {
-      action: "create",
-      path,
-      format: "raw",
-      sizeBytes,
-      options: optionsFor(disk, facts.directIo!),
-      ...(unreported ? { note: UNREPORTED } : {}),
-    };
-  }
+/** The disk, its image path, its claim and the filesystem's space, as the planning steps share them. */
+interface Where {
+  name: string;
+  path: string;
+  source: Source;
+  space: NonNullable<PvcFilesystemFacts["space"]>;
+  /** The filesystem reports no size (statfs: 0 blocks). */
+  unreported: boolean;
+}
 
-  if (facts.image.kind !== "file")
-    throw new DiskError("UNSUPPORTED_FORMAT", name, `${path} is a ${facts.image.kind}, not an image file`, {
+/** No image yet: create one of the claim's (or the free space's) size, or refuse. */
+function planNew(
+  disk: Pick<LauncherDisk, "name" | "readOnly" | "cache">,
+  { name, path, source, space, unreported }: Where,
+  facts: PvcFilesystemFacts,
+): PvcFilesystemPlan {
+  if (disk.readOnly)
+    throw new DiskError(
+      "IMAGE_MISSING",
+      name,
+      `claim "${source.claimName}" holds no ${PVC_IMAGE_NAME} and the disk is read-only, so none can be created`,
+      { path },
+    );
+  if (unreported && source.capacityBytes === undefined)
+    throw new DiskError(
+      "INSUFFICIENT_SPACE",
+      name,
+      `cannot size a new ${PVC_IMAGE_NAME}: the claim's capacity is unknown and ${source.mountPath} reports no size`,
+      { path },
+    );
+  const basis = source.capacityBytes ?? space.availableBytes;
+  const sizeBytes = usableImageBytes(basis);
+  const what =
+    source.capacityBytes !== undefined
+      ? `claim capacity ${formatBytes(source.capacityBytes)}`
+      : `free space ${formatBytes(space.availableBytes)} (claim capacity unknown)`;
+  if (sizeBytes < MIN_IMAGE_BYTES || (!unreported && sizeBytes > space.availableBytes))
+    throw new DiskError(
+      "INSUFFICIENT_SPACE",
+      name,
+      `a new ${PVC_IMAGE_NAME} for ${what} needs ${formatBytes(Math.max(sizeBytes, MIN_IMAGE_BYTES))}, ` +
+        `but ${source.mountPath} has ${formatBytes(space.availableBytes)} free`,
+      { path },
+    );
+  return {
+    action: "create",
+    path,
+    format: "raw",
+    sizeBytes,
+    options: optionsFor(disk, facts.directIo!),
+    ...(unreported ? { note: UNREPORTED } : {}),
+  };
+}
+
+/** An image exists: use it, or grow it to the claim; never shrink or overwrite. */
+function planExisting(
+  disk: Pick<LauncherDisk, "name" | "readOnly" | "cache">,
+  { name, path, source, space, unreported }: Where,
+  facts: PvcFilesystemFacts,
+  found: NonNullable<PvcFilesystemFacts["image"]>,
+): PvcFilesystemPlan {
+  if (found.kind !== "file")
+    throw new DiskError("UNSUPPORTED_FORMAT", name, `${path} is a ${found.kind}, not an image file`, {
       path,
     });
   const image = usableImage(name, path, facts.imageFacts!);
@@ -138,13 +163,13 @@ export function planPvcFilesystem(
   const current = image.virtualSizeBytes;
   // Everything the image may ever occupy must fit in what it occupies now plus what is free, or the guest
   // eventually meets ENOSPC and QEMU pauses it.
-  const holdable = unreported ? Infinity : facts.image.allocatedBytes + space.availableBytes;
+  const holdable = unreported ? Infinity : found.allocatedBytes + space.availableBytes;
   if (current > holdable)
     throw new DiskError(
       "IMAGE_TOO_LARGE",
       name,
       `${path} is ${formatBytes(current)}, but ${source.mountPath} can hold at most ${formatBytes(holdable)} ` +
-        `(${formatBytes(facts.image.allocatedBytes)} already allocated + ${formatBytes(space.availableBytes)} free); ` +
+        `(${formatBytes(found.allocatedBytes)} already allocated + ${formatBytes(space.availableBytes)} free); ` +
         "expand the claim",
       { path },
     );
