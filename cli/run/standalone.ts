@@ -100,23 +100,7 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
     allowEmulation: options.allowEmulation ?? true,
     defaultBinding: options.defaultBinding ?? "bridge",
     paths: podPaths(workDir),
-    // A claim is a plain directory here; without a capacity the launcher would size its disk to the free
-    // space of the host filesystem.
-    claims: Object.fromEntries(
-      vm.spec.volumes.flatMap((v) =>
-        v.persistentVolumeClaim
-          ? [
-              [
-                v.persistentVolumeClaim.claimName,
-                {
-                  volumeMode: "Filesystem" as const,
-                  capacityBytes: options.pvcSizeBytes ?? DEFAULT_PVC_BYTES,
-                },
-              ],
-            ]
-          : [],
-      ),
-    ),
+    claims: standaloneClaims(vm, options.pvcSizeBytes ?? DEFAULT_PVC_BYTES),
   });
   const files = runtimeFiles(config.paths, config.boot);
   const configFile = join(workDir, "launcher-config.json");
@@ -124,28 +108,13 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
   const logFile = join(workDir, "launcher.log");
 
   let ns: PodNetns | undefined;
-  let launcher: ChildProcess | undefined;
-  let stopping = false;
-  let stops = 0;
-  const requestStop = (why: string) => {
-    stops++;
-    if (!launcher) {
-      stopping = true;
-      return;
-    }
-    say(
-      stops > 1
-        ? "stopping now (QEMU quit)"
-        : `${why}: shutting the guest down (ACPI power button; again to force)`,
-    );
-    // The launcher counts stop requests: the second one quits QEMU at once.
-    launcher.kill("SIGTERM");
-  };
+  const stop = stopper(say);
+  const requestStop = (why: string) => stop.request(why);
   const onSigint = () => requestStop("Ctrl-C");
   const onSigterm = () => requestStop("SIGTERM");
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigterm);
-  let consoleSocket: Socket | undefined;
+  let guestConsole: { text(): string; destroy(): void } | undefined;
   const timers: NodeJS.Timeout[] = [];
 
   try {
@@ -155,7 +124,7 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
     say(
       `pod network namespace ${ns.name}: pod IP ${ns.podIp}/${ns.prefixLength}, host ${ns.hostIp} (${ns.hostIf}); work dir ${workDir}`,
     );
-    if (stopping) return 0;
+    if (stop.stopping) return 0;
 
     const inNs = (args: string[]) => [
       "ip",
@@ -171,7 +140,7 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
       if (code !== 0)
         throw new StandaloneError(`netsetup failed (exit ${code}); see ${logFile}:\n${tail(logFile)}`);
     }
-    if (stopping) return 0;
+    if (stop.stopping) return 0;
 
     // setpriv: if this command dies, the launcher gets SIGTERM and shuts the guest down. Its own process
     // group, so a terminal's Ctrl-C reaches only this command, which asks the launcher once.
@@ -182,38 +151,13 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
       "--",
       ...inNs(["--config", configFile, "--termination-log", termLog]),
     ];
-    const logStream = createWriteStream(logFile, { flags: "a" });
-    launcher = spawn(argv[0]!, argv.slice(1), {
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-      env: process.env,
-    });
-    const exited = new Promise<number>((res) =>
-      launcher!.once("exit", (code, signal) => res(code ?? (signal ? 128 : 1))),
-    );
-    relayLogs(launcher, logStream, say);
+    const { child, exited } = spawnLauncher(argv, logFile, say);
+    stop.attach(child);
 
     if (!config.interfaces.length) say("the VM has no network interfaces");
     else say(`the guest is reachable from this host at ${ns.podIp} (bridge: the guest holds the pod IP)`);
 
-    // Console: the launcher's console socket replays what the guest printed so far.
-    let consoleText = "";
-    let addressSaid = false;
-    void (async () => {
-      consoleSocket = await connectWhenReady(files.consoleSocket, exited);
-      if (!consoleSocket) return;
-      consoleSocket.on("data", (chunk: Buffer) => {
-        out.write(chunk);
-        consoleText = (consoleText + chunk.toString("utf8")).slice(-65536);
-        // The test guest reports its DHCP lease; other guests are reached at the pod IP said above.
-        const addr = addressSaid ? null : /VIREO-GUEST addr iface=(\S+) ip=(\S+)/.exec(consoleText);
-        if (addr) {
-          addressSaid = true;
-          say(`guest address: ${addr[2]} (${addr[1]})`);
-        }
-      });
-      consoleSocket.on("error", () => {});
-    })();
+    guestConsole = watchConsole(files.consoleSocket, exited, out, say);
 
     if (options.timeoutSeconds !== undefined)
       timers.push(
@@ -223,13 +167,13 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
         ),
       );
     if (options.exitAfterReady) {
-      void waitReady(vm, ns, files.controlSocket, () => consoleText, options.readyOnConsole, exited).then(
+      void waitReady(vm, ns, files.controlSocket, guestConsole.text, options.readyOnConsole, exited).then(
         (ready) => {
           if (ready) requestStop("ready (--exit-after-ready)");
         },
       );
     }
-    if (stopping) requestStop("stop requested");
+    if (stop.stopping) requestStop("stop requested");
 
     const code = await exited;
     await sleep(100); // the console's last bytes
@@ -239,13 +183,106 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
     return code;
   } finally {
     timers.forEach(clearTimeout);
-    consoleSocket?.destroy();
+    guestConsole?.destroy();
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigterm);
     if (ns) await removePodNetns(ns);
     if (keep) say(`kept the work directory ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** Each claim as a plain directory of a fixed capacity: without one the launcher would size its disk to the
+ * host filesystem's free space. */
+function standaloneClaims(vm: VirtualMachine, capacityBytes: number) {
+  return Object.fromEntries(
+    vm.spec.volumes.flatMap((v) =>
+      v.persistentVolumeClaim
+        ? [[v.persistentVolumeClaim.claimName, { volumeMode: "Filesystem" as const, capacityBytes }]]
+        : [],
+    ),
+  );
+}
+
+/**
+ * Stop requests (Ctrl-C, SIGTERM, --timeout, ready): before the launcher runs they only mark the run as
+ * stopping; then each is a SIGTERM to the launcher, which counts them — the second quits QEMU at once.
+ */
+function stopper(say: (line: string) => void) {
+  let launcher: ChildProcess | undefined;
+  let stopping = false;
+  let stops = 0;
+  return {
+    get stopping() {
+      return stopping;
+    },
+    attach(child: ChildProcess): void {
+      launcher = child;
+    },
+    request(why: string): void {
+      stops++;
+      if (!launcher) {
+        stopping = true;
+        return;
+      }
+      say(
+        stops > 1
+          ? "stopping now (QEMU quit)"
+          : `${why}: shutting the guest down (ACPI power button; again to force)`,
+      );
+      launcher.kill("SIGTERM");
+    },
+  };
+}
+
+/** Starts the launcher with its output appended to the log file; `exited` resolves to its exit code. */
+function spawnLauncher(
+  argv: string[],
+  logFile: string,
+  say: (line: string) => void,
+): { child: ChildProcess; exited: Promise<number> } {
+  const logStream = createWriteStream(logFile, { flags: "a" });
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+    env: process.env,
+  });
+  const exited = new Promise<number>((res) =>
+    child.once("exit", (code, signal) => res(code ?? (signal ? 128 : 1))),
+  );
+  relayLogs(child, logStream, say);
+  return { child, exited };
+}
+
+/**
+ * Copies the guest console to `out` once its socket is there (the launcher replays what the guest printed
+ * so far), keeps the last 64 KiB for the ready check, and says the test guest's DHCP address once.
+ */
+function watchConsole(
+  socketPath: string,
+  exited: Promise<number>,
+  out: NodeJS.WritableStream,
+  say: (line: string) => void,
+): { text(): string; destroy(): void } {
+  let consoleText = "";
+  let addressSaid = false;
+  let socket: Socket | undefined;
+  void (async () => {
+    socket = await connectWhenReady(socketPath, exited);
+    if (!socket) return;
+    socket.on("data", (chunk: Buffer) => {
+      out.write(chunk);
+      consoleText = (consoleText + chunk.toString("utf8")).slice(-65536);
+      // The test guest reports its DHCP lease; other guests are reached at the pod IP said above.
+      const addr = addressSaid ? null : /VIREO-GUEST addr iface=(\S+) ip=(\S+)/.exec(consoleText);
+      if (addr) {
+        addressSaid = true;
+        say(`guest address: ${addr[2]} (${addr[1]})`);
+      }
+    });
+    socket.on("error", () => {});
+  })();
+  return { text: () => consoleText, destroy: () => socket?.destroy() };
 }
 
 function tail(file: string, lines = 15): string {
