@@ -94,18 +94,7 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
     return 0;
   }
   const keep = options.keep ?? options.workDir !== undefined;
-  const workDir = options.workDir ? resolve(options.workDir) : mkdtempSync(join(tmpdir(), "vireo-run-"));
-  await mkdir(workDir, { recursive: true, mode: 0o700 });
-  const config = launcherConfigFromVm(vm, {
-    allowEmulation: options.allowEmulation ?? true,
-    defaultBinding: options.defaultBinding ?? "bridge",
-    paths: podPaths(workDir),
-    claims: standaloneClaims(vm, options.pvcSizeBytes ?? DEFAULT_PVC_BYTES),
-  });
-  const files = runtimeFiles(config.paths, config.boot);
-  const configFile = join(workDir, "launcher-config.json");
-  const termLog = join(workDir, "termination-log");
-  const logFile = join(workDir, "launcher.log");
+  const { workDir, config, files, configFile, termLog, logFile } = await prepareWorkDir(vm, options);
 
   let ns: PodNetns | undefined;
   const stop = stopper(say);
@@ -115,7 +104,7 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigterm);
   let guestConsole: { text(): string; destroy(): void } | undefined;
-  const timers: NodeJS.Timeout[] = [];
+  let timer: NodeJS.Timeout | undefined;
 
   try {
     await applyLayout(planLayout(vm, config, imageDirs()));
@@ -126,17 +115,8 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
     );
     if (stop.stopping) return 0;
 
-    const inNs = (args: string[]) => [
-      "ip",
-      "netns",
-      "exec",
-      ns!.name,
-      process.execPath,
-      LAUNCHER_BIN,
-      ...args,
-    ];
     if (config.interfaces.length) {
-      const code = await runToEnd(inNs(["netsetup", "--config", configFile]), logFile);
+      const code = await runToEnd(inNetns(ns, ["netsetup", "--config", configFile]), logFile);
       if (code !== 0)
         throw new StandaloneError(`netsetup failed (exit ${code}); see ${logFile}:\n${tail(logFile)}`);
     }
@@ -149,7 +129,7 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
       "--pdeathsig",
       "TERM",
       "--",
-      ...inNs(["--config", configFile, "--termination-log", termLog]),
+      ...inNetns(ns, ["--config", configFile, "--termination-log", termLog]),
     ];
     const { child, exited } = spawnLauncher(argv, logFile, say);
     stop.attach(child);
@@ -159,30 +139,13 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
 
     guestConsole = watchConsole(files.consoleSocket, exited, out, say);
 
-    if (options.timeoutSeconds !== undefined)
-      timers.push(
-        setTimeout(
-          () => requestStop(`--timeout ${options.timeoutSeconds}s reached`),
-          options.timeoutSeconds * 1000,
-        ),
-      );
-    if (options.exitAfterReady) {
-      void waitReady(vm, ns, files.controlSocket, guestConsole.text, options.readyOnConsole, exited).then(
-        (ready) => {
-          if (ready) requestStop("ready (--exit-after-ready)");
-        },
-      );
-    }
+    timer = autoStops(options, requestStop, () =>
+      waitReady(vm, ns!, files.controlSocket, guestConsole!.text, options.readyOnConsole, exited),
+    );
     if (stop.stopping) requestStop("stop requested");
-
-    const code = await exited;
-    await sleep(100); // the console's last bytes
-    const message = existsSync(termLog) ? readFileSync(termLog, "utf8") : "(no termination message)";
-    say(`launcher exited with ${code}: ${message}`);
-    if (code !== 0) say(`last launcher log lines (${logFile}):\n${tail(logFile)}`);
-    return code;
+    return await reportExit(exited, termLog, logFile, say);
   } finally {
-    timers.forEach(clearTimeout);
+    clearTimeout(timer);
     guestConsole?.destroy();
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigterm);
@@ -190,6 +153,66 @@ export async function runStandalone(options: StandaloneOptions): Promise<number>
     if (keep) say(`kept the work directory ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** Makes the work directory and the launcher's config for it; names the files the run keeps there. */
+async function prepareWorkDir(vm: VirtualMachine, options: StandaloneOptions) {
+  const workDir = options.workDir ? resolve(options.workDir) : mkdtempSync(join(tmpdir(), "vireo-run-"));
+  await mkdir(workDir, { recursive: true, mode: 0o700 });
+  const config = launcherConfigFromVm(vm, {
+    allowEmulation: options.allowEmulation ?? true,
+    defaultBinding: options.defaultBinding ?? "bridge",
+    paths: podPaths(workDir),
+    claims: standaloneClaims(vm, options.pvcSizeBytes ?? DEFAULT_PVC_BYTES),
+  });
+  return {
+    workDir,
+    config,
+    files: runtimeFiles(config.paths, config.boot),
+    configFile: join(workDir, "launcher-config.json"),
+    termLog: join(workDir, "termination-log"),
+    logFile: join(workDir, "launcher.log"),
+  };
+}
+
+/** A vireo-launcher command line run inside the pod's network namespace. */
+function inNetns(ns: PodNetns, args: string[]): string[] {
+  return ["ip", "netns", "exec", ns.name, process.execPath, LAUNCHER_BIN!, ...args];
+}
+
+/** The stops the flags ask for: at --timeout, and with --exit-after-ready once `ready()` says so. */
+function autoStops(
+  options: StandaloneOptions,
+  requestStop: (why: string) => void,
+  ready: () => Promise<boolean>,
+): NodeJS.Timeout | undefined {
+  const timer =
+    options.timeoutSeconds === undefined
+      ? undefined
+      : setTimeout(
+          () => requestStop(`--timeout ${options.timeoutSeconds}s reached`),
+          options.timeoutSeconds * 1000,
+        );
+  if (options.exitAfterReady)
+    void ready().then((r) => {
+      if (r) requestStop("ready (--exit-after-ready)");
+    });
+  return timer;
+}
+
+/** Waits for the launcher to end and says how: its termination message, and its log's tail on failure. */
+async function reportExit(
+  exited: Promise<number>,
+  termLog: string,
+  logFile: string,
+  say: (line: string) => void,
+): Promise<number> {
+  const code = await exited;
+  await sleep(100); // the console's last bytes
+  const message = existsSync(termLog) ? readFileSync(termLog, "utf8") : "(no termination message)";
+  say(`launcher exited with ${code}: ${message}`);
+  if (code !== 0) say(`last launcher log lines (${logFile}):\n${tail(logFile)}`);
+  return code;
 }
 
 /** Each claim as a plain directory of a fixed capacity: without one the launcher would size its disk to the
