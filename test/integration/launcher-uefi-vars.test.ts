@@ -18,6 +18,7 @@ import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import { podPaths, stateClaimDir } from "../../crds/contract/index.ts";
 import { firmwareFiles } from "../../launcher/qemu/firmware-files.ts";
 import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
+import { OVMF_SHELL_BOOTS, OVMF_SHELL_DEVICE_ERROR } from "../guest/ovmf-flake.ts";
 import { SerialConsole } from "../guest/serial-console.ts";
 import { freePort } from "../harness/ports.ts";
 
@@ -70,12 +71,28 @@ async function configFor(dir: string, persistent: boolean): Promise<LauncherConf
   return { ...config, cpu: { ...config.cpu, model: "host-passthrough" }, http: { port: await freePort() } };
 }
 
+/** Boots the firmware to its shell, once more if OVMF's shell hit the load-only Device Error (ovmf-flake.ts). */
 async function start(config: LauncherConfig, n: number): Promise<Run> {
-  const cfgFile = join(root, `config-${n}.json`);
+  for (let boot = 1; ; boot++) {
+    const run = await startOnce(config, n, boot);
+    const m = await run
+      .console!.waitFor(new RegExp(`Shell> |${OVMF_SHELL_DEVICE_ERROR.source}`), SHELL_TIMEOUT_MS)
+      .catch((err: Error) => {
+        throw new Error(`no UEFI shell; launcher output:\n${run.output().slice(-3000)}`, { cause: err });
+      });
+    if (m[0] === "Shell> ") return run;
+    if (boot >= OVMF_SHELL_BOOTS) throw new Error(`OVMF's shell failed to start ${boot} times: ${m[0]}`);
+    console.log(`boot ${boot}: ${m[0]} — the firmware on a starved vCPU; booting once more`);
+    await stop(run);
+  }
+}
+
+async function startOnce(config: LauncherConfig, n: number, boot: number): Promise<Run> {
+  const cfgFile = join(root, `config-${n}-${boot}.json`);
   writeFileSync(cfgFile, JSON.stringify(config));
   const child = spawn(
     process.execPath,
-    [BIN, "--config", cfgFile, "--termination-log", join(root, `termination-${n}`)],
+    [BIN, "--config", cfgFile, "--termination-log", join(root, `termination-${n}-${boot}`)],
     { env: { ...process.env, VIREO_ACCEL: "tcg" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
@@ -86,9 +103,6 @@ async function start(config: LauncherConfig, n: number): Promise<Run> {
   runs.push(run);
   run.console = await SerialConsole.connect(runtimeFiles(config.paths, config.boot).consoleSocket, {
     connectTimeoutMs: 60_000,
-  });
-  await run.console.waitFor(/Shell> /, SHELL_TIMEOUT_MS).catch((err: Error) => {
-    throw new Error(`no UEFI shell; launcher output:\n${out.slice(-3000)}`, { cause: err });
   });
   return run;
 }
