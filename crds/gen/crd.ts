@@ -1,6 +1,7 @@
-import { GROUP, KIND, PLURAL, VERSION } from "../api/virtual-machine.ts";
+import { GROUP, KIND, PLURAL } from "../api/virtual-machine.ts";
 import { vmSpecStoredShape } from "../api/spec.ts";
 import { vmStatusSchema } from "../api/status.ts";
+import { crdOf } from "./crd-frame.ts";
 import { openApiOf, toStructural } from "./openapi.ts";
 
 /** File name of the generated CRD, as controller-gen would name it. */
@@ -11,37 +12,19 @@ export const CRD_FILE = `${GROUP}_${PLURAL}.yaml`;
  * the same object, which is how CI detects a stale checked-in CRD.
  */
 export function buildVirtualMachineCrd(): Record<string, unknown> {
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: {
-      name: `${PLURAL}.${GROUP}`,
-      labels: { "app.kubernetes.io/name": "vireo", "app.kubernetes.io/component": "crd" },
+  return crdOf({
+    kind: KIND,
+    plural: PLURAL,
+    singular: "virtualmachine",
+    // vm/vms/vmi belong to KubeVirt; both can be installed side by side.
+    shortNames: ["vvm"],
+    scope: "Namespaced",
+    version: {
+      subresources: { status: {} },
+      additionalPrinterColumns: printerColumns(),
+      schema: { openAPIV3Schema: rootSchema() },
     },
-    spec: {
-      group: GROUP,
-      names: {
-        kind: KIND,
-        listKind: `${KIND}List`,
-        plural: PLURAL,
-        singular: "virtualmachine",
-        // vm/vms/vmi belong to KubeVirt; both can be installed side by side.
-        shortNames: ["vvm"],
-        categories: ["vireo"],
-      },
-      scope: "Namespaced",
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: printerColumns(),
-          schema: { openAPIV3Schema: rootSchema() },
-        },
-      ],
-    },
-  };
+  });
 }
 
 /** `kubectl get vvm` columns (fresh objects each call: callers may change what they are given). */

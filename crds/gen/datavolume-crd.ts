@@ -1,10 +1,11 @@
-import { GROUP, VERSION } from "../contract/metadata.ts";
+import { GROUP } from "../contract/metadata.ts";
 import {
   DATAVOLUME_KIND,
   DATAVOLUME_PLURAL,
   dataVolumeSpecSchema,
   dataVolumeStatusSchema,
 } from "../api/datavolume.ts";
+import { crdOf } from "./crd-frame.ts";
 import { openApiOf, toStructural } from "./openapi.ts";
 
 /** File name of the generated DataVolume CRD, as controller-gen would name it. */
@@ -14,68 +15,48 @@ export const DATAVOLUME_CRD_FILE = `${GROUP}_${DATAVOLUME_PLURAL}.yaml`;
 export function buildDataVolumeCrd(): Record<string, unknown> {
   const spec = toStructural(openApiOf(dataVolumeSpecSchema), "spec");
   const status = toStructural(openApiOf(dataVolumeStatusSchema), "status");
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: {
-      name: `${DATAVOLUME_PLURAL}.${GROUP}`,
-      labels: { "app.kubernetes.io/name": "vireo", "app.kubernetes.io/component": "crd" },
-    },
-    spec: {
-      group: GROUP,
-      names: {
-        kind: DATAVOLUME_KIND,
-        listKind: `${DATAVOLUME_KIND}List`,
-        plural: DATAVOLUME_PLURAL,
-        singular: "datavolume",
-        // dv/dvs belong to KubeVirt CDI; both can be installed side by side.
-        shortNames: ["vdv"],
-        categories: ["vireo"],
-      },
-      scope: "Namespaced",
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: "Phase", type: "string", jsonPath: ".status.phase" },
-            { name: "Progress", type: "string", jsonPath: ".status.progress" },
-            { name: "Restarts", type: "integer", jsonPath: ".status.restartCount", priority: 1 },
-            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
-          ],
-          schema: {
-            openAPIV3Schema: {
+  return crdOf({
+    kind: DATAVOLUME_KIND,
+    plural: DATAVOLUME_PLURAL,
+    singular: "datavolume",
+    // dv/dvs belong to KubeVirt CDI; both can be installed side by side.
+    shortNames: ["vdv"],
+    scope: "Namespaced",
+    version: {
+      subresources: { status: {} },
+      additionalPrinterColumns: [
+        { name: "Phase", type: "string", jsonPath: ".status.phase" },
+        { name: "Progress", type: "string", jsonPath: ".status.progress" },
+        { name: "Restarts", type: "integer", jsonPath: ".status.restartCount", priority: 1 },
+        { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+      ],
+      schema: {
+        openAPIV3Schema: {
+          type: "object",
+          description: "A PersistentVolumeClaim and how its disk is filled (import, clone, upload, blank).",
+          required: ["spec"],
+          properties: {
+            apiVersion: { type: "string" },
+            kind: { type: "string" },
+            metadata: {
               type: "object",
-              description:
-                "A PersistentVolumeClaim and how its disk is filled (import, clone, upload, blank).",
-              required: ["spec"],
               properties: {
-                apiVersion: { type: "string" },
-                kind: { type: "string" },
-                metadata: {
-                  type: "object",
-                  properties: {
-                    name: { type: "string", maxLength: 63, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
-                  },
-                },
-                spec: {
-                  ...spec,
-                  description: "Desired disk: its source and its claim.",
-                  // CDI's DataVolume spec is immutable once created; so is ours (a new source means a new disk).
-                  "x-kubernetes-validations": [
-                    ...((spec as { "x-kubernetes-validations"?: unknown[] })["x-kubernetes-validations"] ??
-                      []),
-                    { rule: "self == oldSelf", message: "a DataVolume's spec is immutable" },
-                  ],
-                },
-                status: { ...status, description: "Observed state, written by the operator." },
+                name: { type: "string", maxLength: 63, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
               },
             },
+            spec: {
+              ...spec,
+              description: "Desired disk: its source and its claim.",
+              // CDI's DataVolume spec is immutable once created; so is ours (a new source means a new disk).
+              "x-kubernetes-validations": [
+                ...((spec as { "x-kubernetes-validations"?: unknown[] })["x-kubernetes-validations"] ?? []),
+                { rule: "self == oldSelf", message: "a DataVolume's spec is immutable" },
+              ],
+            },
+            status: { ...status, description: "Observed state, written by the operator." },
           },
         },
-      ],
+      },
     },
-  };
+  });
 }

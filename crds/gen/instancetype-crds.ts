@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { GROUP, VERSION } from "../api/virtual-machine.ts";
+import { GROUP } from "../api/virtual-machine.ts";
 import {
   CLUSTER_INSTANCETYPE_KIND,
   CLUSTER_INSTANCETYPE_PLURAL,
@@ -14,6 +14,7 @@ import {
   PREFERENCE_PLURAL,
   preferenceSpecSchema,
 } from "../api/preference.ts";
+import { crdOf } from "./crd-frame.ts";
 import { openApiOf, toStructural } from "./openapi.ts";
 
 interface KindInfo {
@@ -66,47 +67,29 @@ export const crdFileOf = (plural: string) => `${GROUP}_${plural}.yaml`;
 
 function buildCrd(k: KindInfo): Record<string, unknown> {
   const spec = toStructural(openApiOf(k.spec), "spec");
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: {
-      name: `${k.plural}.${GROUP}`,
-      labels: { "app.kubernetes.io/name": "vireo", "app.kubernetes.io/component": "crd" },
-    },
-    spec: {
-      group: GROUP,
-      names: {
-        kind: k.kind,
-        listKind: `${k.kind}List`,
-        plural: k.plural,
-        singular: k.kind.toLowerCase(),
-        shortNames: k.shortNames,
-        categories: ["vireo"],
-      },
-      scope: k.scope,
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          additionalPrinterColumns: [{ name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }],
-          schema: {
-            openAPIV3Schema: {
-              type: "object",
-              description: k.description,
-              required: ["spec"],
-              properties: {
-                apiVersion: { type: "string" },
-                kind: { type: "string" },
-                metadata: { type: "object" },
-                spec: { ...spec, description: k.description },
-              },
-            },
+  return crdOf({
+    kind: k.kind,
+    plural: k.plural,
+    singular: k.kind.toLowerCase(),
+    shortNames: k.shortNames,
+    scope: k.scope,
+    version: {
+      additionalPrinterColumns: [{ name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }],
+      schema: {
+        openAPIV3Schema: {
+          type: "object",
+          description: k.description,
+          required: ["spec"],
+          properties: {
+            apiVersion: { type: "string" },
+            kind: { type: "string" },
+            metadata: { type: "object" },
+            spec: { ...spec, description: k.description },
           },
         },
-      ],
+      },
     },
-  };
+  });
 }
 
 /** The instancetype and preference CRDs (namespaced and cluster kinds), keyed by file name. Pure. */

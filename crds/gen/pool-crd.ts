@@ -1,70 +1,52 @@
-import { GROUP, VERSION } from "../api/virtual-machine.ts";
 import { POOL_KIND, POOL_PLURAL, poolSpecSchema, poolStatusSchema } from "../api/pool.ts";
+import { crdOf } from "./crd-frame.ts";
 import { openApiOf, toStructural } from "./openapi.ts";
 
 /** The VirtualMachinePool CRD, with status and scale subresources. Pure. */
 export function buildPoolCrd(): Record<string, unknown> {
   const spec = toStructural(openApiOf(poolSpecSchema), "spec");
   const status = toStructural(openApiOf(poolStatusSchema), "status");
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: {
-      name: `${POOL_PLURAL}.${GROUP}`,
-      labels: { "app.kubernetes.io/name": "vireo", "app.kubernetes.io/component": "crd" },
-    },
-    spec: {
-      group: GROUP,
-      names: {
-        kind: POOL_KIND,
-        listKind: `${POOL_KIND}List`,
-        plural: POOL_PLURAL,
-        singular: "virtualmachinepool",
-        // vmpool belongs to KubeVirt.
-        shortNames: ["vvmpool"],
-        categories: ["vireo"],
+  return crdOf({
+    kind: POOL_KIND,
+    plural: POOL_PLURAL,
+    singular: "virtualmachinepool",
+    // vmpool belongs to KubeVirt.
+    shortNames: ["vvmpool"],
+    scope: "Namespaced",
+    version: {
+      subresources: {
+        status: {},
+        scale: {
+          specReplicasPath: ".spec.replicas",
+          statusReplicasPath: ".status.replicas",
+          labelSelectorPath: ".status.labelSelector",
+        },
       },
-      scope: "Namespaced",
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          subresources: {
-            status: {},
-            scale: {
-              specReplicasPath: ".spec.replicas",
-              statusReplicasPath: ".status.replicas",
-              labelSelectorPath: ".status.labelSelector",
-            },
-          },
-          additionalPrinterColumns: [
-            { name: "Desired", type: "integer", jsonPath: ".spec.replicas" },
-            { name: "Current", type: "integer", jsonPath: ".status.replicas" },
-            { name: "Ready", type: "integer", jsonPath: ".status.readyReplicas" },
-            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
-          ],
-          schema: {
-            openAPIV3Schema: {
+      additionalPrinterColumns: [
+        { name: "Desired", type: "integer", jsonPath: ".spec.replicas" },
+        { name: "Current", type: "integer", jsonPath: ".status.replicas" },
+        { name: "Ready", type: "integer", jsonPath: ".status.readyReplicas" },
+        { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+      ],
+      schema: {
+        openAPIV3Schema: {
+          type: "object",
+          description: "Identical VirtualMachines from one template.",
+          required: ["spec"],
+          properties: {
+            apiVersion: { type: "string" },
+            kind: { type: "string" },
+            metadata: {
               type: "object",
-              description: "Identical VirtualMachines from one template.",
-              required: ["spec"],
               properties: {
-                apiVersion: { type: "string" },
-                kind: { type: "string" },
-                metadata: {
-                  type: "object",
-                  properties: {
-                    name: { type: "string", maxLength: 52, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
-                  },
-                },
-                spec: { ...spec, description: "Desired replicas and their template." },
-                status: { ...status, description: "Observed state, written by the operator." },
+                name: { type: "string", maxLength: 52, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
               },
             },
+            spec: { ...spec, description: "Desired replicas and their template." },
+            status: { ...status, description: "Observed state, written by the operator." },
           },
         },
-      ],
+      },
     },
-  };
+  });
 }
