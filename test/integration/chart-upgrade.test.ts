@@ -69,10 +69,10 @@ describe("CRD upgrades", () => {
   const established = () =>
     cp().kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/virtualmachines.vireo.dev"]);
 
-  /** A copy of a chart with its CRD file replaced (the vireo-crds copy's files/ link becomes a file). */
+  /** A copy of a chart with its CRD file replaced (links followed: vireo-crds' files/ point into charts/vireo). */
   const chartWith = async (chart: string, crdPath: string, text: string) => {
     const dir = join(scratch, `${chart}-${Math.random().toString(36).slice(2, 8)}`);
-    await copy(join(repoRoot, "charts", chart), dir, { recursive: true, verbatimSymlinks: true });
+    await copy(join(repoRoot, "charts", chart), dir, { recursive: true, dereference: true });
     await unlink(join(dir, crdPath));
     await writeFile(join(dir, crdPath), text);
     return dir;
@@ -91,9 +91,17 @@ describe("CRD upgrades", () => {
     await cluster.cleanNamespace(ns.name).catch(() => {});
     for (const release of ["vireo", "vireo-crds"])
       await cp().helm(["uninstall", release, "-n", ns.name], { check: false });
-    await cp().kubectl(["delete", "crd", "virtualmachines.vireo.dev", "--ignore-not-found"], {
-      check: false,
-    });
+    // Every CRD the charts made (helm.sh/resource-policy keep leaves them after uninstall).
+    await cp().kubectl(
+      [
+        "delete",
+        "crd",
+        "-l",
+        "app.kubernetes.io/name=vireo,app.kubernetes.io/component=crd",
+        "--ignore-not-found",
+      ],
+      { check: false },
+    );
     await cp().kubectl(["delete", "leases", "--all", "-n", ns.name], { check: false });
     await ns.delete();
     await rm(scratch, { recursive: true, force: true });
