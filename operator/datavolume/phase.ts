@@ -84,19 +84,52 @@ function retryClass(r: ImportResult): string {
   return r.reason;
 }
 
-/** Decides for one DataVolume. */
+type Phase = NonNullable<DataVolumeStatus["phase"]>;
+/** Writes the decision's status (conditions, phase Events) into `out` and returns it. */
+type Finish = (phase: Phase, progress: string, running: ConditionInput, ready: ConditionInput) => DvDecision;
+
+const notRunning = (reason: string, message: string): ConditionInput => ({
+  type: "Running",
+  status: "False",
+  reason,
+  message,
+});
+const notReady = (reason: string, message: string): ConditionInput => ({
+  type: "Ready",
+  status: "False",
+  reason,
+  message,
+});
+const requeue = (d: DvDecision, ms: number): DvDecision => ({ ...d, requeueAfterMs: ms });
+
+/** Decides for one DataVolume: the claim, then a clone's source, then the importer pod, in that order. */
 export function decideDataVolume(dv: DataVolume, o: DvObserved): DvDecision {
+  const out: DvDecision = { actions: [], status: {}, events: [] };
+  const finish = finisher(dv, o, out);
   const prev = dv.status;
-  const restarts = prev?.restartCount ?? 0;
+  if (prev?.phase === "Succeeded") {
+    // Done once: the disk is the user's now. A leftover importer pod goes (it holds the claim on its node).
+    if (o.pod) out.actions.push({ kind: "deletePod", uid: o.pod.uid, reason: "import done" });
+    return finish("Succeeded", "100%", notRunning("Completed", "import completed"), {
+      type: "Ready",
+      status: "True",
+      reason: "Succeeded",
+      message: prev.conditions?.find((c) => c.type === "Ready")?.message ?? "import succeeded",
+    });
+  }
+  return (
+    claimStep(dv, o, out, finish) ??
+    sourceStep(dv, o, finish) ??
+    (o.pod ? podStep(dv, o, o.pod, out, finish) : scheduleStep(dv, o, out, finish))
+  );
+}
+
+/** The status writer for one decision: conditions from the previous ones, an Event when the phase moves. */
+function finisher(dv: DataVolume, o: DvObserved, out: DvDecision): Finish {
+  const prev = dv.status;
   const gen = dv.metadata.generation ?? 0;
   const claimName = dv.metadata.name ?? "";
-  const out: DvDecision = { actions: [], status: {}, events: [] };
-  const finish = (
-    phase: NonNullable<DataVolumeStatus["phase"]>,
-    progress: string,
-    running: ConditionInput,
-    ready: ConditionInput,
-  ): DvDecision => {
+  return (phase, progress, running, ready) => {
     const bound: ConditionInput =
       o.claim?.phase === "Bound"
         ? { type: "Bound", status: "True", reason: "Bound", message: `PVC ${claimName} is bound` }
@@ -106,6 +139,7 @@ export function decideDataVolume(dv: DataVolume, o: DvObserved): DvDecision {
             reason: o.claim ? "Pending" : "ClaimMissing",
             message: `PVC ${claimName} is ${o.claim?.phase ?? "not created yet"}`,
           };
+    const restarts = prev?.restartCount ?? 0;
     out.status = {
       phase,
       progress,
@@ -124,31 +158,11 @@ export function decideDataVolume(dv: DataVolume, o: DvObserved): DvDecision {
     }
     return out;
   };
-  const notRunning = (reason: string, message: string): ConditionInput => ({
-    type: "Running",
-    status: "False",
-    reason,
-    message,
-  });
-  const notReady = (reason: string, message: string): ConditionInput => ({
-    type: "Ready",
-    status: "False",
-    reason,
-    message,
-  });
+}
 
-  if (prev?.phase === "Succeeded") {
-    // Done once: the disk is the user's now. A leftover importer pod goes (it holds the claim on its node).
-    if (o.pod) out.actions.push({ kind: "deletePod", uid: o.pod.uid, reason: "import done" });
-    return finish("Succeeded", "100%", notRunning("Completed", "import completed"), {
-      type: "Ready",
-      status: "True",
-      reason: "Succeeded",
-      message: prev.conditions?.find((c) => c.type === "Ready")?.message ?? "import succeeded",
-    });
-  }
-
-  // The claim first: every later step needs it (WaitForFirstConsumer claims bind only once the pod exists).
+/** The claim first: every later step needs it (WaitForFirstConsumer claims bind only once the pod exists). */
+function claimStep(dv: DataVolume, o: DvObserved, out: DvDecision, finish: Finish): DvDecision | undefined {
+  const claimName = dv.metadata.name ?? "";
   if (!o.claim) {
     out.actions.push({ kind: "createClaim", claim: buildDataVolumeClaim(dv) });
     return finish(
@@ -168,70 +182,83 @@ export function decideDataVolume(dv: DataVolume, o: DvObserved): DvDecision {
         `PVC ${claimName} exists and belongs to something else; the DataVolume will not write into it`,
       ),
     );
+  return undefined;
+}
 
-  const src = dv.spec.source;
-  if (src.pvc && !o.pod) {
-    if (src.pvc.namespace && src.pvc.namespace !== dv.metadata.namespace)
-      return finish(
-        "Failed",
-        "N/A",
-        notRunning("CrossNamespaceClone", "not cloning"),
-        notReady(
-          "CrossNamespaceCloneUnsupported",
-          `cloning from namespace ${src.pvc.namespace} is not supported yet (pods mount claims of their own namespace only); copy it with a DataVolume there and upload`,
-        ),
-      );
-    if (!o.source?.found)
-      return {
-        ...finish(
-          "Pending",
-          "N/A",
-          notRunning("SourceMissing", "waiting for the source"),
-          notReady("SourceClaimNotFound", `source PVC ${src.pvc.name} not found`),
-        ),
-        requeueAfterMs: 30_000,
-      };
-    if (o.source.inUseBy)
-      return {
-        ...finish(
-          "Pending",
-          "N/A",
-          notRunning("SourceInUse", "waiting for the source"),
-          notReady(
-            "SourceInUse",
-            `source PVC ${src.pvc.name} is in use by running VM pod ${o.source.inUseBy}; stop it to clone a consistent disk`,
-          ),
-        ),
-        requeueAfterMs: 30_000,
-      };
-  }
-
-  const pod = o.pod;
-  if (!pod) {
-    const capacityBytes = o.claim.capacityBytes;
-    if (!capacityBytes)
-      return finish(
+/** A clone waits for its source claim (found, and not open in a running VM) before any pod is made. */
+function sourceStep(dv: DataVolume, o: DvObserved, finish: Finish): DvDecision | undefined {
+  const src = dv.spec.source.pvc;
+  if (!src || o.pod) return undefined;
+  if (src.namespace && src.namespace !== dv.metadata.namespace)
+    return finish(
+      "Failed",
+      "N/A",
+      notRunning("CrossNamespaceClone", "not cloning"),
+      notReady(
+        "CrossNamespaceCloneUnsupported",
+        `cloning from namespace ${src.namespace} is not supported yet (pods mount claims of their own namespace only); copy it with a DataVolume there and upload`,
+      ),
+    );
+  if (!o.source?.found)
+    return requeue(
+      finish(
         "Pending",
         "N/A",
-        notRunning("Pending", "waiting for the claim's size"),
-        notReady("ClaimPending", "claim has no size yet"),
-      );
-    out.actions.push({
-      kind: "createPod",
-      pod: buildImporterPod(dv, {
-        ...o.podSettings,
-        capacityBytes,
-        ...(o.source?.volumeMode ? { sourceVolumeMode: o.source.volumeMode } : {}),
-      }),
-    });
-    return finish(
-      "ImportScheduled",
-      "N/A",
-      notRunning("Scheduled", "importer pod created"),
-      notReady("ImportScheduled", "import scheduled"),
+        notRunning("SourceMissing", "waiting for the source"),
+        notReady("SourceClaimNotFound", `source PVC ${src.name} not found`),
+      ),
+      30_000,
     );
-  }
+  if (o.source.inUseBy)
+    return requeue(
+      finish(
+        "Pending",
+        "N/A",
+        notRunning("SourceInUse", "waiting for the source"),
+        notReady(
+          "SourceInUse",
+          `source PVC ${src.name} is in use by running VM pod ${o.source.inUseBy}; stop it to clone a consistent disk`,
+        ),
+      ),
+      30_000,
+    );
+  return undefined;
+}
 
+/** No importer pod yet: make one once the claim has a size. */
+function scheduleStep(dv: DataVolume, o: DvObserved, out: DvDecision, finish: Finish): DvDecision {
+  const capacityBytes = o.claim?.capacityBytes;
+  if (!capacityBytes)
+    return finish(
+      "Pending",
+      "N/A",
+      notRunning("Pending", "waiting for the claim's size"),
+      notReady("ClaimPending", "claim has no size yet"),
+    );
+  out.actions.push({
+    kind: "createPod",
+    pod: buildImporterPod(dv, {
+      ...o.podSettings,
+      capacityBytes,
+      ...(o.source?.volumeMode ? { sourceVolumeMode: o.source.volumeMode } : {}),
+    }),
+  });
+  return finish(
+    "ImportScheduled",
+    "N/A",
+    notRunning("Scheduled", "importer pod created"),
+    notReady("ImportScheduled", "import scheduled"),
+  );
+}
+
+/** The importer pod's phase decides: scheduled, importing (progress polled), done, or failed (maybe retried). */
+function podStep(
+  dv: DataVolume,
+  o: DvObserved,
+  pod: ImporterView,
+  out: DvDecision,
+  finish: Finish,
+): DvDecision {
   switch (pod.phase) {
     case "Pending":
     case "Unknown":
@@ -243,16 +270,16 @@ export function decideDataVolume(dv: DataVolume, o: DvObserved): DvDecision {
       );
     case "Running": {
       const pct = `${Math.min(99, Math.max(0, Math.floor(o.progress ?? 0)))}%`;
-      const phase = src.upload && (o.progress ?? 0) === 0 ? "UploadReady" : "ImportInProgress";
-      return {
-        ...finish(
+      const phase = dv.spec.source.upload && (o.progress ?? 0) === 0 ? "UploadReady" : "ImportInProgress";
+      return requeue(
+        finish(
           phase,
           pct,
           { type: "Running", status: "True", reason: "Running", message: "importer running" },
           notReady(phase, phase === "UploadReady" ? "waiting for vireo image-upload" : `importing: ${pct}`),
         ),
-        requeueAfterMs: PROGRESS_POLL_MS,
-      };
+        PROGRESS_POLL_MS,
+      );
     }
     case "Succeeded":
       if (pod.result?.result === "Succeeded")
@@ -263,25 +290,36 @@ export function decideDataVolume(dv: DataVolume, o: DvObserved): DvDecision {
           message: pod.result.message,
         });
     // fall through: exit 0 without a result is a failure too
-    case "Failed": {
-      const r: ImportResult = pod.result ?? {
-        result: "Failed",
-        reason: pod.stateReason ?? "ImporterFailed",
-        message: pod.stateMessage ?? "the importer ended without a result",
-      };
-      const failed = finish(
-        "Failed",
-        prev?.progress ?? "N/A",
-        notRunning("Failed", r.message),
-        notReady(r.reason, r.message),
-      );
-      if (!RETRYABLE.has(retryClass(r))) return failed;
-      const wait = retryDelayMs(restarts) - (o.now - (pod.finishedAt ?? o.now));
-      if (wait > 0) return { ...failed, requeueAfterMs: wait };
-      out.actions.push({ kind: "deletePod", uid: pod.uid, reason: `retry after ${r.reason}` });
-      out.status = { ...out.status, restartCount: restarts + 1 };
-      return out;
-    }
+    case "Failed":
+      return failedStep(dv, o, pod, out, finish);
   }
+  return out;
+}
+
+/** A failed import: terminal, or retried with back-off measured from the pod's end. */
+function failedStep(
+  dv: DataVolume,
+  o: DvObserved,
+  pod: ImporterView,
+  out: DvDecision,
+  finish: Finish,
+): DvDecision {
+  const restarts = dv.status?.restartCount ?? 0;
+  const r: ImportResult = pod.result ?? {
+    result: "Failed",
+    reason: pod.stateReason ?? "ImporterFailed",
+    message: pod.stateMessage ?? "the importer ended without a result",
+  };
+  const failed = finish(
+    "Failed",
+    dv.status?.progress ?? "N/A",
+    notRunning("Failed", r.message),
+    notReady(r.reason, r.message),
+  );
+  if (!RETRYABLE.has(retryClass(r))) return failed;
+  const wait = retryDelayMs(restarts) - (o.now - (pod.finishedAt ?? o.now));
+  if (wait > 0) return requeue(failed, wait);
+  out.actions.push({ kind: "deletePod", uid: pod.uid, reason: `retry after ${r.reason}` });
+  out.status = { ...out.status, restartCount: restarts + 1 };
   return out;
 }
