@@ -148,40 +148,9 @@ export function reduce(
     case "event":
       onEvent(s, input.event, actions, log, settle);
       break;
-    case "stop-requested": {
-      if (s.phase === "exited" || s.outcome) break;
-      if (s.stop) {
-        if (input.force && s.stop.method !== "quit") {
-          s.stop = { ...s.stop, method: "quit", quitAtMs: input.nowMs };
-          log("warn", "second stop request: quitting QEMU now");
-          actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
-        } else log("info", "stop already in progress", { method: s.stop.method });
-        break;
-      }
-      const graceMs = Math.max(0, input.graceMs);
-      s.stop = { requestedAtMs: input.nowMs, deadlineAtMs: input.nowMs + graceMs, method: "powerdown" };
-      if (graceMs === 0 || s.phase === "starting") {
-        s.stop.method = "quit";
-        s.stop.quitAtMs = input.nowMs;
-        log(
-          "info",
-          s.phase === "starting"
-            ? "stop before the guest ran: quitting QEMU"
-            : "no grace period: quitting QEMU",
-        );
-        actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
-        break;
-      }
-      s.phase = "stopping";
-      // A paused guest cannot see the power button.
-      if (prev.phase === "paused") {
-        log("info", "resuming the paused guest so it can power off");
-        actions.push({ type: "qmp", command: "cont" });
-      }
-      log("info", "pressing the ACPI power button", { graceMs });
-      actions.push({ type: "qmp", command: "system_powerdown" }, { type: "arm-deadline", inMs: graceMs });
+    case "stop-requested":
+      onStopRequested(s, prev, input, actions, log);
       break;
-    }
     case "deadline":
       if (s.phase === "exited" || s.outcome || !s.stop || s.stop.method === "quit") break;
       s.stop = { ...s.stop, method: "quit", quitAtMs: input.nowMs };
@@ -195,22 +164,71 @@ export function reduce(
       log("error", "QEMU did not exit after quit: killing it");
       actions.push({ type: "kill" });
       break;
-    case "qemu-exited": {
-      s.phase = "exited";
-      if (s.stop?.method === "quit" && !s.outcome) {
-        settle({
-          kind: "quit",
-          afterMs: (s.stop.quitAtMs ?? s.stop.deadlineAtMs) - s.stop.requestedAtMs,
-          killed: input.exit.signal === "SIGKILL",
-        });
-      }
-      const how = input.exit.signal ? `signal ${input.exit.signal}` : `exit code ${input.exit.code}`;
-      const stderr = input.stderrTail.slice(-8).join("\n");
-      settle({ kind: "crash", reason: `QEMU exited unexpectedly (${how})${stderr ? `: ${stderr}` : ""}` });
+    case "qemu-exited":
+      onQemuExited(s, input, settle);
       break;
-    }
   }
   return { status: s, actions };
+}
+
+type Log = (level: "info" | "warn" | "error", msg: string, data?: Record<string, unknown>) => void;
+
+/** A stop: the ACPI power button with a deadline, or quit at once (no grace, guest not yet run, forced). */
+function onStopRequested(
+  s: LauncherStatus,
+  prev: LauncherStatus,
+  input: Extract<Input, { type: "stop-requested" }>,
+  actions: Action[],
+  log: Log,
+): void {
+  if (s.phase === "exited" || s.outcome) return;
+  if (s.stop) {
+    if (input.force && s.stop.method !== "quit") {
+      s.stop = { ...s.stop, method: "quit", quitAtMs: input.nowMs };
+      log("warn", "second stop request: quitting QEMU now");
+      actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
+    } else log("info", "stop already in progress", { method: s.stop.method });
+    return;
+  }
+  const graceMs = Math.max(0, input.graceMs);
+  s.stop = { requestedAtMs: input.nowMs, deadlineAtMs: input.nowMs + graceMs, method: "powerdown" };
+  if (graceMs === 0 || s.phase === "starting") {
+    s.stop.method = "quit";
+    s.stop.quitAtMs = input.nowMs;
+    log(
+      "info",
+      s.phase === "starting" ? "stop before the guest ran: quitting QEMU" : "no grace period: quitting QEMU",
+    );
+    actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
+    return;
+  }
+  s.phase = "stopping";
+  // A paused guest cannot see the power button.
+  if (prev.phase === "paused") {
+    log("info", "resuming the paused guest so it can power off");
+    actions.push({ type: "qmp", command: "cont" });
+  }
+  log("info", "pressing the ACPI power button", { graceMs });
+  actions.push({ type: "qmp", command: "system_powerdown" }, { type: "arm-deadline", inMs: graceMs });
+}
+
+/** QEMU is gone: a quit we asked for, else a crash (unless an outcome was settled before). */
+function onQemuExited(
+  s: LauncherStatus,
+  input: Extract<Input, { type: "qemu-exited" }>,
+  settle: (outcome: Outcome) => void,
+): void {
+  s.phase = "exited";
+  if (s.stop?.method === "quit" && !s.outcome) {
+    settle({
+      kind: "quit",
+      afterMs: (s.stop.quitAtMs ?? s.stop.deadlineAtMs) - s.stop.requestedAtMs,
+      killed: input.exit.signal === "SIGKILL",
+    });
+  }
+  const how = input.exit.signal ? `signal ${input.exit.signal}` : `exit code ${input.exit.code}`;
+  const stderr = input.stderrTail.slice(-8).join("\n");
+  settle({ kind: "crash", reason: `QEMU exited unexpectedly (${how})${stderr ? `: ${stderr}` : ""}` });
 }
 
 function onEvent(
