@@ -112,6 +112,50 @@ export function planMasquerade(
   const guestIp = nthAddress(subnet, 2);
   const bridge = bridgeName(iface.name);
   const tap = `tap${i}`;
+  const hostname = hostnameOf(config);
+  return {
+    steps: masqueradeSteps(config, nic, facts, opts, { iface, v4, subnet, gatewayIp, guestIp, bridge, tap }),
+    nic: plannedNic(nic, nic.mac, iface.mtu, { kind: "tap", ifname: tap, bridge }, iface.name, [guestIp]),
+    lease: {
+      interface: bridge,
+      serverAddress: gatewayIp,
+      mac: nic.mac,
+      ip: guestIp,
+      prefixLength: subnet.prefixLength,
+      router: gatewayIp,
+      routes: [],
+      dns: v4Only(facts.dns.nameservers),
+      search: facts.dns.searches,
+      mtu: iface.mtu,
+      ...(hostname ? { hostname } : {}),
+    },
+    warnings: ipv6Of(iface).map(
+      (a) =>
+        `interfaces[${i}]: IPv6 address ${a.address} stays with the pod; the masquerade binding serves IPv4 only`,
+    ),
+  };
+}
+
+/** Where one masquerade NIC lives: the pod interface, the guest's private subnet and the devices made for it. */
+interface MasqueradeLayout {
+  iface: ReturnType<typeof podInterface>;
+  v4: NonNullable<ReturnType<typeof ipv4Of>[number]>;
+  subnet: ReturnType<typeof guestSubnet>;
+  gatewayIp: string;
+  guestIp: string;
+  bridge: string;
+  tap: string;
+}
+
+/** The bridge, tap and addresses, then the two nftables tables (NAT in ip, the guest's path in netdev). */
+function masqueradeSteps(
+  config: LauncherConfig,
+  nic: LauncherInterface,
+  facts: PodFacts,
+  opts: PlanOptions,
+  l: MasqueradeLayout,
+): Part["steps"] {
+  const { iface, v4, subnet, gatewayIp, guestIp, bridge, tap } = l;
   const { ruleset, digest } = masqueradeRuleset({
     podInterface: iface.name,
     bridge,
@@ -134,53 +178,25 @@ export function planMasquerade(
     ports: nic.ports.length ? { declared: nic.ports } : { allExcept: [...MESH_PORTS] },
     ownPorts: ownPorts(config),
   });
-  const warnings = ipv6Of(iface).map(
-    (a) =>
-      `interfaces[${i}]: IPv6 address ${a.address} stays with the pod; the masquerade binding serves IPv4 only`,
-  );
-  const hostname = hostnameOf(config);
-  return {
-    steps: [
-      { op: "bridge", name: bridge, mac: hostMac(nic.mac, "bridge") },
-      { op: "tap", name: tap, uid: opts.uid, gid: opts.gid },
-      { op: "link", dev: tap, mtu: iface.mtu, master: bridge, up: true },
-      { op: "link", dev: bridge, mtu: iface.mtu, up: true },
-      { op: "addr", dev: bridge, cidr: `${gatewayIp}/${subnet.prefixLength}`, present: true },
-      // 127.0.0.1 → guest (output-chain DNAT) must be routable out of the bridge before its SNAT.
-      {
-        op: "sysctl",
-        key: `net.ipv4.conf.${bridge}.route_localnet`,
-        value: 1,
-        mode: "exact",
-        optional: true,
-        purpose: "connections to 127.0.0.1 inside the pod (kubectl port-forward) to reach the guest",
-      },
-      { op: "neigh", dev: bridge, address: guestIp, mac: nic.mac },
-      { op: "nftables", family: "ip", table: NFT_TABLE, digest, ruleset },
-      // The guest's traffic itself: moved between eth0 and the tap by the netdev table, not routed, so the
-      // pod needs no net.ipv4.ip_forward (an unsafe sysctl).
-      {
-        op: "nftables",
-        family: "netdev",
-        table: NFT_TABLE,
-        digest: forward.digest,
-        ruleset: forward.ruleset,
-      },
-    ],
-    nic: plannedNic(nic, nic.mac, iface.mtu, { kind: "tap", ifname: tap, bridge }, iface.name, [guestIp]),
-    lease: {
-      interface: bridge,
-      serverAddress: gatewayIp,
-      mac: nic.mac,
-      ip: guestIp,
-      prefixLength: subnet.prefixLength,
-      router: gatewayIp,
-      routes: [],
-      dns: v4Only(facts.dns.nameservers),
-      search: facts.dns.searches,
-      mtu: iface.mtu,
-      ...(hostname ? { hostname } : {}),
+  return [
+    { op: "bridge", name: bridge, mac: hostMac(nic.mac, "bridge") },
+    { op: "tap", name: tap, uid: opts.uid, gid: opts.gid },
+    { op: "link", dev: tap, mtu: iface.mtu, master: bridge, up: true },
+    { op: "link", dev: bridge, mtu: iface.mtu, up: true },
+    { op: "addr", dev: bridge, cidr: `${gatewayIp}/${subnet.prefixLength}`, present: true },
+    // 127.0.0.1 → guest (output-chain DNAT) must be routable out of the bridge before its SNAT.
+    {
+      op: "sysctl",
+      key: `net.ipv4.conf.${bridge}.route_localnet`,
+      value: 1,
+      mode: "exact",
+      optional: true,
+      purpose: "connections to 127.0.0.1 inside the pod (kubectl port-forward) to reach the guest",
     },
-    warnings,
-  };
+    { op: "neigh", dev: bridge, address: guestIp, mac: nic.mac },
+    { op: "nftables", family: "ip", table: NFT_TABLE, digest, ruleset },
+    // The guest's traffic itself: moved between eth0 and the tap by the netdev table, not routed, so the
+    // pod needs no net.ipv4.ip_forward (an unsafe sysctl).
+    { op: "nftables", family: "netdev", table: NFT_TABLE, digest: forward.digest, ruleset: forward.ruleset },
+  ];
 }
