@@ -150,26 +150,7 @@ async function phases(
   const { disks, nics } = prepared;
   await startTpm(config, files, log, guestDriven, cleanups);
   const q = await startQemu({ config, accel, disks, nics, files, firmware }, log, guestDriven, cleanups);
-  const driver = new VmDriver({
-    qemu: q.qemu,
-    qmp: q.qmp,
-    log,
-    ready: readyMarker(readyFilePath(config.paths.runDir), log),
-    terminationGracePeriodSeconds: config.terminationGracePeriodSeconds,
-  });
-  cleanups.push(() => driver.close());
-  driver.dispatch({ type: "qemu-started", pid: q.qemu.pid, qemuVersion: q.version, accel });
-  q.qmp.onEvent((event) => {
-    // Events the guest can raise at will (RTC_CHANGE, GUEST_PANICKED, …) share a per-event-name budget;
-    // names come from QEMU's fixed set, so the guest cannot mint new buckets (and there are at most 64).
-    guestDriven.log(
-      "info",
-      `qmp-${event.event}`,
-      { event: event.event, data: event.data },
-      `QMP event ${event.event}`,
-    );
-    driver.dispatch({ type: "event", event });
-  });
+  const driver = attachDriver(config, q, accel, log, guestDriven, cleanups);
   relay.onStop = (signal) => driver.stop(signal);
 
   let httpPort: number;
@@ -204,6 +185,38 @@ async function phases(
   const exit = await q.qemu.exited;
   driver.dispatch({ type: "qemu-exited", exit, stderrTail: q.qemu.stderrTail() });
   return resultOf({ kind: "vm-ended", outcome: driver.status.outcome });
+}
+
+/** The reducer's shell on the started QEMU: QMP events flow into it (guest-driven ones logged at a bounded rate). */
+function attachDriver(
+  config: LauncherConfig,
+  q: Awaited<ReturnType<typeof startQemu>>,
+  accel: AcceleratorChoice,
+  log: Logger,
+  guestDriven: LogLimiter,
+  cleanups: (() => Promise<void> | void)[],
+): VmDriver {
+  const driver = new VmDriver({
+    qemu: q.qemu,
+    qmp: q.qmp,
+    log,
+    ready: readyMarker(readyFilePath(config.paths.runDir), log),
+    terminationGracePeriodSeconds: config.terminationGracePeriodSeconds,
+  });
+  cleanups.push(() => driver.close());
+  driver.dispatch({ type: "qemu-started", pid: q.qemu.pid, qemuVersion: q.version, accel });
+  q.qmp.onEvent((event) => {
+    // Events the guest can raise at will (RTC_CHANGE, GUEST_PANICKED, …) share a per-event-name budget;
+    // names come from QEMU's fixed set, so the guest cannot mint new buckets (and there are at most 64).
+    guestDriven.log(
+      "info",
+      `qmp-${event.event}`,
+      { event: event.event, data: event.data },
+      `QMP event ${event.event}`,
+    );
+    driver.dispatch({ type: "event", event });
+  });
+  return driver;
 }
 
 function logAccelerator(log: Logger, accel: AcceleratorChoice, config: LauncherConfig): void {
