@@ -36,3 +36,32 @@ export function crdOf(f: CrdFrame): Record<string, unknown> {
     },
   };
 }
+
+/**
+ * A resource's root schema: apiVersion, kind, metadata whose name is a DNS-1123 label of at most
+ * `nameMaxLength` (the name names pods and labels), the given spec, and the operator-written status.
+ */
+export function rootSchemaOf(r: {
+  description: string;
+  nameMaxLength: number;
+  spec: Record<string, unknown>;
+  status: Record<string, unknown>;
+}): Record<string, unknown> {
+  return {
+    type: "object",
+    description: r.description,
+    required: ["spec"],
+    properties: {
+      apiVersion: { type: "string" },
+      kind: { type: "string" },
+      metadata: {
+        type: "object",
+        properties: {
+          name: { type: "string", maxLength: r.nameMaxLength, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
+        },
+      },
+      spec: r.spec,
+      status: { ...r.status, description: "Observed state, written by the operator." },
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import { GROUP, KIND, PLURAL } from "../api/virtual-machine.ts";
 import { vmSpecStoredShape } from "../api/spec.ts";
 import { vmStatusSchema } from "../api/status.ts";
-import { crdOf } from "./crd-frame.ts";
+import { crdOf, rootSchemaOf } from "./crd-frame.ts";
 import { openApiOf, toStructural } from "./openapi.ts";
 
 /** File name of the generated CRD, as controller-gen would name it. */
@@ -57,22 +57,11 @@ function printerColumns(): Record<string, unknown>[] {
 function rootSchema(): Record<string, unknown> {
   const spec = toStructural(openApiOf(vmSpecStoredShape), "spec");
   const status = toStructural(openApiOf(vmStatusSchema), "status");
-  return {
-    type: "object",
+  // A VM's name names its launcher pod, its host name and its labels: a DNS-1123 label.
+  return rootSchemaOf({
     description: "A virtual machine run by Vireo in a launcher pod.",
-    required: ["spec"],
-    properties: {
-      apiVersion: { type: "string" },
-      kind: { type: "string" },
-      metadata: {
-        type: "object",
-        // A VM's name names its launcher pod, its host name and its labels: a DNS-1123 label.
-        properties: {
-          name: { type: "string", maxLength: 63, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
-        },
-      },
-      spec: { ...spec, description: "Desired state of the virtual machine." },
-      status: { ...status, description: "Observed state, written by the operator." },
-    },
-  };
+    nameMaxLength: 63,
+    spec: { ...spec, description: "Desired state of the virtual machine." },
+    status,
+  });
 }

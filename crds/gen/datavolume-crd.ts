@@ -5,7 +5,7 @@ import {
   dataVolumeSpecSchema,
   dataVolumeStatusSchema,
 } from "../api/datavolume.ts";
-import { crdOf } from "./crd-frame.ts";
+import { crdOf, rootSchemaOf } from "./crd-frame.ts";
 import { openApiOf, toStructural } from "./openapi.ts";
 
 /** File name of the generated DataVolume CRD, as controller-gen would name it. */
@@ -31,31 +31,20 @@ export function buildDataVolumeCrd(): Record<string, unknown> {
         { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
       ],
       schema: {
-        openAPIV3Schema: {
-          type: "object",
+        openAPIV3Schema: rootSchemaOf({
           description: "A PersistentVolumeClaim and how its disk is filled (import, clone, upload, blank).",
-          required: ["spec"],
-          properties: {
-            apiVersion: { type: "string" },
-            kind: { type: "string" },
-            metadata: {
-              type: "object",
-              properties: {
-                name: { type: "string", maxLength: 63, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
-              },
-            },
-            spec: {
-              ...spec,
-              description: "Desired disk: its source and its claim.",
-              // CDI's DataVolume spec is immutable once created; so is ours (a new source means a new disk).
-              "x-kubernetes-validations": [
-                ...((spec as { "x-kubernetes-validations"?: unknown[] })["x-kubernetes-validations"] ?? []),
-                { rule: "self == oldSelf", message: "a DataVolume's spec is immutable" },
-              ],
-            },
-            status: { ...status, description: "Observed state, written by the operator." },
+          nameMaxLength: 63,
+          spec: {
+            ...spec,
+            description: "Desired disk: its source and its claim.",
+            // CDI's DataVolume spec is immutable once created; so is ours (a new source means a new disk).
+            "x-kubernetes-validations": [
+              ...((spec as { "x-kubernetes-validations"?: unknown[] })["x-kubernetes-validations"] ?? []),
+              { rule: "self == oldSelf", message: "a DataVolume's spec is immutable" },
+            ],
           },
-        },
+          status,
+        }),
       },
     },
   });

@@ -1,5 +1,5 @@
 import { POOL_KIND, POOL_PLURAL, poolSpecSchema, poolStatusSchema } from "../api/pool.ts";
-import { crdOf } from "./crd-frame.ts";
+import { crdOf, rootSchemaOf } from "./crd-frame.ts";
 import { openApiOf, toStructural } from "./openapi.ts";
 
 /** The VirtualMachinePool CRD, with status and scale subresources. Pure. */
@@ -29,23 +29,12 @@ export function buildPoolCrd(): Record<string, unknown> {
         { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
       ],
       schema: {
-        openAPIV3Schema: {
-          type: "object",
+        openAPIV3Schema: rootSchemaOf({
           description: "Identical VirtualMachines from one template.",
-          required: ["spec"],
-          properties: {
-            apiVersion: { type: "string" },
-            kind: { type: "string" },
-            metadata: {
-              type: "object",
-              properties: {
-                name: { type: "string", maxLength: 52, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
-              },
-            },
-            spec: { ...spec, description: "Desired replicas and their template." },
-            status: { ...status, description: "Observed state, written by the operator." },
-          },
-        },
+          nameMaxLength: 52,
+          spec: { ...spec, description: "Desired replicas and their template." },
+          status,
+        }),
       },
     },
   });
