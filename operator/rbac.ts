@@ -27,6 +27,9 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
   { apiGroups: [GROUP], resources: ["datavolumes/status"], verbs: ["patch"] },
   { apiGroups: [GROUP], resources: ["datavolumes/finalizers"], verbs: ["update"] },
   { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+  // VirtualMachineMigrations: watched and their status written (operator/migration).
+  { apiGroups: [GROUP], resources: ["virtualmachinemigrations"], verbs: ["list", "watch"] },
+  { apiGroups: [GROUP], resources: ["virtualmachinemigrations/status"], verbs: ["patch"] },
   // Instancetypes and preferences are read when a VM names one; the first one used is pinned as a
   // ControllerRevision owned by the VM (operator/instancetype).
   {

@@ -10,6 +10,7 @@ import { buildVirtualMachineCrd, CRD_FILE } from "../crds/gen/crd.ts";
 import { buildInstancetypeCrds } from "../crds/gen/instancetype-crds.ts";
 import { buildPoolCrd } from "../crds/gen/pool-crd.ts";
 import { buildDataVolumeCrd, DATAVOLUME_CRD_FILE } from "../crds/gen/datavolume-crd.ts";
+import { buildMigrationCrd, MIGRATION_CRD_FILE } from "../crds/gen/migration-crd.ts";
 import { commonProfileObjects } from "../crds/api/instancetype-objects.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -19,6 +20,7 @@ const crds: Record<string, Record<string, unknown>> = {
   ...buildInstancetypeCrds(),
   "vireo.dev_virtualmachinepools.yaml": buildPoolCrd(),
   [DATAVOLUME_CRD_FILE]: buildDataVolumeCrd(),
+  [MIGRATION_CRD_FILE]: buildMigrationCrd(),
 };
 const outputs: [string, string][] = [];
 for (const [file, crd] of Object.entries(crds)) {

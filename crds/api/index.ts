@@ -7,3 +7,4 @@ export * from "./quantity.ts";
 export { BINDINGS, MAC_PATTERN } from "./network.ts";
 export { VOLUME_SOURCES } from "./storage.ts";
 export { SPECIAL_CPU_MODELS } from "./compute.ts";
+export * from "./migration.ts";

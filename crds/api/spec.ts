@@ -11,6 +11,7 @@ import { checkSpecRules, SPEC_RULES as SPEC_RULE_ENTRIES } from "./spec-rules.ts
 import { instancetypeMatcherSchema } from "./instancetype.ts";
 import { preferenceMatcherSchema } from "./preference.ts";
 import { clockSchema, featuresSchema } from "./guest-features.ts";
+import { EVICTION_STRATEGIES } from "./migration.ts";
 
 /**
  * KubeVirt's run strategies. Default `Always`: a VM you apply is a VM you want running, and a crashed one
@@ -71,6 +72,13 @@ export const vmSpecShape = z
     stateStorage: stateStorageSchema
       .optional()
       .describe("Where the per-VM state claim lives (used by firmware.uefi.persistent)."),
+    evictionStrategy: z
+      .enum(EVICTION_STRATEGIES)
+      .optional()
+      .describe(
+        "On eviction (kubectl drain): LiveMigrate moves the running guest to another node, None stops it " +
+          "(restarted per runStrategy). Default: the operator's cluster default (chart value).",
+      ),
     terminationGracePeriodSeconds: z
       .int()
       .min(0)
