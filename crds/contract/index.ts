@@ -10,3 +10,4 @@ export * from "./metadata.ts";
 export * from "./pod-layout.ts";
 export * from "./resources.ts";
 export * from "./disk-image.ts";
+export * from "./migration.ts";
