@@ -118,6 +118,8 @@ export interface BridgeDhcpRules {
   tap: string;
   /** The pod interface on the same bridge. */
   podInterface: string;
+  /** With port-forward splices: the bridge address the launcher connects to the guest from, and the bridge's MAC. */
+  splice?: { sourceIp: string; bridgeMac: string };
 }
 
 /**
@@ -127,6 +129,10 @@ export interface BridgeDhcpRules {
  *   send them, with the guest's MAC as chaddr), only from the guest's tap (or a Multus NIC's own bridge);
  * - forward: DHCP replies from the pod network never reach the guest, so a rogue server there cannot hand
  *   it another address; the guest's leases come from the launcher (which sends from the bridge itself).
+ * - prerouting (with splices): the guest answers the launcher's connections from the bridge's link-local
+ *   address through its default gateway (the address is off its subnet), i.e. to the gateway's MAC; such
+ *   frames from the tap are taken for the bridge itself, as ebtables' redirect target does, instead of
+ *   leaving for the pod network, where the address means nothing.
  */
 export function bridgeDhcpRuleset(r: BridgeDhcpRules): { ruleset: string; digest: string } {
   return table(
@@ -142,6 +148,14 @@ export function bridgeDhcpRuleset(r: BridgeDhcpRules): { ruleset: string; digest
       "\t\ttype filter hook forward priority 0; policy accept;",
       `\t\tiifname "${r.podInterface}" oifname "${r.tap}" udp sport 67 udp dport 68 drop`,
       "\t}",
+      ...(r.splice
+        ? [
+            "\tchain prerouting {",
+            "\t\ttype filter hook prerouting priority -200; policy accept;",
+            `\t\tiifname "${r.tap}" ip daddr ${r.splice.sourceIp} ether daddr set ${r.splice.bridgeMac} meta pkttype set host`,
+            "\t}",
+          ]
+        : []),
     ].join("\n"),
   );
 }

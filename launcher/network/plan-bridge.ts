@@ -3,16 +3,19 @@ import type { LauncherConfig, LauncherInterface } from "../../crds/launcher/conf
 import { NetworkError } from "./errors.ts";
 import { bridgeDhcpRuleset, NFT_TABLE } from "./nftables.ts";
 import type { PodFacts } from "./facts.ts";
+import type { SplicePlan } from "./plan-types.ts";
 import {
   bridgeDhcpSteps,
   bridgeName,
   bridgeSteps,
   field,
   guestRoutes,
+  hostMac,
   hostnameOf,
   ipv4Of,
   ipv6Of,
   plannedNic,
+  ownPorts,
   podInterface,
   serverAddress,
   v4Only,
@@ -42,8 +45,7 @@ export function planBridge(
     (a) =>
       `interfaces[${i}]: IPv6 address ${a.address}/${a.prefixLength} of ${iface.name} is not served to the guest by the bridge binding`,
   );
-  if (nic.ports.length)
-    warnings.push(`interfaces[${i}]: ports are ignored by the bridge binding (every port reaches the guest)`);
+  const splices = bridgeSplices(config, nic, i, v4.address, warnings);
   if (nic.mac !== iface.mac)
     warnings.push(
       `interfaces[${i}]: the guest gets ${iface.name}'s MAC ${iface.mac}, not ${nic.mac}: ` +
@@ -62,7 +64,13 @@ export function planBridge(
         op: "nftables",
         family: "bridge",
         table: NFT_TABLE,
-        ...bridgeDhcpRuleset({ tap, podInterface: iface.name }),
+        ...bridgeDhcpRuleset({
+          tap,
+          podInterface: iface.name,
+          ...(splices.length
+            ? { splice: { sourceIp: serverAddress(i), bridgeMac: hostMac(iface.mac, "bridge") } }
+            : {}),
+        }),
       },
     ],
     nic: plannedNic(nic, iface.mac, iface.mtu, { kind: "tap", ifname: tap, bridge }, iface.name, [
@@ -81,6 +89,38 @@ export function planBridge(
       mtu: iface.mtu,
       ...(hostname ? { hostname } : {}),
     },
+    splices,
     warnings,
   };
+}
+
+/**
+ * The declared TCP ports, spliced from 127.0.0.1 in the pod to the guest (every port already reaches the
+ * guest at the pod IP; only loopback needs the launcher). UDP cannot be port-forwarded, and a port of
+ * ours on 127.0.0.1 (the launcher's HTTP port, VNC) stays ours: both are skipped with a warning rather
+ * than refused, since the guest still gets them at the pod IP.
+ */
+function bridgeSplices(
+  config: LauncherConfig,
+  nic: LauncherInterface,
+  i: number,
+  guestIp: string,
+  warnings: string[],
+): SplicePlan[] {
+  const own = ownPorts(config);
+  const seen = new Set<number>();
+  const out: SplicePlan[] = [];
+  const skip = (port: number, protocol: string, why: string) =>
+    warnings.push(
+      `interfaces[${i}]: port ${port}/${protocol} is not reachable from 127.0.0.1 in the pod (${why}); ` +
+        "it still reaches the guest at the pod IP",
+    );
+  for (const p of nic.ports) {
+    if (p.protocol !== "TCP") skip(p.port, p.protocol, "port-forward carries TCP only");
+    else if (own.includes(p.port)) skip(p.port, p.protocol, "it is the launcher's own port there");
+    if (p.protocol !== "TCP" || own.includes(p.port) || seen.has(p.port)) continue;
+    seen.add(p.port);
+    out.push({ nic: nic.name, port: p.port, guestIp, sourceIp: serverAddress(i) });
+  }
+  return out.sort((a, b) => a.port - b.port);
 }

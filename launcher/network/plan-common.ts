@@ -5,7 +5,7 @@ import { deriveMac } from "../../crds/launcher/mac.ts";
 import { NetworkError } from "./errors.ts";
 import type { PodFacts, PodInterface } from "./facts.ts";
 import { cidrContains, formatCidr, networkOf, parseCidr4, type Cidr4 } from "./ipv4.ts";
-import type { DhcpLease, HostStep, PasstPlan, PlannedNic } from "./plan-types.ts";
+import type { DhcpLease, HostStep, PasstPlan, PlannedNic, SplicePlan } from "./plan-types.ts";
 
 /** The pod network's interface, as every CNI names it. */
 export const POD_INTERFACE = "eth0";
@@ -114,6 +114,7 @@ export interface Part {
   nic: PlannedNic;
   lease?: DhcpLease;
   passt?: PasstPlan;
+  splices?: SplicePlan[];
   warnings: string[];
 }
 

@@ -103,6 +103,20 @@ export const passtPlanSchema = z
   })
   .strict();
 
+/**
+ * A TCP port the launcher splices from 127.0.0.1 inside the pod to the bridge-bound guest, so that
+ * `kubectl port-forward` (which dials 127.0.0.1 in the pod's namespace) reaches a guest that owns the pod IP.
+ */
+export const splicePlanSchema = z
+  .object({
+    nic: z.string(),
+    port: z.int().min(1).max(65535),
+    /** The guest's address and the bridge address the launcher connects from (the guest answers it). */
+    guestIp: z.string(),
+    sourceIp: z.string(),
+  })
+  .strict();
+
 /** A guest NIC as planned (the launcher turns it into a `PreparedNic`). */
 export const plannedNicSchema = z
   .object({
@@ -136,6 +150,8 @@ export const netPlanSchema = z
       .strict()
       .optional(),
     passt: z.array(passtPlanSchema),
+    /** Absent in plans recorded before splices existed: none. */
+    splices: z.array(splicePlanSchema).optional(),
     warnings: z.array(z.string()),
   })
   .strict();
@@ -146,6 +162,8 @@ export type HostStep = z.infer<typeof hostStepSchema>;
 export type DhcpLease = z.infer<typeof dhcpLeaseSchema>;
 /** A passt instance for one NIC. */
 export type PasstPlan = z.infer<typeof passtPlanSchema>;
+/** A port spliced from the pod's 127.0.0.1 to a bridge-bound guest. */
+export type SplicePlan = z.infer<typeof splicePlanSchema>;
 /** A guest NIC as planned. */
 export type PlannedNic = z.infer<typeof plannedNicSchema>;
 /** The complete network plan of one launcher pod. */

@@ -142,11 +142,41 @@ describe("planNetwork: bridge", () => {
     expect(ops.indexOf("addr:eth0")).toBeLessThan(ops.indexOf("link:eth0"));
   });
 
-  it("warns that a configured MAC gives way to the pod's, and ignores ports", () => {
-    const p = planNetwork(config({ binding: "bridge", ports: [{ port: 80, protocol: "TCP" }] }), podFacts());
+  it("warns that a configured MAC gives way to the pod's", () => {
+    const p = planNetwork(config({ binding: "bridge" }), podFacts());
     expect(p.warnings.join("\n")).toMatch(/gets eth0's MAC/);
-    expect(p.warnings.join("\n")).toMatch(/ports are ignored/);
     expect(planNetwork(config({ binding: "bridge", mac: POD_MAC }), podFacts()).warnings).toEqual([]);
+  });
+
+  it("splices declared TCP ports from 127.0.0.1 to the guest, never UDP or the launcher's own", () => {
+    const ports = [
+      { port: 8080, protocol: "TCP" as const },
+      { port: 22, protocol: "TCP" as const },
+      { port: 53, protocol: "UDP" as const },
+      { port: 9100, protocol: "TCP" as const },
+      { port: 22, protocol: "TCP" as const },
+    ];
+    const p = planNetwork(config({ binding: "bridge", mac: POD_MAC, ports }), podFacts());
+    expect(p.splices).toEqual([
+      { nic: "default", port: 22, guestIp: "10.244.1.5", sourceIp: "169.254.75.10" },
+      { nic: "default", port: 8080, guestIp: "10.244.1.5", sourceIp: "169.254.75.10" },
+    ]);
+    expect(p.warnings).toEqual([
+      expect.stringMatching(/port 53\/UDP is not reachable from 127.0.0.1 .*TCP only/),
+      expect.stringMatching(/port 9100\/TCP is not reachable from 127.0.0.1 .*launcher's own/),
+    ]);
+    // Port 22 is below 1024: the launcher's user may bind it once the pod's limit allows.
+    expect(stepsOf(p, "sysctl")[0]).toMatchObject({ key: "net.ipv4.ip_unprivileged_port_start", value: 22 });
+    // The guest answers the bridge's address through its gateway's MAC: those frames are the bridge's.
+    const table = stepsOf(p, "nftables").find((t) => t.family === "bridge")!;
+    expect(table.ruleset).toContain(
+      `iifname "tap0" ip daddr 169.254.75.10 ether daddr set ${hostMac(POD_MAC, "bridge")} meta pkttype set host`,
+    );
+    // Without ports: no splice, the table and the sysctl as before.
+    const none = planNetwork(config({ binding: "bridge" }), podFacts());
+    expect(none.splices).toBeUndefined();
+    expect(stepsOf(none, "nftables")[0]!.ruleset).not.toContain("prerouting");
+    expect(stepsOf(none, "sysctl")[0]).toMatchObject({ value: 67 });
   });
 
   it("serves IPv4 of a dual-stack pod and says so about IPv6", () => {

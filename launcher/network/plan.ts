@@ -43,15 +43,21 @@ export function planNetwork(
     return planPasst(config, nic, i, facts);
   });
   const leases = parts.flatMap((p) => (p.lease ? [p.lease] : []));
+  const splices = parts.flatMap((p) => p.splices ?? []);
   const steps: HostStep[] = [];
-  // The DHCP server runs as the launcher's user: it may bind port 67 once the pod's (namespaced) limit allows.
+  // The DHCP server and the splices run as the launcher's user: they may bind ports below 1024 once the
+  // pod's (namespaced) limit allows.
+  const low = Math.min(...splices.map((s) => s.port));
   if (leases.length)
     steps.push({
       op: "sysctl",
       key: "net.ipv4.ip_unprivileged_port_start",
-      value: DHCP_SERVER_PORT,
+      value: Math.min(DHCP_SERVER_PORT, low),
       mode: "atMost",
-      purpose: "the launcher's DHCP server to bind port 67 without privileges",
+      purpose:
+        low < DHCP_SERVER_PORT
+          ? `the launcher's DHCP server (port 67) and port-forward splice (port ${low}) to bind without privileges`
+          : "the launcher's DHCP server to bind port 67 without privileges",
     });
   steps.push(...parts.flatMap((p) => p.steps));
   return {
@@ -60,6 +66,7 @@ export function planNetwork(
     nics: parts.map((p) => p.nic),
     ...(leases.length ? { dhcp: { leases } } : {}),
     passt: parts.flatMap((p) => (p.passt ? [p.passt] : [])),
+    ...(splices.length ? { splices } : {}),
     warnings: parts.flatMap((p) => p.warnings),
   };
 }

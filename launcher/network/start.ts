@@ -1,6 +1,7 @@
 /**
  * `startNetwork`: the unprivileged half, run by the launcher. Reads the plan the setup step recorded
- * (or, for a passt-only VM that needs no setup, plans itself), serves DHCP, starts passt, and returns
+ * (or, for a passt-only VM that needs no setup, plans itself), serves DHCP, splices port-forwards to a
+ * bridge-bound guest, starts passt, and returns
  * the NIC backends for the QEMU argv builder.
  */
 import { constants } from "node:fs";
@@ -15,6 +16,7 @@ import { planNeedsPrivilege, planNetwork } from "./plan.ts";
 import { LAUNCHER_GID, LAUNCHER_UID } from "../../crds/contract/index.ts";
 import type { NetPlan, PlannedNic } from "./plan-types.ts";
 import { startService } from "./service.ts";
+import { startSplices, type Splices } from "./splice.ts";
 import { readLiveFacts, type PodFactSources } from "./setup.ts";
 import { readNetworkState } from "./state-file.ts";
 
@@ -38,6 +40,8 @@ export interface NetworkService extends RunningService {
   exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** DHCP replies sent, by type (DHCP server only). */
   dhcpCounts?: DhcpServer["counts"];
+  /** Connections per spliced port (port-forward splice only). */
+  spliceCounts?: Splices["counts"];
 }
 
 /** What the launcher gets back: the NICs for QEMU, the helpers to stop on exit, and the plan. */
@@ -115,6 +119,14 @@ export async function startNetwork(config: LauncherConfig, deps: StartDeps = {})
         ...(deps.logger ? { logger: deps.logger } : {}),
       });
       services.push(dhcpService(server));
+    }
+    if (plan.splices?.length) {
+      const splices = await startSplices(plan.splices, deps.logger ? { logger: deps.logger } : {});
+      services.push({
+        name: "port-forward-splice",
+        stop: () => splices.close(),
+        spliceCounts: () => splices.counts(),
+      });
     }
     for (const p of plan.passt) {
       services.push(

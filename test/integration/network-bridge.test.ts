@@ -55,7 +55,8 @@ describe("bridge binding", () => {
   beforeAll(async () => {
     topo = await createTopology({ mtu: 1400 });
     podMac = JSON.parse(await topo.exec(topo.pod, ["ip", "-json", "link", "show", "eth0"]))[0].address;
-    config = testLauncherConfig(topo.runDir, { binding: "bridge" });
+    // 8080 is declared, so it is spliced from the pod's 127.0.0.1 (port-forward) to the guest.
+    config = testLauncherConfig(topo.runDir, { binding: "bridge", ports: [{ port: 8080, protocol: "TCP" }] });
     // The netsetup step: root inside the pod namespace, as the init container runs it.
     setup = await runNetsetupSide(topo, config);
     expect(setup).toMatchObject({ ok: true, factsSource: "live" });
@@ -110,6 +111,20 @@ describe("bridge binding", () => {
     expect(body).toMatch(/^vireo-guest hostname=/);
   });
 
+  it("splices a declared port from 127.0.0.1 inside the pod to the guest (port-forward), and no other", async () => {
+    const body = await topo.exec(topo.pod, ["curl", "-sS", "-m", "20", "http://127.0.0.1:8080/"]);
+    expect(body).toMatch(/^vireo-guest hostname=/);
+    // Port 8081 is not declared: nothing of ours listens there, so loopback refuses it.
+    const refused = await topo.exec(topo.pod, ["curl", "-sS", "-m", "5", "http://127.0.0.1:8081/"]).then(
+      () => "answered",
+      (e: Error) => e.message,
+    );
+    expect(refused).toMatch(/Connection refused|Couldn't connect/);
+    // The launcher's side listens there (loopback only: the guest cannot reach 127.0.0.1).
+    const ss = await topo.exec(topo.pod, ["ss", "-Htlnp", "sport = :8080"]);
+    expect(ss).toMatch(/127\.0\.0\.1:8080/);
+  });
+
   it("lets the guest reach a service namespace through the pod's gateway, as the pod IP", async () => {
     await startWhoami(topo);
     await guest!.serial.waitForShell(60_000);
@@ -145,8 +160,9 @@ describe("bridge binding", () => {
     });
     await topo.exec(topo.gw, ["python3", "-c", RAW_DHCP_SENDER, "p0", discover.toString("hex"), "10"]);
     await new Promise((r) => setTimeout(r, 500));
-    const { dhcp } = await side!.stop();
+    const { dhcp, splices } = await side!.stop();
     side = undefined;
+    expect(splices?.["8080"]).toMatchObject({ accepted: 1, refused: 0, failed: 0, open: 0 });
     // The guest's own exchange only; without the bridge filter each forged request got an OFFER too.
     expect(dhcp!.OFFER).toBeGreaterThanOrEqual(1);
     expect(dhcp!.OFFER).toBeLessThanOrEqual(2);

@@ -29,8 +29,9 @@ try {
   );
   const stop = async () => {
     const counts = started.services.find((s) => s.dhcpCounts)?.dhcpCounts?.();
+    const splices = started.services.find((s) => s.spliceCounts)?.spliceCounts?.();
     await Promise.all(started.services.map((s) => s.stop()));
-    process.stdout.write(JSON.stringify({ stopped: true, dhcp: counts }) + "\n");
+    process.stdout.write(JSON.stringify({ stopped: true, dhcp: counts, splices }) + "\n");
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop());

@@ -20,7 +20,7 @@ export interface LauncherSide {
   /** Helpers with their pids (the in-process DHCP server has the launcher side's own pid). */
   services: { name: string; pid: number }[];
   /** SIGTERMs it and returns what it printed on the way out (DHCP reply counts). */
-  stop(): Promise<{ dhcp?: Record<string, number> }>;
+  stop(): Promise<{ dhcp?: Record<string, number>; splices?: Record<string, Record<string, number>> }>;
 }
 
 const LAUNCHER_SIDE = fileURLToPath(new URL("./launcher-side.ts", import.meta.url));
@@ -85,7 +85,12 @@ export async function startLauncherSide(
             .split("\n")
             .filter((l) => l.startsWith('{"stopped"'))
             .pop();
-          return last ? (JSON.parse(last) as { dhcp?: Record<string, number> }) : {};
+          return last
+            ? (JSON.parse(last) as {
+                dhcp?: Record<string, number>;
+                splices?: Record<string, Record<string, number>>;
+              })
+            : {};
         },
       };
     }
