@@ -22,22 +22,35 @@ export const portSchema = z
 /** How a guest NIC is connected to the pod network. */
 export const BINDINGS = ["bridge", "masquerade", "passt"] as const;
 
-/** A NIC's cross-field rule: a bridge exposes every port, so it forwards none. */
-export const INTERFACE_RULES: Rule<{ binding?: string | undefined; ports?: unknown[] | undefined }>[] = [
+/**
+ * A NIC's cross-field rule: a bridge exposes every port at the pod IP; the ports it lists are spliced from
+ * 127.0.0.1 in the pod (port-forward), which carries TCP only.
+ */
+export const INTERFACE_RULES: Rule<{
+  binding?: string | undefined;
+  ports?: { protocol?: string | undefined }[] | undefined;
+}>[] = [
   {
-    id: "bridge-forwards-no-ports",
+    id: "bridge-ports-tcp-only",
     cel: [
       {
-        rule: "!has(self.ports) || !has(self.binding) || self.binding != 'bridge'",
+        rule: "!has(self.ports) || !has(self.binding) || self.binding != 'bridge' || self.ports.all(p, !has(p.protocol) || p.protocol == 'TCP')",
         message:
-          "ports can only be forwarded with the masquerade or passt binding; bridge exposes every port",
+          "with the bridge binding every port reaches the guest at the pod IP; listed ports are for port-forward (127.0.0.1 in the pod), which carries TCP only",
         fieldPath: ".ports",
         reason: "FieldValueForbidden",
       },
     ],
     check(iface, report) {
-      if (iface.ports && iface.binding === "bridge")
-        report(["ports"], "ports can only be forwarded with the masquerade or passt binding");
+      if (
+        iface.ports &&
+        iface.binding === "bridge" &&
+        iface.ports.some((p) => (p.protocol ?? "TCP") !== "TCP")
+      )
+        report(
+          ["ports"],
+          "with the bridge binding, listed ports are for port-forward, which carries TCP only",
+        );
     },
   },
 ];

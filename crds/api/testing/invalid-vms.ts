@@ -314,10 +314,14 @@ export const invalidVms: InvalidCase[] = [
     /virtio/,
   ],
   [
-    "ports with bridge",
-    () => withSpec((s) => (s.interfaces = [{ name: "default", binding: "bridge", ports: [{ port: 80 }] }])),
+    "UDP port with bridge",
+    () =>
+      withSpec(
+        (s) =>
+          (s.interfaces = [{ name: "default", binding: "bridge", ports: [{ port: 53, protocol: "UDP" }] }]),
+      ),
     "spec.interfaces[0].ports",
-    /masquerade or passt/,
+    /TCP only/,
   ],
   [
     "port out of range",
