@@ -26,7 +26,7 @@ podman_run_flags=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1
 image_exists() { podman image exists "$1"; }
 
 # apt_mirror SUITE prints the first URI that the host's apt sources (one-line or deb822) configure for
-# SUITE with component main, e.g. "http://deb.debian.org/debian" for bookworm.
+# SUITE with component main (e.g. the "URIs:" value of the Debian stanza for bookworm).
 apt_mirror() {
   local suite=$1 f
   for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
