@@ -19,6 +19,9 @@ const USAGE = `usage: vireo-launcher [run] [--config FILE] [--termination-log PA
        vireo-launcher netsetup [--config FILE]
        vireo-launcher console [--config FILE | --run-dir DIR]
        vireo-launcher pause|unpause|status|logs [--config FILE | --run-dir DIR]
+       vireo-launcher migrate listen|start|cancel|status [JSON] [--run-dir DIR]
+       vireo-launcher agent|soft-reboot|fsfreeze|fsthaw|fsfreeze-status [--run-dir DIR]
+       vireo-launcher probe agent-ping|exec [--timeout SECONDS] [-- COMMAND ARG...]
 
 The config comes from --config FILE, the VIREO_LAUNCHER_CONFIG environment variable (JSON), or in a
 pod the file /etc/vireo/launcher-config.json (the operator's downward API volume).
@@ -29,6 +32,7 @@ const OPTIONS = {
   config: { type: "string" },
   "run-dir": { type: "string" },
   "termination-log": { type: "string" },
+  timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -39,6 +43,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command = "run", ...rest] = positionals;
+  if (command === "probe")
+    return probe(rest, values.timeout, await runDirOf(values.config, values["run-dir"]));
+  if (command === "migrate") {
+    const { migrateCommand } = await import("./migration/exec.ts");
+    return migrateCommand(rest, await runDirOf(values.config, values["run-dir"]));
+  }
   if (rest.length) {
     console.error(`vireo-launcher: unexpected arguments: ${rest.join(" ")}\n\n${USAGE}`);
     return 2;
@@ -53,6 +63,11 @@ async function main(argv: string[]): Promise<number> {
     case "unpause":
     case "status":
     case "logs":
+    case "agent":
+    case "soft-reboot":
+    case "fsfreeze":
+    case "fsthaw":
+    case "fsfreeze-status":
       return exec(command, await runDirOf(values.config, values["run-dir"]));
     default:
       console.error(`vireo-launcher: unknown command "${command}"\n\n${USAGE}`);
@@ -106,8 +121,48 @@ async function runDirOf(configFile: string | undefined, runDir: string | undefin
   return podPaths().runDir;
 }
 
+/**
+ * `probe agent-ping` and `probe exec -- CMD…`: the guest probes of KubeVirt's shape, as exec probes the
+ * kubelet runs in the launcher container; exit 0 when the agent answers (and the command exits 0).
+ */
+async function probe(args: string[], timeout: string | undefined, runDir: string): Promise<number> {
+  const [kind, ...command] = args;
+  const timeoutSeconds = timeout === undefined ? 5 : Number(timeout);
+  if (
+    (kind !== "agent-ping" && kind !== "exec") ||
+    !(timeoutSeconds > 0) ||
+    (kind === "exec") !== command.length > 0
+  ) {
+    console.error(`vireo-launcher: probe agent-ping | probe exec -- COMMAND…\n\n${USAGE}`);
+    return 2;
+  }
+  const { controlRequest } = await import("./control/client.ts");
+  const socket = runSockets(runDir).controlSocket;
+  const waitMs = timeoutSeconds * 1000 + 5000;
+  if (kind === "agent-ping") {
+    await controlRequest(socket, "agent-ping", waitMs, { timeoutSeconds });
+    return 0;
+  }
+  const r = (await controlRequest(socket, "agent-exec", waitMs, { args: command, timeoutSeconds })) as {
+    exitCode: number;
+  };
+  if (r.exitCode !== 0)
+    console.error(`vireo-launcher: ${command.join(" ")} exited with ${r.exitCode} in the guest`);
+  return r.exitCode === 0 ? 0 : 1;
+}
+
 async function exec(
-  command: "console" | "pause" | "unpause" | "status" | "logs",
+  command:
+    | "console"
+    | "pause"
+    | "unpause"
+    | "status"
+    | "logs"
+    | "agent"
+    | "soft-reboot"
+    | "fsfreeze"
+    | "fsthaw"
+    | "fsfreeze-status",
   runDir: string,
 ): Promise<number> {
   const files = runSockets(runDir);

@@ -3,15 +3,45 @@
  * request line, one JSON response line per connection, on a unix socket in the run directory.
  */
 import { z } from "zod";
+import { migrationRequestSchema } from "./migration.ts";
 
 /** Commands the control socket accepts. */
-export const CONTROL_COMMANDS = ["status", "pause", "unpause", "logs"] as const;
+export const CONTROL_COMMANDS = [
+  "status",
+  "pause",
+  "unpause",
+  "logs",
+  // The guest agent (crds/contract/guest-agent.ts): its report, a ping, an exec probe, a soft reboot, and
+  // the freeze/thaw that snapshots use.
+  "agent",
+  "agent-ping",
+  "agent-exec",
+  "soft-reboot",
+  "fsfreeze",
+  "fsthaw",
+  "fsfreeze-status",
+  // Live migration (crds/contract/migration.ts): the operator drives both launchers through these.
+  "migrate-listen",
+  "migrate-start",
+  "migrate-cancel",
+  "migrate-status",
+] as const;
 
 /** One control command. */
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
 /** A control request line. */
-export const controlRequestSchema = z.object({ command: z.enum(CONTROL_COMMANDS) }).strict();
+export const controlRequestSchema = z
+  .object({
+    command: z.enum(CONTROL_COMMANDS),
+    /** agent-exec: the command line to run in the guest; at most 64 arguments of 4 KiB. */
+    args: z.array(z.string().max(4096)).max(64).optional(),
+    /** agent-ping, agent-exec: how long to wait for the guest. */
+    timeoutSeconds: z.number().positive().max(3600).optional(),
+    /** migrate-listen: the address to listen on; migrate-start: the target's address and the settings. */
+    migration: migrationRequestSchema.optional(),
+  })
+  .strict();
 /** One control request. */
 export type ControlRequest = z.infer<typeof controlRequestSchema>;
 /** One control response. */
@@ -35,6 +65,8 @@ export const CONTROL_ERRORS = {
   NOT_PAUSED: "NOT_PAUSED",
   /** unpause: a panicked guest stays paused. */
   PANICKED: "PANICKED",
+  /** agent commands: the guest agent does not answer (the message says why). */
+  AGENT_UNAVAILABLE: "AGENT_UNAVAILABLE",
   /** Client side: no answer in time. */
   TIMEOUT: "CONTROL_TIMEOUT",
   /** Client side: the socket could not be reached. */

@@ -11,3 +11,4 @@ export * from "./pod-layout.ts";
 export * from "./resources.ts";
 export * from "./disk-image.ts";
 export * from "./migration.ts";
+export * from "./guest-agent.ts";

@@ -18,6 +18,7 @@ export function controlRequest(
   path: string,
   command: ControlRequest["command"],
   timeoutMs = 30_000,
+  extra: Omit<ControlRequest, "command"> = {},
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
@@ -27,7 +28,7 @@ export function controlRequest(
       reject(new ControlError(CONTROL_ERRORS.TIMEOUT, `no answer from ${path} within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.setEncoding("utf8");
-    socket.on("connect", () => socket.write(JSON.stringify({ command }) + "\n"));
+    socket.on("connect", () => socket.write(JSON.stringify({ command, ...extra }) + "\n"));
     socket.on("data", (chunk: string) => (buf += chunk));
     socket.on("error", (err) => {
       clearTimeout(timer);

@@ -5,6 +5,7 @@ import { baseArgs } from "./devices/base.ts";
 import { cpuArgs } from "./devices/cpu.ts";
 import { diskArgs } from "./devices/disk.ts";
 import { firmwareArgs } from "./devices/firmware.ts";
+import { guestAgentArgs } from "./devices/guest-agent.ts";
 import { machineArgs } from "./devices/machine.ts";
 import { memoryArgs } from "./devices/memory.ts";
 import { nicArgs } from "./devices/nic.ts";
@@ -32,6 +33,7 @@ const DEVICES: readonly DeviceArgs[] = [
   rngArgs,
   balloonArgs,
   tpmArgs,
+  guestAgentArgs,
   vncArgs,
 ];
 

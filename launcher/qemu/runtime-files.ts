@@ -1,5 +1,6 @@
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import { runSockets, type PodPaths, type RunSockets } from "../../crds/contract/index.ts";
+import { agentSocketPath } from "../../crds/contract/guest-agent.ts";
 
 /** Sockets and files the launcher and QEMU share, all under the pod's run and state directories. */
 export interface RuntimeFiles extends RunSockets {
@@ -7,6 +8,8 @@ export interface RuntimeFiles extends RunSockets {
   uefiVars: string;
   /** swtpm's control socket (QEMU connects; used only with a TPM). */
   tpmSocket: string;
+  /** The guest agent channel (QEMU listens; launcher/agent connects). */
+  agentSocket: string;
 }
 
 /**
@@ -22,5 +25,6 @@ export function runtimeFiles(
     ...runSockets(paths.runDir),
     uefiVars: varsFile ?? `${paths.stateDir}/uefi-vars.fd`,
     tpmSocket: `${paths.runDir}/swtpm.sock`,
+    agentSocket: agentSocketPath(paths.runDir),
   };
 }

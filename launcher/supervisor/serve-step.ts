@@ -13,15 +13,18 @@ import type { QmpClient } from "../qemu/qmp-client.ts";
 import type { RuntimeFiles } from "../qemu/runtime-files.ts";
 import type { Logger } from "./logger.ts";
 import type { VmDriver } from "./vm-driver.ts";
+import { migrationControl, type MigrationSession } from "../migration/session.ts";
 
 /** The modules that serve a running VM, loaded off the path to QEMU's start. */
 export async function loadServing() {
-  const [hub, registry, server, control, metricsSocket] = await Promise.all([
+  const [hub, registry, server, control, metricsSocket, agent, agentControl] = await Promise.all([
     import("../console/hub.ts"),
     import("../http/registry.ts"),
     import("../http/server.ts"),
     import("../control/server.ts"),
     import("../metrics/socket.ts"),
+    import("../agent/guest-agent.ts"),
+    import("../agent/control.ts"),
   ]);
   return {
     ConsoleHub: hub.ConsoleHub,
@@ -30,6 +33,9 @@ export async function loadServing() {
     startHealthServer: server.startHealthServer,
     startControlServer: control.startControlServer,
     serveMetricsSocket: metricsSocket.serveMetricsSocket,
+    GuestAgent: agent.GuestAgent,
+    agentControl: agentControl.agentControl,
+    isAgentCommand: agentControl.isAgentCommand,
   };
 }
 
@@ -47,6 +53,8 @@ export interface ServeInputs {
   /** Overrides config.http (tests). */
   http?: { port: number; host?: string } | undefined;
   collectors?: CollectorRegistrar[] | undefined;
+  /** This launcher's part in a live migration (migrate-* control commands). */
+  migration?: MigrationSession | undefined;
 }
 
 /**
@@ -65,6 +73,16 @@ export async function serveVm(
     hub = await m.ConsoleHub.start({ serialSocket: files.serialSocket, consoleSocket: files.consoleSocket });
     cleanups.push(() => hub?.close());
   }
+  // The agent channel exists from QEMU's start; the guest opens its end once qemu-guest-agent runs.
+  const pollSeconds = Number(process.env.VIREO_AGENT_POLL_SECONDS ?? "30");
+  const agent = new m.GuestAgent({
+    socketPath: files.agentSocket,
+    log,
+    pollMs: (Number.isFinite(pollSeconds) && pollSeconds > 0 ? pollSeconds : 30) * 1000,
+  });
+  agent.start();
+  cleanups.push(() => agent.close());
+  driver.useAgent(agent);
   const registry = m.createRegistry();
   m.registerCollectors(
     registry,
@@ -90,7 +108,9 @@ export async function serveVm(
   // The node's collector reads the same registry here: with the bridge binding :9100 is the guest's.
   const metricsSocket = await m.serveMetricsSocket(registry, metricsSocketPath(config.paths.runDir));
   cleanups.push(() => metricsSocket.close());
-  const handle = async ({ command }: ControlRequest): Promise<unknown> => {
+  const handle = async (request: ControlRequest): Promise<unknown> => {
+    const { command } = request;
+    if (m.isAgentCommand(command)) return m.agentControl(agent, request);
     switch (command) {
       case "status":
         return driver.status;
@@ -99,6 +119,12 @@ export async function serveVm(
       case "pause":
       case "unpause":
         return driver.control(command);
+      case "migrate-listen":
+      case "migrate-start":
+      case "migrate-cancel":
+      case "migrate-status":
+        if (!v.migration) throw new Error("migration is not available in this launcher");
+        return migrationControl(v.migration, command, request.migration);
     }
   };
   const control = await m.startControlServer(files.controlSocket, handle);

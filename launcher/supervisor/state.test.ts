@@ -73,6 +73,35 @@ describe("supervisor state", () => {
     });
   });
 
+  it("a guest that ignores ACPI gets a guest-agent power-off at half the grace period when its agent answers", () => {
+    const { status, actions } = run(
+      { type: "stop-requested", nowMs: 0, graceMs: 20_000 },
+      { type: "acpi-deadline", nowMs: 10_000, agentConnected: true },
+      { type: "acpi-deadline", nowMs: 10_001, agentConnected: true }, // once only
+      ev("SHUTDOWN", { guest: true, reason: "guest-shutdown" }, 12_000),
+      exited(0),
+    );
+    expect(actions).toContainEqual({ type: "arm-acpi-deadline", inMs: 10_000 });
+    expect(actions.filter((a) => a.type === "agent-shutdown")).toHaveLength(1);
+    expect(qmp(actions)).toEqual(["system_powerdown"]);
+    expect(status.stop?.agentShutdownAtMs).toBe(10_000);
+    expect(finalResult(status).code).toBe(EXIT.OK);
+  });
+
+  it("no agent-shutdown without an answering agent, nor after the guest powered off", () => {
+    const without = run(
+      { type: "stop-requested", nowMs: 0, graceMs: 20_000 },
+      { type: "acpi-deadline", nowMs: 10_000, agentConnected: false },
+    );
+    expect(without.actions.map((a) => a.type)).not.toContain("agent-shutdown");
+    const obeyed = run(
+      { type: "stop-requested", nowMs: 0, graceMs: 20_000 },
+      ev("SHUTDOWN", { guest: true, reason: "guest-shutdown" }, 3000),
+      { type: "acpi-deadline", nowMs: 10_000, agentConnected: true },
+    );
+    expect(obeyed.actions.map((a) => a.type)).not.toContain("agent-shutdown");
+  });
+
   it("a paused guest is resumed before the power button, and a second request quits at once", () => {
     const { status, actions } = run(
       ev("STOP"),

@@ -18,7 +18,8 @@ export type Outcome =
   | { kind: "powerdown"; afterMs: number } // stop requested: the guest obeyed the ACPI power button
   | { kind: "quit"; afterMs: number; killed: boolean } // stop requested: the guest did not, QEMU was stopped
   | { kind: "panic"; info: string } // GUEST_PANICKED
-  | { kind: "crash"; reason: string }; // QEMU died on its own
+  | { kind: "crash"; reason: string } // QEMU died on its own
+  | { kind: "migrated" }; // live-migrated away: the guest runs in the target pod
 
 /** A block I/O error QEMU reported. */
 export interface IoError {
@@ -42,7 +43,14 @@ export interface LauncherStatus {
   ioErrors: IoError[];
   /** The most recent QMP events, oldest first. */
   events: { event: string; timestampMs: number; data: Record<string, unknown> }[];
-  stop?: { requestedAtMs: number; deadlineAtMs: number; method: "powerdown" | "quit"; quitAtMs?: number };
+  stop?: {
+    requestedAtMs: number;
+    deadlineAtMs: number;
+    method: "powerdown" | "quit";
+    quitAtMs?: number;
+    /** When the guest agent was asked to power the guest off (it had ignored the ACPI power button). */
+    agentShutdownAtMs?: number;
+  };
   outcome?: Outcome;
 }
 
@@ -50,7 +58,11 @@ export interface LauncherStatus {
 export type Input =
   | { type: "qemu-started"; pid: number; qemuVersion: string; accel: AcceleratorChoice }
   /** Console, HTTP and control socket are attached: the paused QEMU may let the guest run. */
-  | { type: "attached" }
+  | { type: "attached"; incoming?: boolean }
+  /** Target of a migration: the incoming stream completed (QEMU activated the disks); resume the guest. */
+  | { type: "migrated-in" }
+  /** Source of a migration: it completed, the guest runs on the target; quit QEMU. */
+  | { type: "migrated-out" }
   | { type: "running" }
   /** `vireo-launcher pause` (control socket): stop the vCPUs of a running guest. */
   | { type: "pause-requested" }
@@ -59,6 +71,8 @@ export type Input =
   | { type: "event"; event: QmpEvent }
   | { type: "stop-requested"; nowMs: number; graceMs: number; force?: boolean }
   | { type: "deadline"; nowMs: number }
+  /** Half the grace period after the power button; whether the guest agent answers now. */
+  | { type: "acpi-deadline"; nowMs: number; agentConnected: boolean }
   | { type: "kill-deadline" }
   | { type: "qemu-exited"; exit: QemuExit; stderrTail: string[] };
 
@@ -66,6 +80,9 @@ export type Input =
 export type Action =
   | { type: "qmp"; command: "system_powerdown" | "cont" | "quit" | "stop" }
   | { type: "arm-deadline"; inMs: number }
+  | { type: "arm-acpi-deadline"; inMs: number }
+  /** Ask the guest agent for `guest-shutdown` (powerdown). */
+  | { type: "agent-shutdown" }
   | { type: "arm-kill"; inMs: number }
   | { type: "kill" }
   | { type: "log"; level: "info" | "warn" | "error"; msg: string; data?: Record<string, unknown> };
@@ -127,7 +144,20 @@ export function reduce(
       break;
     case "attached":
       // QEMU starts with -S; the guest runs once everything that serves it is there. Not after a stop.
+      // A migration target stays paused: its guest state comes from the source (migrated-in resumes it).
+      if (input.incoming) log("info", "waiting for the incoming migration");
+      else if (s.phase === "starting" && !s.stop && !s.outcome)
+        actions.push({ type: "qmp", command: "cont" });
+      break;
+    case "migrated-in":
       if (s.phase === "starting" && !s.stop && !s.outcome) actions.push({ type: "qmp", command: "cont" });
+      break;
+    case "migrated-out":
+      if (s.phase === "exited") break;
+      settle({ kind: "migrated" });
+      s.phase = "stopping";
+      log("info", "migrated: the guest runs in the target pod; quitting QEMU");
+      actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
       break;
     case "running":
       if (s.phase === "starting") s.phase = "running";
@@ -158,6 +188,9 @@ export function reduce(
         graceMs: s.stop.deadlineAtMs - s.stop.requestedAtMs,
       });
       actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
+      break;
+    case "acpi-deadline":
+      onAcpiDeadline(s, input, actions, log);
       break;
     case "kill-deadline":
       if (s.phase === "exited") break;
@@ -209,7 +242,32 @@ function onStopRequested(
     actions.push({ type: "qmp", command: "cont" });
   }
   log("info", "pressing the ACPI power button", { graceMs });
-  actions.push({ type: "qmp", command: "system_powerdown" }, { type: "arm-deadline", inMs: graceMs });
+  actions.push(
+    { type: "qmp", command: "system_powerdown" },
+    { type: "arm-deadline", inMs: graceMs },
+    { type: "arm-acpi-deadline", inMs: Math.floor(graceMs / 2) },
+  );
+}
+
+/**
+ * Half the grace period has passed since the power button and the guest still runs: it ignores ACPI (no
+ * acpid, logind told to ignore the key, a guest that never loaded the button driver). If its agent answers,
+ * ask the agent to power off; the full deadline still quits QEMU if that fails too.
+ */
+function onAcpiDeadline(
+  s: LauncherStatus,
+  input: Extract<Input, { type: "acpi-deadline" }>,
+  actions: Action[],
+  log: Log,
+): void {
+  if (s.phase === "exited" || s.outcome || s.stop?.method !== "powerdown" || s.stop.agentShutdownAtMs) return;
+  if (!input.agentConnected) {
+    log("info", "the guest ignores the ACPI power button and has no guest agent: waiting for the deadline");
+    return;
+  }
+  s.stop = { ...s.stop, agentShutdownAtMs: input.nowMs };
+  log("info", "the guest ignores the ACPI power button: asking its guest agent to power off");
+  actions.push({ type: "agent-shutdown" });
 }
 
 /** QEMU is gone: a quit we asked for, else a crash (unless an outcome was settled before). */

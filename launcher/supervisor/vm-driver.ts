@@ -35,9 +35,16 @@ export class ControlRefused extends Error {
   }
 }
 
+/** The guest agent as the driver needs it: whether it answers, and its power-off. */
+export interface DriverAgent {
+  report(): { connected: boolean };
+  shutdown(mode: "powerdown"): Promise<void>;
+}
+
 /** Runs the reducer against one QEMU. */
 export class VmDriver {
   #status: LauncherStatus = initialStatus();
+  #agent: DriverAgent | undefined;
   #timers = new Set<TimerHandle>();
   #stops = 0;
   readonly #deps: DriverDeps;
@@ -84,6 +91,11 @@ export class VmDriver {
     return this.#status;
   }
 
+  /** The guest agent, once serving has started it (used when the guest ignores ACPI). */
+  useAgent(agent: DriverAgent): void {
+    this.#agent = agent;
+  }
+
   /** Cancels pending deadlines (the run is over). */
   close(): void {
     this.#timers.forEach((t) => t.cancel());
@@ -99,14 +111,11 @@ export class VmDriver {
         return [sent];
       }
       case "arm-deadline":
+      case "arm-acpi-deadline":
       case "arm-kill": {
         const t = this.#clock.setTimer(() => {
           this.#timers.delete(t);
-          this.dispatch(
-            a.type === "arm-deadline"
-              ? { type: "deadline", nowMs: this.#clock.now() }
-              : { type: "kill-deadline" },
-          );
+          this.dispatch(this.#timerInput(a.type));
         }, a.inMs);
         this.#timers.add(t);
         return [];
@@ -114,9 +123,21 @@ export class VmDriver {
       case "kill":
         this.#deps.qemu.kill("SIGKILL");
         return [];
+      case "agent-shutdown": {
+        const sent = this.#agent?.shutdown("powerdown") ?? Promise.resolve();
+        sent.catch((err: Error) => log.warn({ err: err.message }, "guest agent shutdown failed"));
+        return [];
+      }
       case "log":
         log[a.level](a.data ?? {}, a.msg);
         return [];
     }
+  }
+
+  #timerInput(kind: "arm-deadline" | "arm-acpi-deadline" | "arm-kill"): Input {
+    const nowMs = this.#clock.now();
+    if (kind === "arm-deadline") return { type: "deadline", nowMs };
+    if (kind === "arm-kill") return { type: "kill-deadline" };
+    return { type: "acpi-deadline", nowMs, agentConnected: this.#agent?.report().connected ?? false };
   }
 }
