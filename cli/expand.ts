@@ -5,7 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
+import { parseYamlDocuments } from "./yaml-docs.ts";
 import { expandVirtualMachine } from "../crds/api/instancetype-expand.ts";
 import { resolveReferences } from "../crds/api/instancetype-revision.ts";
 import { validateVirtualMachine, type Problem } from "../crds/api/validate.ts";
@@ -43,7 +44,7 @@ function offline(files: string[]): { vms: Record<string, unknown>[]; problems: s
   const vms: Record<string, unknown>[] = [];
   const problems: string[] = [];
   for (const [file, text] of texts)
-    for (const doc of parseAllDocuments(text)) {
+    for (const doc of parseYamlDocuments(text)) {
       if (doc.errors.length)
         problems.push(`${file}: malformed YAML: ${doc.errors[0]!.message.split("\n")[0]}`);
       const value: unknown = doc.toJS();

@@ -1,8 +1,8 @@
-import { parseAllDocuments } from "yaml";
 import { formatPath, type Problem } from "../crds/api/validate.ts";
 import { GROUP, type VirtualMachine } from "../crds/api/virtual-machine.ts";
 import { parseProfile, type Profile } from "../crds/api/instancetype-objects.ts";
 import { expandOffline, isProfileDocument, profileLibrary } from "./expand/offline.ts";
+import { parseYamlDocuments } from "./yaml-docs.ts";
 
 /** One document of a manifest file, validated. */
 export interface CheckedDocument {
@@ -27,7 +27,7 @@ export function checkManifests(
   file: string,
   profiles: Profile[] = profileLibrary([]),
 ): CheckedDocument[] {
-  const docs = parseAllDocuments(text, { prettyErrors: true });
+  const docs = parseYamlDocuments(text);
   const out: CheckedDocument[] = [];
   const many = docs.length > 1;
   docs.forEach((doc, i) => {

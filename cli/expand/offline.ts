@@ -2,7 +2,7 @@
  * Offline expansion (`vireo expand -f`, `vireo validate`): profiles come from the given manifests and, for
  * names the files do not define, from the set the chart ships. Pure.
  */
-import { parseAllDocuments } from "yaml";
+import { parseYamlDocuments } from "../yaml-docs.ts";
 import { expandVirtualMachine } from "../../crds/api/instancetype-expand.ts";
 import {
   commonProfiles,
@@ -22,7 +22,7 @@ export function isProfileDocument(value: unknown): boolean {
 
 /** Profiles defined in a manifest text, valid ones only (invalid ones are reported where they are checked). */
 export function profilesIn(text: string): Profile[] {
-  return parseAllDocuments(text).flatMap((d) => {
+  return parseYamlDocuments(text).flatMap((d) => {
     if (d.errors.length) return [];
     const v: unknown = d.toJS();
     if (!isProfileDocument(v)) return [];
