@@ -1,10 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
+import type * as Yaml from "yaml";
 
 // Counts the library's own key comparisons: a parse that leaves its duplicate-key check on gets a counting
 // comparator in its place, so a regression to the quadratic check shows as n²/2 comparisons.
 const library = { comparisons: 0 };
 vi.mock("yaml", async (importOriginal) => {
-  const yaml = await importOriginal<typeof import("yaml")>();
+  const yaml = await importOriginal<typeof Yaml>();
   return {
     ...yaml,
     parseAllDocuments: (text: string, options: Record<string, unknown> = {}) =>
@@ -23,7 +24,7 @@ vi.mock("yaml", async (importOriginal) => {
 });
 
 const { parseYamlDocuments, uniqueKeyWork } = await import("./yaml-docs.ts");
-const actual = await vi.importActual<typeof import("yaml")>("yaml");
+const actual = await vi.importActual<typeof Yaml>("yaml");
 
 function labels(n: number): string {
   const lines = [
@@ -67,7 +68,7 @@ describe("parseYamlDocuments", () => {
   it("finds what the library's check finds (quoted, numeric, case)", () => {
     for (const text of ['"a": 1\na: 2\n', "1: x\n1: y\n", "a: 1\nA: 2\n"]) {
       const ours = parseYamlDocuments(text)[0]!.errors.length > 0;
-      const [theirs] = actual.parseAllDocuments(text) as import("yaml").Document.Parsed[];
+      const [theirs] = actual.parseAllDocuments(text) as Yaml.Document.Parsed[];
       expect([text, ours]).toEqual([text, theirs!.errors.length > 0]);
     }
   });
