@@ -16,7 +16,10 @@ Commands:
   create vm NAME        print a VirtualMachine manifest from flags (offline; pipe to kubectl apply -f -)
   expose vm NAME        create a Service for a VM's port (selects its launcher pod)
   image-upload dv/NAME  stream a local disk image into a DataVolume (through port-forward)
-  soft-reboot VM        not available: needs a guest agent, which Vireo has not yet
+  soft-reboot VM        ask the guest OS to reboot itself (guest agent)
+  guestosinfo|userlist|fslist VM   what the guest agent reports (JSON)
+  port-forward VM PORTS forward local ports to the VM's launcher pod (--stdio for ssh ProxyCommand)
+  ssh [user@]VM         your ssh to the guest through the API server; scp likewise ([user@]VM:path)
   doctor                check an install: CRD, operator, a halted VM accepted and reconciled
   version               client, Kubernetes and operator versions
   completion SHELL      shell completion script: bash, zsh or fish
@@ -33,7 +36,15 @@ const commands: Record<string, () => Promise<Command>> = {
   completion: async () => (await import("./completion.ts")).completionCommand,
   create: async () => (await import("./create.ts")).createCommand,
   expose: async () => (await import("./expose.ts")).exposeCommand,
-  "soft-reboot": async () => (await import("./soft-reboot.ts")).softRebootCommand,
+  ...Object.fromEntries(
+    ["soft-reboot", "guestosinfo", "userlist", "fslist", "port-forward", "ssh", "scp"].map((name) => [
+      name,
+      async () => {
+        const { guestCommand } = await import("./guest/commands.ts");
+        return (argv: string[]) => guestCommand(name, argv);
+      },
+    ]),
+  ),
   "image-upload": async () => (await import("./image-upload.ts")).imageUploadCommand,
   __complete: async () => (await import("./completion.ts")).completeCommand,
 };

@@ -44,7 +44,13 @@ export const COMMANDS: Record<string, string> = {
   completion: "shell completion script: bash, zsh or fish",
   create: "print a VirtualMachine manifest from flags (create vm NAME)",
   expose: "create a Service for a VM's port (expose vm NAME)",
-  "soft-reboot": "not available: needs a guest agent",
+  "soft-reboot": "ask the guest OS to reboot itself (guest agent)",
+  guestosinfo: "the guest OS as its guest agent reports it",
+  userlist: "users logged in to the guest (guest agent)",
+  fslist: "the guest's filesystems (guest agent)",
+  "port-forward": "forward local ports to a VM's launcher pod",
+  ssh: "ssh to a VM's guest through the API server",
+  scp: "scp to or from a VM's guest through the API server",
   "image-upload": "stream a local disk image into a DataVolume (image-upload dv/NAME)",
 };
 
@@ -58,6 +64,11 @@ const VM_COMMANDS = new Set([
   "vnc",
   "status",
   "soft-reboot",
+  "guestosinfo",
+  "userlist",
+  "fslist",
+  "port-forward",
+  "ssh",
 ]);
 /** Commands whose first word is a kind (only "vm"); expose then takes a VM name. */
 const KIND_COMMANDS = new Set(["create", "expose"]);
@@ -94,6 +105,12 @@ const FLAGS: Record<string, string[]> = {
   create: CREATE_FLAGS,
   expose: [...CONNECTION, ...EXPOSE_FLAGS],
   "soft-reboot": CONNECTION,
+  guestosinfo: CONNECTION,
+  userlist: CONNECTION,
+  fslist: CONNECTION,
+  "port-forward": [...CONNECTION, "--stdio", "--address"],
+  ssh: [...CONNECTION, "--identity", "-i"],
+  scp: [...CONNECTION, "--identity", "-i"],
   "image-upload": [
     ...CONNECTION,
     "--image-path",
@@ -118,6 +135,8 @@ const VALUE_FLAGS = new Set([
   "-o",
   "--port",
   "--address",
+  "--identity",
+  "-i",
   "--operator-namespace",
   "--operator-deployment",
   "--timeout",

@@ -218,7 +218,7 @@ describe("vireo create vm / expose vm / soft-reboot", () => {
     expect(noPort.stderr.trim()).toBe("vireo expose vm: --port: is required: the Service's port");
   });
 
-  it("soft-reboot refuses, naming the missing guest agent, and changes nothing", async () => {
+  it("soft-reboot of a VM without a running launcher pod refuses, says why, and changes nothing", async () => {
     const before = await cp().kubectl([
       "get",
       "virtualmachine",
@@ -230,7 +230,9 @@ describe("vireo create vm / expose vm / soft-reboot", () => {
     ]);
     const run = await vireo(["soft-reboot", "web", "-n", ns.name, "--kubeconfig", kc]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/needs a guest agent in the guest, and Vireo has no guest agent yet/);
+    expect(run.stderr).toMatch(
+      /^vireo soft-reboot: VM web is \S+ and has no launcher pod yet|start it with vireo start web/,
+    );
     const after = await cp().kubectl([
       "get",
       "virtualmachine",

@@ -144,7 +144,7 @@ describe("guest agent channel with a hostile guest (TCG)", () => {
       await until(
         "flood",
         "flood",
-        (r) => r.reason === "Flooding" && r.counters.floodPauses > big.counters.floodPauses,
+        (r) => r.reason === "Flooding" && (r.counters.floodPauses ?? 0) > (big.counters.floodPauses ?? 0),
       );
       for (let i = 0; i < 10; i++) {
         sample("flood");
