@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * What the operator and the launcher agree on for live migration: the port the target launcher's QEMU
  * listens on, the pod label that marks a migration target, and the defaults of the tuning knobs.
@@ -18,4 +20,35 @@ export const MIGRATION_DEFAULTS = {
   autoConverge: true,
   /** Longest guest pause QEMU aims for at switch-over (its downtime-limit; QEMU's default is 300 ms). */
   downtimeLimitMs: 300,
+} as const;
+
+/** The migration part of a control request: an IP address (the target pod's) and the source's settings. */
+export const migrationRequestSchema = z
+  .object({
+    address: z.union([z.ipv4(), z.ipv6()]),
+    settings: z
+      .object({
+        bandwidthBytesPerSecond: z.int().min(1).optional(),
+        completionTimeoutPerGiB: z.int().min(1).optional(),
+        autoConverge: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+/** A control request's migration part. */
+export type MigrationRequest = z.infer<typeof migrationRequestSchema>;
+
+/** Codes of refused migration commands (control replies). */
+export const MIGRATION_ERRORS = {
+  /** A migration is already listening, running or done here. */
+  BUSY: "MIGRATION_BUSY",
+  /** migrate-listen on a launcher that runs a guest. */
+  NOT_A_TARGET: "NOT_A_TARGET",
+  /** migrate-start/cancel on a launcher that waits for an incoming guest. */
+  NOT_A_SOURCE: "NOT_A_SOURCE",
+  /** migrate-cancel with nothing running. */
+  NOT_MIGRATING: "NOT_MIGRATING",
+  /** migrate-listen/start without `migration.address`. */
+  NO_ADDRESS: "MIGRATION_NO_ADDRESS",
 } as const;

@@ -180,6 +180,13 @@ export const launcherConfigSchema = z
       .optional()
       .describe("A virtual TPM 2.0: swtpm started by the launcher before QEMU, attached as tpm-crb."),
     terminationGracePeriodSeconds: z.int().min(0),
+    migration: z
+      .object({ incoming: z.boolean() })
+      .strict()
+      .optional()
+      .describe(
+        "incoming: this pod is a migration target (QEMU waits with -incoming defer; crds/contract/migration.ts).",
+      ),
     paths: z
       .object({
         runDir: absPath(),

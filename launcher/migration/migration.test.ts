@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { incomingUri, sourcePlan } from "./plan.ts";
+import { incomingArgs, incomingUri, sourcePlan } from "./plan.ts";
+import { admit, type MigrationSessionStatus } from "./session.ts";
 import { decideSource, progressOf, type SourceView } from "./progress.ts";
 import { migrateSource, type QmpExecutor } from "./source.ts";
 import type { Clock } from "../../lib/clock.ts";
@@ -135,5 +136,34 @@ describe("migrateSource", () => {
     expect(r.outcome).toEqual({ result: "Cancelled" });
     expect(sent.filter((c) => c === "migrate_cancel")).toHaveLength(1);
     expect(sent).not.toContain("cont");
+  });
+});
+
+describe("admit (which migrate command runs when)", () => {
+  const src = (state: MigrationSessionStatus["state"]): MigrationSessionStatus => ({ role: "source", state });
+  const tgt = (state: MigrationSessionStatus["state"]): MigrationSessionStatus => ({ role: "target", state });
+  it("lets a target listen once and nothing else", () => {
+    expect(admit(tgt("idle"), "listen")).toBeUndefined();
+    expect(admit(tgt("listening"), "listen")?.code).toBe("MIGRATION_BUSY");
+    expect(admit(tgt("idle"), "start")?.code).toBe("NOT_A_SOURCE");
+    expect(admit(tgt("listening"), "cancel")?.code).toBe("NOT_A_SOURCE");
+  });
+  it("lets a source start (again after a failure or cancel) and cancel only while running", () => {
+    expect(admit(src("idle"), "listen")?.code).toBe("NOT_A_TARGET");
+    expect(admit(src("idle"), "start")).toBeUndefined();
+    expect(admit(src("failed"), "start")).toBeUndefined();
+    expect(admit(src("cancelled"), "start")).toBeUndefined();
+    expect(admit(src("running"), "start")?.code).toBe("MIGRATION_BUSY");
+    expect(admit(src("succeeded"), "start")?.code).toBe("MIGRATION_BUSY");
+    expect(admit(src("running"), "cancel")).toBeUndefined();
+    expect(admit(src("idle"), "cancel")?.code).toBe("NOT_MIGRATING");
+  });
+});
+
+describe("incomingArgs", () => {
+  it("adds -incoming defer only on a target", () => {
+    expect(incomingArgs({ migration: { incoming: true } })).toEqual(["-incoming", "defer"]);
+    expect(incomingArgs({})).toEqual([]);
+    expect(incomingArgs({ migration: { incoming: false } })).toEqual([]);
   });
 });

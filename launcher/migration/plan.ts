@@ -53,6 +53,11 @@ export const TARGET_CAPABILITIES: readonly QmpCapability[] = [{ capability: "eve
 /** QEMU's `-incoming` argument for a target: wait for `migrate-incoming` (the address is known later). */
 export const INCOMING_DEFER_ARGS: readonly string[] = ["-incoming", "defer"];
 
+/** The QEMU arguments a config adds for migration: `-incoming defer` on a target, nothing otherwise. */
+export function incomingArgs(config: { migration?: { incoming: boolean } | undefined }): string[] {
+  return config.migration?.incoming ? [...INCOMING_DEFER_ARGS] : [];
+}
+
 /** The `tcp:` URI of a migration endpoint; an IPv6 address goes in brackets. */
 export function incomingUri(address: string, port: number): string {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`bad port ${port}`);

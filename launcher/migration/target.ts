@@ -29,17 +29,29 @@ const FINAL = new Set(["completed", "failed", "cancelled"]);
  */
 export async function listenIncoming(
   qmp: TargetQmp,
-  o: { uri: string; timeoutMs: number; now?: () => number },
+  o: {
+    uri: string;
+    timeoutMs: number;
+    now?: () => number;
+    /** Resumes the guest (default `cont`; the launcher's reducer sends it there). */
+    resume?: () => Promise<void>;
+  },
 ): Promise<{ completion: Promise<TargetOutcome> }> {
   await qmp.execute("migrate-set-capabilities", { capabilities: TARGET_CAPABILITIES });
   // Waiting starts before QEMU listens, so no event can slip between the two.
   const ended = qmp.waitForEvent("MIGRATION", o.timeoutMs, (e) => FINAL.has(String(e.data.status)));
   ended.catch(() => {});
   await qmp.execute("migrate-incoming", { uri: o.uri });
-  return { completion: finish(qmp, ended, o.now ?? Date.now) };
+  const resume = o.resume ?? (() => qmp.execute("cont").then(() => undefined));
+  return { completion: finish(qmp, ended, resume, o.now ?? Date.now) };
 }
 
-async function finish(qmp: TargetQmp, ended: Promise<QmpEvent>, now: () => number): Promise<TargetOutcome> {
+async function finish(
+  qmp: TargetQmp,
+  ended: Promise<QmpEvent>,
+  resume: () => Promise<void>,
+  now: () => number,
+): Promise<TargetOutcome> {
   let event: QmpEvent;
   try {
     event = await ended;
@@ -55,7 +67,7 @@ async function finish(qmp: TargetQmp, ended: Promise<QmpEvent>, now: () => numbe
       reason: "MIGRATION_FAILED",
       message: `incoming migration ${event.data.status}`,
     };
-  await qmp.execute("cont");
+  await resume();
   const resumedAtMs = now();
   await qmp.execute("announce-self", ANNOUNCE);
   return { result: "Succeeded", resumedAtMs };

@@ -4,7 +4,7 @@
  * (crds/contract/exit.ts). Steps throw {@link LauncherEnd}; the supervisor catches it once.
  */
 import { EXIT, type LauncherResult } from "../../crds/contract/index.ts";
-import type { LauncherStatus, Outcome } from "./state.ts";
+import type { LauncherStatus, MigratedSummary, Outcome } from "./state.ts";
 
 /** Every way a launcher run ends. */
 export type Ending =
@@ -79,7 +79,23 @@ function vmEnded(outcome: Outcome | undefined): LauncherResult {
       return { code: EXIT.GUEST_PANICKED, message: `guest panicked: ${o.info}` };
     case "crash":
       return { code: EXIT.QEMU_DIED, message: o.reason };
+    case "migrated":
+      return { code: EXIT.OK, message: migratedMessage(o.summary) };
   }
+}
+
+/**
+ * `migrated: … downtime_ms=N transferred_bytes=N total_ms=N`: the source pod is gone once the operator looks,
+ * so QEMU's figures travel in the termination message, as key=value words the operator parses.
+ */
+function migratedMessage(s: MigratedSummary): string {
+  const figures = [
+    ["downtime_ms", s.downtimeMs],
+    ["transferred_bytes", s.transferredBytes],
+    ["total_ms", s.totalTimeMs],
+  ].filter(([, v]) => v !== undefined);
+  const tail = figures.map(([k, v]) => `${k}=${v}`).join(" ");
+  return `migrated: the guest runs in the migration's target pod${tail ? `; ${tail}` : ""}`;
 }
 
 /** The exit code and termination message for how the VM ended. */

@@ -5,6 +5,7 @@ import type { LogLimiter } from "../limits/log-limit.ts";
 import type { AcceleratorChoice } from "../preflight/accel.ts";
 import type { PreparedDisk, PreparedNic } from "../prepared.ts";
 import { buildQemuArgs } from "../qemu/args.ts";
+import { incomingArgs } from "../migration/plan.ts";
 import type { FirmwareFiles } from "../qemu/firmware-files.ts";
 import { spawnQemu, type QemuProcess } from "../qemu/process.ts";
 import { QmpClient } from "../qemu/qmp-client.ts";
@@ -51,7 +52,7 @@ export async function startQemu(
       nics: v.nics,
       files: v.files,
       firmware: v.firmware,
-    });
+    }).concat(incomingArgs(v.config));
   } catch (err) {
     throw new LauncherEnd({ kind: "invalid-vm", error: err as Error });
   }

@@ -22,6 +22,7 @@ import { startQemu, type StartedQemu } from "./qemu-step.ts";
 import { startTpm } from "./tpm-step.ts";
 import { loadServing, serveVm } from "./serve-step.ts";
 import { VmDriver } from "./vm-driver.ts";
+import { MigrationSession } from "../migration/session.ts";
 
 /** Where stop requests come from (process signals in the launcher; an emitter in tests). */
 export interface StopSource {
@@ -152,6 +153,7 @@ async function phases(
   const q = await startQemu({ config, accel, disks, nics, files, firmware }, log, guestDriven, cleanups);
   const driver = attachDriver(config, q, accel, log, guestDriven, cleanups);
   relay.onStop = (signal) => driver.stop(signal);
+  const migration = migrationSession(config, q, driver, log);
 
   let httpPort: number;
   try {
@@ -169,6 +171,7 @@ async function phases(
         log,
         http: deps.http,
         collectors: deps.collectors,
+        migration,
       },
       cleanups,
     );
@@ -180,11 +183,39 @@ async function phases(
 
   // Everything is attached: let the guest run (or, if a stop came meanwhile, quit right away).
   if (relay.early) driver.stop(relay.early);
+  else if (config.migration?.incoming) driver.dispatch({ type: "attached", incoming: true });
   else await letRun(driver, q, { log, httpPort, accel, onRunning: deps.onRunning });
 
   const exit = await q.qemu.exited;
   driver.dispatch({ type: "qemu-exited", exit, stderrTail: q.qemu.stderrTail() });
   return resultOf({ kind: "vm-ended", outcome: driver.status.outcome });
+}
+
+/**
+ * This launcher's part in a live migration (launcher/migration/session.ts), driven over the control socket:
+ * a target resumes through the reducer (`migrated-in` → `cont`), a source that has handed its guest over
+ * ends through it (`migrated-out` → `quit`, outcome "migrated").
+ */
+function migrationSession(config: LauncherConfig, q: StartedQemu, driver: VmDriver, log: Logger) {
+  return new MigrationSession({
+    role: config.migration?.incoming ? "target" : "source",
+    qmp: q.qmp,
+    guestMemoryBytes: config.memory.guestBytes,
+    resume: async () => {
+      await Promise.all(driver.dispatch({ type: "migrated-in" }).sent);
+      driver.dispatch({ type: "running" });
+    },
+    onMigratedOut: (last) =>
+      driver.dispatch({
+        type: "migrated-out",
+        summary: {
+          downtimeMs: last?.downtimeMilliseconds,
+          transferredBytes: last?.transferredBytes,
+          totalTimeMs: last?.totalTimeMilliseconds,
+        },
+      }),
+    log,
+  });
 }
 
 /** The reducer's shell on the started QEMU: QMP events flow into it (guest-driven ones logged at a bounded rate). */

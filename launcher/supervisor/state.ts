@@ -19,7 +19,14 @@ export type Outcome =
   | { kind: "quit"; afterMs: number; killed: boolean } // stop requested: the guest did not, QEMU was stopped
   | { kind: "panic"; info: string } // GUEST_PANICKED
   | { kind: "crash"; reason: string } // QEMU died on its own
-  | { kind: "migrated" }; // live-migrated away: the guest runs in the target pod
+  | { kind: "migrated"; summary: MigratedSummary }; // live-migrated away: the guest runs in the target pod
+
+/** QEMU's last figures of a completed outgoing migration (kept in the termination message). */
+export interface MigratedSummary {
+  downtimeMs?: number | undefined;
+  transferredBytes?: number | undefined;
+  totalTimeMs?: number | undefined;
+}
 
 /** A block I/O error QEMU reported. */
 export interface IoError {
@@ -62,7 +69,7 @@ export type Input =
   /** Target of a migration: the incoming stream completed (QEMU activated the disks); resume the guest. */
   | { type: "migrated-in" }
   /** Source of a migration: it completed, the guest runs on the target; quit QEMU. */
-  | { type: "migrated-out" }
+  | { type: "migrated-out"; summary: MigratedSummary }
   | { type: "running" }
   /** `vireo-launcher pause` (control socket): stop the vCPUs of a running guest. */
   | { type: "pause-requested" }
@@ -154,7 +161,7 @@ export function reduce(
       break;
     case "migrated-out":
       if (s.phase === "exited") break;
-      settle({ kind: "migrated" });
+      settle({ kind: "migrated", summary: input.summary });
       s.phase = "stopping";
       log("info", "migrated: the guest runs in the target pod; quitting QEMU");
       actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
