@@ -291,6 +291,63 @@ export const SPEC_RULES: Rule<RuleSpec>[] = [
     },
   },
   {
+    // The pod copies both out of their images with an init container named `copy-<name>`: a containerDisk
+    // named `kernel` beside kernelBoot gives the pod two containers of one name, which the API server refuses.
+    id: "kernel-boot-name-free",
+    cel: [
+      {
+        rule: "!has(self.firmware.kernelBoot) || !self.volumes.exists(v, v.name == 'kernel' && has(v.containerDisk))",
+        message:
+          "with firmware.kernelBoot no containerDisk volume may be named kernel (its copy container would clash)",
+        fieldPath: ".volumes",
+        reason: "FieldValueDuplicate",
+      },
+    ],
+    check(spec, report) {
+      if (!spec.firmware.kernelBoot) return;
+      spec.volumes.forEach((v, i) => {
+        if (v.name === "kernel" && v.containerDisk)
+          report(
+            ["volumes", i, "name"],
+            'with firmware.kernelBoot no containerDisk volume may be named "kernel" (its copy container would clash with the kernel\'s)',
+          );
+      });
+    },
+  },
+  {
+    // A cloud-init volume `x` mounts its Secrets at volumes/x-userdata and volumes/x-networkdata, where a
+    // volume named `x-userdata` is mounted too: two mounts at one path, which the API server refuses.
+    id: "cloud-init-paths-free",
+    cel: [
+      {
+        rule:
+          "self.volumes.all(c, !has(c.cloudInitNoCloud) || self.volumes.all(v, " +
+          "!(has(c.cloudInitNoCloud.userDataSecretRef) && v.name == c.name + '-userdata') && " +
+          "!(has(c.cloudInitNoCloud.networkDataSecretRef) && v.name == c.name + '-networkdata')))",
+        message:
+          "a volume may not be named <cloud-init volume>-userdata or -networkdata: the cloud-init Secrets are mounted there",
+        fieldPath: ".volumes",
+        reason: "FieldValueDuplicate",
+      },
+    ],
+    check(spec, report) {
+      const taken = new Map<string, string>();
+      for (const c of spec.volumes) {
+        const ci = c.cloudInitNoCloud;
+        if (ci?.userDataSecretRef) taken.set(`${c.name}-userdata`, c.name);
+        if (ci?.networkDataSecretRef) taken.set(`${c.name}-networkdata`, c.name);
+      }
+      spec.volumes.forEach((v, i) => {
+        const by = taken.get(v.name);
+        if (by !== undefined)
+          report(
+            ["volumes", i, "name"],
+            `volume name "${v.name}" is where cloud-init volume "${by}" mounts its Secret; rename one of them`,
+          );
+      });
+    },
+  },
+  {
     id: "names-unique",
     cel: [],
     server:

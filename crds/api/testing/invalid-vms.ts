@@ -267,6 +267,30 @@ export const invalidVms: InvalidCase[] = [
     /userData or userDataSecretRef, not both/,
   ],
   [
+    "containerDisk named kernel beside kernelBoot",
+    () =>
+      withSpec((s) => {
+        s.firmware = { kernelBoot: { image: "k", kernelPath: "/k" } };
+        s.disks.push({ name: "kernel" } as never);
+        s.volumes.push({ name: "kernel", containerDisk: { image: "img" } } as never);
+      }),
+    "spec.volumes[1].name",
+    /no containerDisk volume may be named "kernel"/,
+  ],
+  [
+    "a volume where the cloud-init Secret mounts",
+    () =>
+      withSpec((s) => {
+        s.disks.push({ name: "ci" } as never, { name: "ci-userdata" } as never);
+        s.volumes.push(
+          { name: "ci", cloudInitNoCloud: { userDataSecretRef: { name: "s" } } } as never,
+          { name: "ci-userdata", configMap: { name: "cm" } } as never,
+        );
+      }),
+    "spec.volumes[2].name",
+    /where cloud-init volume "ci" mounts its Secret/,
+  ],
+  [
     "two cloud-init volumes",
     () =>
       withSpec((s) => {
