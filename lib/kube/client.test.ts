@@ -76,3 +76,34 @@ describe("KubeClient request observer", () => {
     }
   });
 });
+
+describe("KubeClient Retry-After", () => {
+  it("retries a 429/503 with Retry-After as the server asks and gives up on one without", async () => {
+    const hits = new Map<string, number>();
+    const throttler = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        const n = (hits.get(req.url ?? "") ?? 0) + 1;
+        hits.set(req.url ?? "", n);
+        const json = { "Content-Type": "application/json" };
+        if (req.url?.startsWith("/api/v1/namespaces/a/pods") && n <= 2)
+          res.writeHead(n === 1 ? 429 : 503, { ...json, "Retry-After": "1" });
+        else if (req.url?.startsWith("/api/v1/namespaces/b/pods")) res.writeHead(503, json);
+        else res.writeHead(201, json);
+        res.end(JSON.stringify({ kind: "Status", reason: "TooManyRequests", message: "slow down" }));
+      });
+    });
+    await new Promise<void>((resolve) => throttler.listen(0, "127.0.0.1", resolve));
+    const client = await KubeClient.connect(kubeConfigFor((throttler.address() as AddressInfo).port), 2);
+    try {
+      await client.request("POST", "/api/v1/namespaces/a/pods", { body: { kind: "Pod" } });
+      expect(hits.get("/api/v1/namespaces/a/pods")).toBe(3);
+      expect(client.retriedAfter).toBe(2);
+      await expect(client.request("GET", "/api/v1/namespaces/b/pods")).rejects.toMatchObject({ status: 503 });
+      expect(hits.get("/api/v1/namespaces/b/pods")).toBe(1);
+    } finally {
+      client.close();
+      await new Promise<void>((resolve) => throttler.close(() => resolve()));
+    }
+  });
+});

@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError, type StatusDetails } from "./errors.ts";
 import { requestLabels, type RequestLabels } from "./request-labels.ts";
+import { MAX_RETRY_AFTER_RETRIES, retryAfterMs } from "./retry-after.ts";
 
 /** Told of every finished request (metrics): its labels and how long it took, in seconds. */
 export type RequestObserver = (labels: RequestLabels, seconds: number) => void;
@@ -101,19 +102,57 @@ export class KubeClient {
         },
         (performance.now() - started) / 1000,
       );
-    const { status, text } = await this.#send(url, method, headers, body, what, options.timeoutMs).catch(
-      (err: unknown) => {
-        observe("error");
-        throw err;
-      },
+    const { status, text } = await this.#sendHonouringRetryAfter(
+      url,
+      method,
+      headers,
+      body,
+      what,
+      options,
+      observe,
     );
-    observe(String(status));
     const parsed = text ? safeJson(text) : undefined;
     if (status >= 200 && status < 300) return parsed as T;
     const st = parsed as { reason?: string; message?: string; details?: StatusDetails } | undefined;
     throw new KubeApiError(status, st?.reason, st?.message ?? text.slice(0, 500), what, {
       ...(st?.details ? { details: st.details } : {}),
     });
+  }
+
+  /**
+   * Sends until an answer is not a 429/503 with Retry-After, waiting what the server asks (capped) between
+   * tries, at most {@link MAX_RETRY_AFTER_RETRIES} retries. Such an answer means the server did not act on
+   * the request (APF rejected it, or it is not serving yet), so a retry is safe for every verb.
+   */
+  async #sendHonouringRetryAfter(
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    what: string,
+    options: RequestOptions,
+    observe: (code: string) => void,
+  ): Promise<{ status: number; text: string }> {
+    for (let attempt = 0; ; attempt++) {
+      const answer = await this.#send(url, method, headers, body, what, options.timeoutMs).catch(
+        (err: unknown) => {
+          observe("error");
+          throw err;
+        },
+      );
+      observe(String(answer.status));
+      const wait = retryAfterMs(answer.status, answer.retryAfter, Date.now());
+      if (wait === undefined || attempt >= MAX_RETRY_AFTER_RETRIES) return answer;
+      this.#retriedAfter++;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
+  #retriedAfter = 0;
+
+  /** Requests retried because the server answered 429/503 with Retry-After (tests, diagnostics). */
+  get retriedAfter(): number {
+    return this.#retriedAfter;
   }
 
   /** Headers of one request; credentials are taken each time, as exec plugins and token files rotate them. */
@@ -140,14 +179,19 @@ export class KubeClient {
     body: string | undefined,
     what: string,
     timeoutMs = 30_000,
-  ): Promise<{ status: number; text: string }> {
+  ): Promise<{ status: number; text: string; retryAfter?: string }> {
     const send = this.#secure ? https.request : http.request;
     return new Promise((resolve, reject) => {
       const req = send(url, { method, headers, agent: this.#agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
+        const retryAfter = res.headers["retry-after"];
         res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString("utf8"),
+            ...(retryAfter !== undefined ? { retryAfter } : {}),
+          }),
         );
         res.on("error", reject);
       });
