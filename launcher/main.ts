@@ -22,6 +22,7 @@ const USAGE = `usage: vireo-launcher [run] [--config FILE] [--termination-log PA
        vireo-launcher migrate listen|start|cancel|status [JSON] [--run-dir DIR]
        vireo-launcher agent|soft-reboot|fsfreeze|fsthaw|fsfreeze-status [--run-dir DIR]
        vireo-launcher probe agent-ping|exec [--timeout SECONDS] [-- COMMAND ARG...]
+       vireo-launcher resize-disk DISK CAPACITY_BYTES [--run-dir DIR]
 
 The config comes from --config FILE, the VIREO_LAUNCHER_CONFIG environment variable (JSON), or in a
 pod the file /etc/vireo/launcher-config.json (the operator's downward API volume).
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
     const { migrateCommand } = await import("./migration/exec.ts");
     return migrateCommand(rest, await runDirOf(values.config, values["run-dir"]));
   }
+  if (command === "resize-disk") return resizeDisk(rest, await runDirOf(values.config, values["run-dir"]));
   if (rest.length) {
     console.error(`vireo-launcher: unexpected arguments: ${rest.join(" ")}\n\n${USAGE}`);
     return 2;
@@ -111,6 +113,29 @@ async function netsetup(configFile: string | undefined): Promise<number> {
     "pod network set up",
   );
   return 0;
+}
+
+/** `resize-disk DISK BYTES` (the operator, through pods/exec): prints the launcher's answer as JSON. */
+async function resizeDisk(args: string[], runDir: string): Promise<number> {
+  const [disk, bytes, ...extra] = args;
+  const capacityBytes = Number(bytes);
+  if (!disk || !Number.isSafeInteger(capacityBytes) || capacityBytes <= 0 || extra.length) {
+    console.error("usage: vireo-launcher resize-disk DISK CAPACITY_BYTES");
+    return 2;
+  }
+  const { controlRequest, ControlError } = await import("./control/client.ts");
+  try {
+    const result = await controlRequest(runSockets(runDir).controlSocket, "resize-disk", 60_000, {
+      resize: { disk, capacityBytes },
+    });
+    console.log(JSON.stringify(result));
+    return 0;
+  } catch (err) {
+    // The caller (the operator) reads the refusal's code from stdout, as it reads a success.
+    if (!(err instanceof ControlError)) throw err;
+    console.log(JSON.stringify({ error: { code: err.code, message: err.message } }));
+    return 1;
+  }
 }
 
 /** The run directory for exec subcommands: --run-dir, the config's, or the pod default. */

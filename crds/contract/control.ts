@@ -25,6 +25,8 @@ export const CONTROL_COMMANDS = [
   "migrate-start",
   "migrate-cancel",
   "migrate-status",
+  // Online disk resize: the operator passes a claim's new capacity once the kubelet has expanded it.
+  "resize-disk",
 ] as const;
 
 /** One control command. */
@@ -40,6 +42,11 @@ export const controlRequestSchema = z
     timeoutSeconds: z.number().positive().max(3600).optional(),
     /** migrate-listen: the address to listen on; migrate-start: the target's address and the settings. */
     migration: migrationRequestSchema.optional(),
+    /** resize-disk: the disk (by its VM name) and its claim's capacity as the PVC's status reports it. */
+    resize: z
+      .object({ disk: z.string().min(1).max(63), capacityBytes: z.number().int().positive() })
+      .strict()
+      .optional(),
   })
   .strict();
 /** One control request. */
@@ -67,6 +74,10 @@ export const CONTROL_ERRORS = {
   PANICKED: "PANICKED",
   /** agent commands: the guest agent does not answer (the message says why). */
   AGENT_UNAVAILABLE: "AGENT_UNAVAILABLE",
+  /** resize-disk: the claim is smaller than the disk; a disk is never shrunk. */
+  SHRINK_REFUSED: "DISK_SHRINK_REFUSED",
+  /** resize-disk: no such disk, or one that cannot grow (read-only, not a claim, no room on the volume). */
+  RESIZE_REFUSED: "DISK_RESIZE_REFUSED",
   /** Client side: no answer in time. */
   TIMEOUT: "CONTROL_TIMEOUT",
   /** Client side: the socket could not be reached. */

@@ -125,6 +125,13 @@ export async function serveVm(
       case "migrate-status":
         if (!v.migration) throw new Error("migration is not available in this launcher");
         return migrationControl(v.migration, command, request.migration);
+      case "resize-disk": {
+        if (!request.resize) throw new Error("resize-disk needs resize: {disk, capacityBytes}");
+        const { resizeRunningDisk } = await import("../storage/online-resize-run.ts");
+        const r = await resizeRunningDisk(config, v.disks, v.qmp, request.resize);
+        log.info({ ...r }, r.action === "grow" ? "disk grown online" : "disk resize: unchanged");
+        return r;
+      }
     }
   };
   const control = await m.startControlServer(files.controlSocket, handle);
