@@ -1,6 +1,10 @@
 /** What a launcher pod asks the scheduler for: memory with overhead, CPU, devices, hugepages. */
 import type { V1ResourceRequirements } from "@kubernetes/client-node";
-import { DEVICE_RESOURCES } from "../../crds/contract/index.ts";
+import {
+  DEVICE_RESOURCES,
+  TCG_BOOKKEEPING_MIB,
+  TCG_TRANSLATION_CACHE_MIB,
+} from "../../crds/contract/index.ts";
 import type { Sizing } from "../../crds/launcher/resolve.ts";
 
 const MiB = 2 ** 20;
@@ -23,8 +27,9 @@ export const DEFAULT_OVERHEAD_BASE_BYTES = 128 * MiB;
  *            + 8 MiB with a TPM             swtpm: measured 6 MiB resident (1 MiB private, the rest its
  *                                          libraries: libtpms, libcrypto)
  *
- * rounded up to a whole MiB; 1 vCPU / 1 GiB: 132 MiB (KubeVirt: 250 MiB). Not covered: TCG's translation
- * cache under emulation (QEMU grows it up to 1 GiB; ≈ 60 MiB after the test guest boots), and passt.
+ * rounded up to a whole MiB; 1 vCPU / 1 GiB: 132 MiB (KubeVirt: 250 MiB). Under emulation the pod also asks
+ * for TCG's translation cache, which the launcher caps ({@link TCG_TRANSLATION_CACHE_MIB}), and its
+ * bookkeeping ({@link tcgOverheadBytes}). Not covered: passt.
  */
 export function memoryOverheadBytes(sizing: Sizing, baseBytes = DEFAULT_OVERHEAD_BASE_BYTES): number {
   const bytes =
@@ -35,6 +40,11 @@ export function memoryOverheadBytes(sizing: Sizing, baseBytes = DEFAULT_OVERHEAD
     (sizing.vnc ? 16 * MiB : 0) +
     (sizing.tpm ? 8 * MiB : 0);
   return Math.ceil(bytes / MiB) * MiB;
+}
+
+/** What emulation adds to the request: the capped translation cache and TCG's bookkeeping beside it. */
+export function tcgOverheadBytes(): number {
+  return (TCG_TRANSLATION_CACHE_MIB + TCG_BOOKKEEPING_MIB) * MiB;
 }
 
 /** CPU the launcher requests per vCPU: a tenth of a core, as KubeVirt's default cpuAllocationRatio of 10. */
@@ -59,7 +69,10 @@ export interface ResourceInputs {
  */
 export function launcherResources(sizing: Sizing, inputs: ResourceInputs): V1ResourceRequirements {
   const { vcpus, guestBytes: guest, hugepageSize: hp } = sizing;
-  const memory = memoryOverheadBytes(sizing, inputs.overheadBaseBytes) + (hp ? 0 : guest);
+  const memory =
+    memoryOverheadBytes(sizing, inputs.overheadBaseBytes) +
+    (inputs.emulation ? tcgOverheadBytes() : 0) +
+    (hp ? 0 : guest);
   const devices: Record<string, string> = {
     ...(inputs.emulation ? {} : { [DEVICE_RESOURCES.kvm]: "1" }),
     // vhost-net only accelerates KVM guests, and nodes without KVM often lack /dev/vhost-net: requesting it

@@ -1,4 +1,5 @@
 import type { DeviceArgs } from "../inputs.ts";
+import { TCG_TRANSLATION_CACHE_MIB } from "../../../crds/contract/index.ts";
 import { opts } from "../opts.ts";
 import { OVMF_CODE_NODE, OVMF_VARS_NODE } from "./firmware.ts";
 import { GUEST_RAM_ID } from "./memory.ts";
@@ -29,5 +30,7 @@ export const machineArgs: DeviceArgs = ({ config, inputs }) => {
           pflash0: uefi ? OVMF_CODE_NODE : undefined,
           pflash1: uefi ? OVMF_VARS_NODE : undefined,
         });
-  return ["-machine", machine, "-accel", inputs.accel];
+  // Uncapped, TCG's translation cache grows to 1 GiB; the cap is part of an emulated pod's memory request.
+  const accel = inputs.accel === "tcg" ? opts("tcg", { "tb-size": TCG_TRANSLATION_CACHE_MIB }) : inputs.accel;
+  return ["-machine", machine, "-accel", accel];
 };
