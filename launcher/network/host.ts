@@ -7,7 +7,14 @@
 import { runProgram } from "../../lib/process/run.ts";
 import { readFile, writeFile } from "node:fs/promises";
 import { NetworkError } from "./errors.ts";
-import { IP_READ_BATCH, parseIpBatch, parseNftDigest, type IpState, type LiveState } from "./live-state.ts";
+import {
+  IP_READ_BATCH,
+  IP_READ_ROUTES6,
+  parseIpBatch,
+  parseNftDigest,
+  type IpState,
+  type LiveState,
+} from "./live-state.ts";
 
 /** Operations on one network namespace. */
 export interface NetHost {
@@ -83,8 +90,12 @@ export function commandHost(options: CommandHostOptions = {}): NetHost {
   return {
     async readIp() {
       const gidOf = await gidResolver(options.groupFile ?? "/etc/group");
-      const out = await exec(["ip", "-json", "-details", "-batch", "-"], IP_READ_BATCH.join("\n") + "\n");
-      return parseIpBatch(out, gidOf);
+      const [out, routes6] = await Promise.all([
+        exec(["ip", "-json", "-details", "-batch", "-"], IP_READ_BATCH.join("\n") + "\n"),
+        // A kernel booted with ipv6.disable=1 refuses the family: no IPv6 routes then.
+        exec(["ip", ...IP_READ_ROUTES6]).catch(() => "[]"),
+      ]);
+      return parseIpBatch(`${out.trimEnd()}\n${routes6.trim() || "[]"}\n`, gidOf);
     },
     async readSysctls(keys) {
       const values: Record<string, number | undefined> = {};

@@ -17,8 +17,9 @@ describe("parseIpBatch (output captured from real namespaces)", () => {
       { dev: "eth0", family: 4, address: "198.18.1.10", prefixLength: 24, scope: "global" },
     ]);
     expect(s.routes).toEqual([
-      { dst: "default", dev: "eth0", gateway: "198.18.1.1", scope: "global" },
-      { dst: "198.18.1.0/24", dev: "eth0", scope: "link" },
+      { family: 4, dst: "default", dev: "eth0", gateway: "198.18.1.1", scope: "global" },
+      { family: 4, dst: "198.18.1.0/24", dev: "eth0", scope: "link" },
+      { family: 6, dst: "fe80::/64", dev: "eth0" },
     ]);
   });
 
@@ -34,7 +35,9 @@ describe("parseIpBatch (output captured from real namespaces)", () => {
     });
     expect(link("eth0")).toMatchObject({ kind: "veth", master: "k6t-eth0", learning: false });
     expect(s.addrs.filter((a) => a.dev === "eth0" && a.family === 4)).toEqual([]);
-    expect(s.routes).toEqual([{ dst: "198.18.1.10/32", dev: "k6t-eth0", scope: "link" }]);
+    expect(s.routes.filter((r) => r.family === 4)).toEqual([
+      { family: 4, dst: "198.18.1.10/32", dev: "k6t-eth0", scope: "link" },
+    ]);
     // The guest has eth0's original MAC (recorded in the facts of the same run); eth0 now has another.
     const original = (JSON.parse(fixture("pod-bridge-facts.json")) as { interfaces: { mac: string }[] })
       .interfaces[0]!.mac;
@@ -45,8 +48,8 @@ describe("parseIpBatch (output captured from real namespaces)", () => {
   });
 
   it("rejects output that is not one JSON document per command", () => {
-    expect(() => parseIpBatch("[]\n[]\n")).toThrow(/expected 4/);
-    expect(() => parseIpBatch("[]\n[]\n[\n[]\n")).toThrow(/malformed JSON/);
+    expect(() => parseIpBatch("[]\n[]\n")).toThrow(/expected 5/);
+    expect(() => parseIpBatch("[]\n[]\n[\n[]\n[]\n")).toThrow(/malformed JSON/);
   });
 });
 

@@ -30,8 +30,9 @@ export interface LiveAddr {
   scope: string;
 }
 
-/** An IPv4 route of the main table; host routes are normalised to `/32`. */
+/** A route of the main table; host routes are normalised to `/32` or `/128`. */
 export interface LiveRoute {
+  family: 4 | 6;
   dst: string;
   dev?: string;
   gateway?: string;
@@ -63,6 +64,11 @@ export type IpState = Omit<LiveState, "sysctls" | "nftDigests">;
 
 /** The `ip -json -details -batch` commands whose output {@link parseIpBatch} reads, in order. */
 export const IP_READ_BATCH = ["link show", "addr show", "route show table main", "neigh show"];
+/**
+ * IPv6 routes, read by a second `ip -json -6` (a batch line cannot choose the family); its output is
+ * appended to the batch's as the last document.
+ */
+export const IP_READ_ROUTES6 = ["-json", "-6", "route", "show", "table", "main"];
 
 type Json = Record<string, unknown>;
 const str = (v: unknown) => (typeof v === "string" ? v : undefined);
@@ -111,9 +117,10 @@ function parseAddrs(links: Json[]): LiveAddr[] {
   );
 }
 
-function parseRoute(r: Json): LiveRoute {
+function parseRoute(r: Json, family: 4 | 6): LiveRoute {
   const dst = String(r.dst);
-  const route: LiveRoute = { dst: dst === "default" || dst.includes("/") ? dst : `${dst}/32` };
+  const host = family === 4 ? 32 : 128;
+  const route: LiveRoute = { family, dst: dst === "default" || dst.includes("/") ? dst : `${dst}/${host}` };
   if (str(r.dev)) route.dev = String(r.dev);
   if (str(r.gateway)) route.gateway = String(r.gateway);
   if (str(r.scope)) route.scope = String(r.scope);
@@ -131,7 +138,8 @@ function parseNeighbor(n: Json): LiveNeighbor {
 }
 
 /**
- * Parses the output of `ip -json -details -batch -` fed {@link IP_READ_BATCH}: one JSON array per line.
+ * Parses the output of `ip -json -details -batch -` fed {@link IP_READ_BATCH}, then that of
+ * {@link IP_READ_ROUTES6}: one JSON array per line.
  * `gidOf` resolves group names (ip prints a tap's group by name when the group database knows it).
  */
 export function parseIpBatch(
@@ -139,10 +147,10 @@ export function parseIpBatch(
   gidOf: (group: string) => number | undefined = () => undefined,
 ): IpState {
   const lines = output.split("\n").filter((l) => l.trim());
-  if (lines.length !== IP_READ_BATCH.length)
+  if (lines.length !== IP_READ_BATCH.length + 1)
     throw new NetworkError(
       "FACTS_INVALID",
-      `ip printed ${lines.length} JSON documents, expected ${IP_READ_BATCH.length}`,
+      `ip printed ${lines.length} JSON documents, expected ${IP_READ_BATCH.length + 1}`,
     );
   let docs: Json[][];
   try {
@@ -150,14 +158,16 @@ export function parseIpBatch(
   } catch (cause) {
     throw new NetworkError("FACTS_INVALID", "ip printed malformed JSON", { cause });
   }
-  const [links, addrs, routes, neighbors] = docs as [Json[], Json[], Json[], Json[]];
+  const [links, addrs, routes, neighbors, routes6] = docs as [Json[], Json[], Json[], Json[], Json[]];
   return {
     links: links.map((l) => parseLink(l, gidOf)),
     addrs: parseAddrs(addrs),
-    routes: routes.map(parseRoute),
+    routes: [...routes.map((r) => parseRoute(r, 4)), ...routes6.map((r) => parseRoute(r, 6))],
     neighbors: neighbors.filter((n) => str(n.dst) && str(n.dev)).map(parseNeighbor),
   };
 }
+
+const notLinkScope6 = (r: LiveRoute) => r.family === 4 || !/^(fe80|ff[0-9a-f]{2}):/i.test(r.dst);
 
 /** Reads the digest out of `nft list table` text (the table comment `vireo <digest>`). */
 export function parseNftDigest(listing: string): string | undefined {
@@ -165,8 +175,9 @@ export function parseNftDigest(listing: string): string | undefined {
 }
 
 /**
- * The pod facts visible in a namespace's state: every link but loopback, global addresses only, IPv4
- * routes of the main table. resolv.conf and the Multus annotation come from files and are added by the
+ * The pod facts visible in a namespace's state: every link but loopback, global addresses only, the routes
+ * of the main table but IPv6's per-link `fe80::/64` and multicast ones (every link has them; they say nothing
+ * about the pod network). resolv.conf and the Multus annotation come from files and are added by the
  * caller.
  */
 export function factsFromState(state: Pick<LiveState, "links" | "addrs" | "routes">): Omit<PodFacts, "dns"> {
@@ -180,8 +191,8 @@ export function factsFromState(state: Pick<LiveState, "links" | "addrs" | "route
         .filter((a) => a.dev === l.name && a.scope === "global")
         .map((a) => ({ family: a.family, address: a.address, prefixLength: a.prefixLength })),
     }));
-  const routes: PodRoute[] = state.routes.map((r) => ({
-    family: 4,
+  const routes: PodRoute[] = state.routes.filter(notLinkScope6).map((r) => ({
+    family: r.family,
     dst: r.dst,
     ...(r.gateway ? { gateway: r.gateway } : {}),
     ...(r.dev ? { dev: r.dev } : {}),

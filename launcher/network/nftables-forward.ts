@@ -24,19 +24,26 @@ export interface NextHop {
   via?: string;
 }
 
-/** Inputs of {@link masqueradeForwardRuleset}. */
-export interface ForwardRules {
-  podInterface: string;
-  tap: string;
+/** One address family's side of the translation. */
+export interface FamilyForward {
   podIp: string;
   guestIp: string;
-  guestMac: string;
-  /** The bridge's MAC: what the guest knows as its gateway's. */
-  bridgeMac: string;
   /** The guest's private subnet (its traffic to it is the bridge's, not the pod network's). */
   guestSubnet: string;
   /** Where the guest's packets leave for, most specific first (the pod's routes on its interface). */
   nextHops: readonly NextHop[];
+}
+
+/** Inputs of {@link masqueradeForwardRuleset}: a dual-stack pod has both families, a single-stack one one. */
+export interface ForwardRules {
+  podInterface: string;
+  tap: string;
+  guestMac: string;
+  /** The bridge's MAC: what the guest knows as its gateway's. */
+  bridgeMac: string;
+  v4?: FamilyForward;
+  /** NAT66 to the guest's ULA; the same stateless one-to-one translation as IPv4's. */
+  v6?: FamilyForward;
   /** Declared ports, or all but the given ones. */
   ports: { declared: readonly ForwardedPort[] } | { allExcept: readonly number[] };
   /** Ports something of ours listens on at the pod IP (the launcher's HTTP port): never the guest's. */
@@ -48,6 +55,14 @@ const range = `${POD_SOURCE_PORTS.first}-${POD_SOURCE_PORTS.last}`;
 
 /** ICMP a guest needs to see for its own traffic (echo requests to the pod IP stay with the pod). */
 const ICMP_TO_GUEST = ["echo-reply", "destination-unreachable", "time-exceeded", "parameter-problem"];
+/** The same for ICMPv6, with packet-too-big (IPv6 routers never fragment); neighbour discovery stays with the pod. */
+const ICMP6_TO_GUEST = [
+  "echo-reply",
+  "destination-unreachable",
+  "packet-too-big",
+  "time-exceeded",
+  "parameter-problem",
+];
 
 /** Inbound matches, each followed by the translation to the guest. */
 function inbound(r: ForwardRules): string[] {
@@ -66,26 +81,47 @@ function inbound(r: ForwardRules): string[] {
   return out;
 }
 
+/** Rules of one family: `ip` with its v4 spellings, `ip6` with its. */
+function familyRules(r: ForwardRules, f: FamilyForward, ip: "ip" | "ip6") {
+  const v6 = ip === "ip6";
+  const toGuest = `${ip} daddr set ${f.guestIp} ether saddr set ${r.bridgeMac} ether daddr set ${r.guestMac} fwd to "${r.tap}"`;
+  const local = v6
+    ? [f.guestSubnet, f.podIp, "ff00::/8", "fe80::/10"]
+    : [f.guestSubnet, f.podIp, "224.0.0.0/4", "255.255.255.255"];
+  const fromGuest = `ether saddr ${r.guestMac} ${ip} saddr ${f.guestIp} ${ip} daddr != ${set(local)}`;
+  const icmp = v6 ? `icmpv6 type ${set(ICMP6_TO_GUEST)}` : `icmp type ${set(ICMP_TO_GUEST)}`;
+  const any = v6 ? "::/0" : "0.0.0.0/0";
+  return {
+    fromPod: [
+      ...inbound(r).map((m) => `\t\t${ip} daddr ${f.podIp} ${m} ${toGuest}`),
+      `\t\t${ip} daddr ${f.podIp} ${icmp} ${toGuest}`,
+    ],
+    fromGuest: [
+      ...f.nextHops.map(
+        (h) =>
+          `\t\t${fromGuest}${h.dst === any ? "" : ` ${ip} daddr ${h.dst}`} ${ip} saddr set ${f.podIp} ` +
+          `fwd ${ip} to ${h.via ?? `${ip} daddr`} device "${r.podInterface}"`,
+      ),
+      // Anything else from the guest's address is for nowhere the pod can reach: without this it would
+      // enter the pod's stack, which (not forwarding) drops it anyway; say so here.
+      `\t\t${fromGuest} drop`,
+    ],
+  };
+}
+
 function body(r: ForwardRules): string {
-  const toGuest = `ip daddr set ${r.guestIp} ether saddr set ${r.bridgeMac} ether daddr set ${r.guestMac} fwd to "${r.tap}"`;
-  const notLocal = `ip daddr != ${set([r.guestSubnet, r.podIp, "224.0.0.0/4", "255.255.255.255"])}`;
-  const fromGuest = `ether saddr ${r.guestMac} ip saddr ${r.guestIp} ${notLocal}`;
+  const fams = [
+    ...(r.v4 ? [familyRules(r, r.v4, "ip")] : []),
+    ...(r.v6 ? [familyRules(r, r.v6, "ip6")] : []),
+  ];
   return [
     "\tchain from-pod {",
     `\t\ttype filter hook ingress device "${r.podInterface}" priority 0; policy accept;`,
-    ...inbound(r).map((m) => `\t\tip daddr ${r.podIp} ${m} ${toGuest}`),
-    `\t\tip daddr ${r.podIp} icmp type ${set(ICMP_TO_GUEST)} ${toGuest}`,
+    ...fams.flatMap((f) => f.fromPod),
     "\t}",
     "\tchain from-guest {",
     `\t\ttype filter hook ingress device "${r.tap}" priority 0; policy accept;`,
-    ...r.nextHops.map(
-      (h) =>
-        `\t\t${fromGuest}${h.dst === "0.0.0.0/0" ? "" : ` ip daddr ${h.dst}`} ip saddr set ${r.podIp} ` +
-        `fwd ip to ${h.via ?? "ip daddr"} device "${r.podInterface}"`,
-    ),
-    // Anything else from the guest's address is for nowhere the pod can reach: without this it would
-    // enter the pod's stack, which (not forwarding) drops it anyway; say so here.
-    `\t\t${fromGuest} drop`,
+    ...fams.flatMap((f) => f.fromGuest),
     "\t}",
   ].join("\n");
 }

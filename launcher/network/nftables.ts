@@ -100,8 +100,39 @@ function body(r: MasqueradeRules): string {
   return lines.join("\n");
 }
 
+/**
+ * The IPv6 half of the masquerade binding (`ip6 vireo`), for a pod with an IPv6 address: as the IPv4 table
+ * but without the loopback hairpin (IPv6 has no `route_localnet`; ::1 cannot leave the pod, so
+ * port-forward to 127.0.0.1 is IPv4's). Connections made inside the pod to the pod's IPv6 address reach
+ * the guest; the pod's own IPv6 connections leave from {@link POD_SOURCE_PORTS}; the guest opens none of
+ * our ports.
+ */
+export function masquerade6Ruleset(r: Omit<MasqueradeRules, "gatewayIp">): {
+  ruleset: string;
+  digest: string;
+} {
+  const own = [...new Set(r.ownPorts)].sort((a, b) => a - b);
+  const lines = [
+    "\tchain output {",
+    "\t\ttype nat hook output priority -90; policy accept;",
+    ...portMatches(r.ports).map((m) => `\t\tip6 daddr ${r.podIp} ${m} dnat to ${r.guestIp}`),
+    "\t}",
+    "\tchain postrouting {",
+    "\t\ttype nat hook postrouting priority 110; policy accept;",
+    `\t\tip6 saddr ${r.podIp} oifname "${r.podInterface}" meta l4proto { tcp, udp } snat to [${r.podIp}]:${POD_SOURCE_PORTS.first}-${POD_SOURCE_PORTS.last}`,
+    "\t}",
+    "\tchain input {",
+    "\t\ttype filter hook input priority 0; policy accept;",
+    `\t\tiifname "${r.bridge}" ct state established,related accept`,
+    `\t\tiifname "${r.bridge}" ip6 daddr ::1 drop`,
+    ...(own.length ? [`\t\tiifname "${r.bridge}" tcp dport ${set(own)} drop`] : []),
+    "\t}",
+  ];
+  return table("ip6", lines.join("\n"));
+}
+
 /** A table around `inner`, with the digest the executor compares to skip an unchanged table. */
-function table(family: "ip" | "bridge", inner: string): { ruleset: string; digest: string } {
+function table(family: "ip" | "ip6" | "bridge", inner: string): { ruleset: string; digest: string } {
   const digest = createHash("sha256").update(inner).digest("hex").slice(0, 16);
   const ruleset = `table ${family} ${NFT_TABLE} {\n\tcomment "vireo ${digest}"\n${inner}\n}\n`;
   return { ruleset, digest };

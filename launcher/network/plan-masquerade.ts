@@ -3,7 +3,8 @@ import type { LauncherConfig, LauncherInterface } from "../../crds/launcher/conf
 import { NetworkError } from "./errors.ts";
 import type { PodFacts } from "./facts.ts";
 import { cidrsOverlap, networkOf, nthAddress, parseCidr4, type Cidr4 } from "./ipv4.ts";
-import { MESH_PORTS, masqueradeRuleset, NFT_TABLE } from "./nftables.ts";
+import { cidrs6Overlap, parseCidr6 } from "./ipv6.ts";
+import { MESH_PORTS, masquerade6Ruleset, masqueradeRuleset, NFT_TABLE } from "./nftables.ts";
 import { masqueradeForwardRuleset, type NextHop } from "./nftables-forward.ts";
 import {
   bridgeName,
@@ -89,7 +90,45 @@ export function nextHops(dev: string, v4: Cidr4, facts: PodFacts): NextHop[] {
     .map(({ dst, via }) => (via ? { dst, via } : { dst }));
 }
 
-/** Plans a pod-network NIC with the masquerade binding. */
+/** The guest's IPv6 network behind NAT66 (KubeVirt's default): the bridge is ::1, the guest ::2. */
+export const GUEST_SUBNET6 = { address: "fd10:0:2::", prefixLength: 120 } as const;
+const GATEWAY6 = "fd10:0:2::1";
+const GUEST6 = "fd10:0:2::2";
+
+/** The pod's IPv6 routes on `dev` as next hops, most specific first (link-local ones are not the pod network's). */
+export function nextHops6(dev: string, facts: PodFacts): NextHop[] {
+  const hops = facts.routes
+    .filter((r) => r.family === 6 && r.dev === dev)
+    .map((r) => {
+      const c = r.dst === "default" ? { address: "::", prefixLength: 0 } : parseCidr6(r.dst);
+      return c && { dst: r.dst === "default" ? "::/0" : r.dst, prefix: c.prefixLength, via: r.gateway };
+    })
+    .filter((h) => h !== undefined);
+  const seen = new Set<string>();
+  return hops
+    .sort((a, b) => b.prefix - a.prefix || a.dst.localeCompare(b.dst))
+    .filter((h) => !seen.has(h.dst) && seen.add(h.dst))
+    .map(({ dst, via }) => (via ? { dst, via } : { dst }));
+}
+
+/** Refuses a pod whose IPv6 networks or routes overlap the guest's ULA. */
+function checkSubnet6(i: number, facts: PodFacts): void {
+  const taken = [
+    ...facts.interfaces.flatMap((x) => ipv6Of(x).map((a) => `${a.address}/${a.prefixLength}`)),
+    ...facts.routes.flatMap((r) => (r.family === 6 && r.dst !== "default" ? [r.dst] : [])),
+  ];
+  for (const t of taken) {
+    const other = parseCidr6(t);
+    if (other && cidrs6Overlap(GUEST_SUBNET6, other))
+      throw new NetworkError(
+        "CIDR_OVERLAP",
+        `the guest's IPv6 network ${GUEST_SUBNET6.address}/${GUEST_SUBNET6.prefixLength} overlaps the pod's network ${t}`,
+        { field: field(i, ".binding") },
+      );
+  }
+}
+
+/** Plans a pod-network NIC with the masquerade binding: NAT on IPv4, NAT66 on IPv6, whichever the pod has. */
 export function planMasquerade(
   config: LauncherConfig,
   nic: LauncherInterface,
@@ -100,54 +139,83 @@ export function planMasquerade(
   if (nic.network.kind !== "pod") throw new Error("unreachable: masquerade on a non-pod network");
   const iface = podInterface(facts, i);
   const v4 = ipv4Of(iface)[0];
-  if (!v4)
+  const v6addr = ipv6Of(iface)[0];
+  if (!v4 && !v6addr)
     throw new NetworkError(
       "FAMILY_UNSUPPORTED",
-      `the masquerade binding NATs IPv4, but ${iface.name} has no IPv4 address; use the passt binding`,
+      `the masquerade binding NATs the pod's addresses, but ${iface.name} has none`,
       { field: field(i, ".binding") },
     );
   checkPorts(config, nic, i);
-  const subnet = guestSubnet(nic.network.vmNetworkCIDR, i, facts);
-  const gatewayIp = nthAddress(subnet, 1);
-  const guestIp = nthAddress(subnet, 2);
+  const subnet = v4 ? guestSubnet(nic.network.vmNetworkCIDR, i, facts) : undefined;
+  if (v6addr) checkSubnet6(i, facts);
+  const v6 = v6addr && { podIp: v6addr.address, gatewayIp: GATEWAY6, guestIp: GUEST6 };
+  const gatewayIp = subnet && nthAddress(subnet, 1);
+  const guestIp = subnet && nthAddress(subnet, 2);
   const bridge = bridgeName(iface.name);
   const tap = `tap${i}`;
   const hostname = hostnameOf(config);
+  const layout: MasqueradeLayout = {
+    iface,
+    bridge,
+    tap,
+    ...(v4 && subnet && gatewayIp && guestIp ? { v4: { v4, subnet, gatewayIp, guestIp } } : {}),
+    ...(v6 ? { v6 } : {}),
+  };
+  const extra = ipv6Of(iface).slice(1);
   return {
-    steps: masqueradeSteps(config, nic, facts, opts, { iface, v4, subnet, gatewayIp, guestIp, bridge, tap }),
-    nic: plannedNic(nic, nic.mac, iface.mtu, { kind: "tap", ifname: tap, bridge }, iface.name, [guestIp]),
-    lease: {
-      interface: bridge,
-      serverAddress: gatewayIp,
-      mac: nic.mac,
-      ip: guestIp,
-      prefixLength: subnet.prefixLength,
-      router: gatewayIp,
-      routes: [],
-      dns: v4Only(facts.dns.nameservers),
-      search: facts.dns.searches,
-      mtu: iface.mtu,
-      ...(hostname ? { hostname } : {}),
-    },
-    warnings: ipv6Of(iface).map(
-      (a) =>
-        `interfaces[${i}]: IPv6 address ${a.address} stays with the pod; the masquerade binding serves IPv4 only`,
-    ),
+    steps: masqueradeSteps(config, nic, facts, opts, layout),
+    nic: plannedNic(nic, nic.mac, iface.mtu, { kind: "tap", ifname: tap, bridge }, iface.name, [
+      ...(guestIp ? [guestIp] : []),
+      ...(v6 ? [v6.guestIp] : []),
+    ]),
+    ...(subnet && gatewayIp && guestIp
+      ? {
+          lease: {
+            interface: bridge,
+            serverAddress: gatewayIp,
+            mac: nic.mac,
+            ip: guestIp,
+            prefixLength: subnet.prefixLength,
+            router: gatewayIp,
+            routes: [],
+            dns: v4Only(facts.dns.nameservers),
+            search: facts.dns.searches,
+            mtu: iface.mtu,
+            ...(hostname ? { hostname } : {}),
+          },
+        }
+      : {}),
+    warnings: [
+      ...extra.map(
+        (a) =>
+          `interfaces[${i}]: IPv6 address ${a.address} stays with the pod; the guest's traffic leaves as ${v6addr!.address}`,
+      ),
+      ...(v6
+        ? [
+            `interfaces[${i}]: the guest must configure ${GUEST6}/${GUEST_SUBNET6.prefixLength} via ${GATEWAY6} itself ` +
+              "(static or cloud-init network-config): the launcher serves no router advertisements (they need a raw socket)",
+          ]
+        : []),
+    ],
   };
 }
 
-/** Where one masquerade NIC lives: the pod interface, the guest's private subnet and the devices made for it. */
+/** Where one masquerade NIC lives: the pod interface, the bridge and tap, and each family's addresses. */
 interface MasqueradeLayout {
   iface: ReturnType<typeof podInterface>;
-  v4: NonNullable<ReturnType<typeof ipv4Of>[number]>;
-  subnet: ReturnType<typeof guestSubnet>;
-  gatewayIp: string;
-  guestIp: string;
   bridge: string;
   tap: string;
+  v4?: {
+    v4: NonNullable<ReturnType<typeof ipv4Of>[number]>;
+    subnet: ReturnType<typeof guestSubnet>;
+    gatewayIp: string;
+    guestIp: string;
+  };
+  v6?: { podIp: string; gatewayIp: string; guestIp: string };
 }
 
-/** The bridge, tap and addresses, then the two nftables tables (NAT in ip, the guest's path in netdev). */
+/** The bridge, tap and addresses, then the nftables tables (NAT in ip/ip6, the guest's path in netdev). */
 function masqueradeSteps(
   config: LauncherConfig,
   nic: LauncherInterface,
@@ -155,48 +223,88 @@ function masqueradeSteps(
   opts: PlanOptions,
   l: MasqueradeLayout,
 ): Part["steps"] {
-  const { iface, v4, subnet, gatewayIp, guestIp, bridge, tap } = l;
-  const { ruleset, digest } = masqueradeRuleset({
-    podInterface: iface.name,
-    bridge,
-    podIp: v4.address,
-    gatewayIp,
-    guestIp,
-    // All ports means all but ours: each port something of ours listens on is excluded by name.
-    ports: nic.ports.length ? { declared: nic.ports } : { allExcept: [...ownPorts(config), ...MESH_PORTS] },
-    ownPorts: ownPorts(config),
-  });
+  const { iface, bridge, tap } = l;
+  // All ports means all but ours: each port something of ours listens on is excluded by name.
+  const natPorts = nic.ports.length
+    ? { declared: nic.ports }
+    : { allExcept: [...ownPorts(config), ...MESH_PORTS] };
   const forward = masqueradeForwardRuleset({
     podInterface: iface.name,
     tap,
-    podIp: v4.address,
-    guestIp,
     guestMac: nic.mac,
     bridgeMac: hostMac(nic.mac, "bridge"),
-    guestSubnet: `${subnet.address}/${subnet.prefixLength}`,
-    nextHops: nextHops(iface.name, v4, facts),
+    ...(l.v4
+      ? {
+          v4: {
+            podIp: l.v4.v4.address,
+            guestIp: l.v4.guestIp,
+            guestSubnet: `${l.v4.subnet.address}/${l.v4.subnet.prefixLength}`,
+            nextHops: nextHops(iface.name, l.v4.v4, facts),
+          },
+        }
+      : {}),
+    ...(l.v6
+      ? {
+          v6: {
+            podIp: l.v6.podIp,
+            guestIp: l.v6.guestIp,
+            guestSubnet: `${GUEST_SUBNET6.address}/${GUEST_SUBNET6.prefixLength}`,
+            nextHops: nextHops6(iface.name, facts),
+          },
+        }
+      : {}),
     ports: nic.ports.length ? { declared: nic.ports } : { allExcept: [...MESH_PORTS] },
     ownPorts: ownPorts(config),
   });
+  const v4Steps = (v: NonNullable<MasqueradeLayout["v4"]>): Part["steps"] => {
+    const { ruleset, digest } = masqueradeRuleset({
+      podInterface: iface.name,
+      bridge,
+      podIp: v.v4.address,
+      gatewayIp: v.gatewayIp,
+      guestIp: v.guestIp,
+      ports: natPorts,
+      ownPorts: ownPorts(config),
+    });
+    return [
+      { op: "addr", dev: bridge, cidr: `${v.gatewayIp}/${v.subnet.prefixLength}`, present: true },
+      // 127.0.0.1 → guest (output-chain DNAT) must be routable out of the bridge before its SNAT.
+      {
+        op: "sysctl",
+        key: `net.ipv4.conf.${bridge}.route_localnet`,
+        value: 1,
+        mode: "exact",
+        optional: true,
+        purpose: "connections to 127.0.0.1 inside the pod (kubectl port-forward) to reach the guest",
+      },
+      { op: "neigh", dev: bridge, address: v.guestIp, mac: nic.mac },
+      { op: "nftables", family: "ip", table: NFT_TABLE, digest, ruleset },
+    ];
+  };
+  const v6Steps = (v: NonNullable<MasqueradeLayout["v6"]>): Part["steps"] => {
+    const { ruleset, digest } = masquerade6Ruleset({
+      podInterface: iface.name,
+      bridge,
+      podIp: v.podIp,
+      guestIp: v.guestIp,
+      ports: natPorts,
+      ownPorts: ownPorts(config),
+    });
+    return [
+      { op: "addr", dev: bridge, cidr: `${v.gatewayIp}/${GUEST_SUBNET6.prefixLength}`, present: true },
+      { op: "neigh", dev: bridge, address: v.guestIp, mac: nic.mac },
+      { op: "nftables", family: "ip6", table: NFT_TABLE, digest, ruleset },
+    ];
+  };
   return [
     { op: "bridge", name: bridge, mac: hostMac(nic.mac, "bridge") },
     { op: "tap", name: tap, uid: opts.uid, gid: opts.gid },
     { op: "link", dev: tap, mtu: iface.mtu, master: bridge, up: true },
     { op: "link", dev: bridge, mtu: iface.mtu, up: true },
-    { op: "addr", dev: bridge, cidr: `${gatewayIp}/${subnet.prefixLength}`, present: true },
-    // 127.0.0.1 → guest (output-chain DNAT) must be routable out of the bridge before its SNAT.
-    {
-      op: "sysctl",
-      key: `net.ipv4.conf.${bridge}.route_localnet`,
-      value: 1,
-      mode: "exact",
-      optional: true,
-      purpose: "connections to 127.0.0.1 inside the pod (kubectl port-forward) to reach the guest",
-    },
-    { op: "neigh", dev: bridge, address: guestIp, mac: nic.mac },
-    { op: "nftables", family: "ip", table: NFT_TABLE, digest, ruleset },
+    ...(l.v4 ? v4Steps(l.v4) : []),
+    ...(l.v6 ? v6Steps(l.v6) : []),
     // The guest's traffic itself: moved between eth0 and the tap by the netdev table, not routed, so the
-    // pod needs no net.ipv4.ip_forward (an unsafe sysctl).
+    // pod needs neither net.ipv4.ip_forward nor net.ipv6.conf.all.forwarding (unsafe sysctls).
     { op: "nftables", family: "netdev", table: NFT_TABLE, digest: forward.digest, ruleset: forward.ruleset },
   ];
 }

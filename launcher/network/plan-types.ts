@@ -59,7 +59,7 @@ export const hostStepSchema = z.discriminatedUnion("op", [
   z
     .object({
       op: z.literal("nftables"),
-      family: z.enum(["ip", "bridge", "netdev"]),
+      family: z.enum(["ip", "ip6", "bridge", "netdev"]),
       table: z.string(),
       digest: z.string(),
       ruleset: z.string(),

@@ -383,11 +383,84 @@ describe("planNetwork: masquerade", () => {
     expect(() => planNetwork(both, podFacts())).not.toThrow();
   });
 
-  it("needs IPv4 on eth0", () => {
+  const dualStack = () => {
     const facts = podFacts();
-    facts.interfaces[0]!.addresses = [{ family: 6, address: "fd00::5", prefixLength: 64 }];
+    facts.interfaces[0]!.addresses.push({ family: 6, address: "fd00:10:244:1::5", prefixLength: 64 });
+    facts.routes.push(
+      { family: 6, dst: "fd00:10:244:1::/64", dev: "eth0" },
+      { family: 6, dst: "default", gateway: "fe80::1", dev: "eth0" },
+    );
+    return facts;
+  };
+
+  it("NATs IPv6 too on a dual-stack pod: NAT66 to fd10:0:2::2 in its own tables, status lists both", () => {
+    const p = planNetwork(
+      config({ binding: "masquerade", ports: [{ port: 80, protocol: "TCP" }] }),
+      dualStack(),
+    );
+    expect(p.nics[0]!.guestIps).toEqual(["10.0.2.2", "fd10:0:2::2"]);
+    expect(stepsOf(p, "addr")).toContainEqual({
+      op: "addr",
+      dev: "k6t-eth0",
+      cidr: "fd10:0:2::1/120",
+      present: true,
+    });
+    expect(stepsOf(p, "neigh")).toContainEqual(expect.objectContaining({ address: "fd10:0:2::2" }));
+    const tables = Object.fromEntries(stepsOf(p, "nftables").map((t) => [t.family, t.ruleset]));
+    expect(Object.keys(tables).sort()).toEqual(["ip", "ip6", "netdev"]);
+    expect(tables.ip6).toContain("ip6 daddr fd00:10:244:1::5 tcp dport { 80 } dnat to fd10:0:2::2");
+    expect(tables.ip6).toContain("snat to [fd00:10:244:1::5]:32000-32767");
+    const netdev = tables.netdev!.split("\n").map((l) => l.trim());
+    // Inbound: the pod's IPv6 address on a declared port becomes the guest's, moved to the tap.
+    expect(netdev).toContainEqual(
+      expect.stringMatching(
+        /^ip6 daddr fd00:10:244:1::5 tcp dport \{ 80 \} ip6 daddr set fd10:0:2::2 .* fwd to "tap0"$/,
+      ),
+    );
+    // Outbound: on-link first, then the default route through its link-local gateway; no forwarding sysctl.
+    const out = netdev.filter((l) => l.includes("ip6 saddr set"));
+    expect(out).toHaveLength(2);
+    expect(out[0]).toMatch(
+      /ip6 daddr fd00:10:244:1::\/64 ip6 saddr set fd00:10:244:1::5 fwd ip6 to ip6 daddr device "eth0"$/,
+    );
+    expect(out[1]).toMatch(/ip6 saddr set fd00:10:244:1::5 fwd ip6 to fe80::1 device "eth0"$/);
+    expect(stepsOf(p, "sysctl").map((s) => s.key)).not.toContainEqual(
+      expect.stringMatching(/forwarding|ip_forward/),
+    );
+    expect(p.warnings.join("\n")).toMatch(/must configure fd10:0:2::2\/120 via fd10:0:2::1/);
+    // IPv4's half is what a single-stack pod gets.
+    const v4only = planNetwork(
+      config({ binding: "masquerade", ports: [{ port: 80, protocol: "TCP" }] }),
+      podFacts(),
+    );
+    expect(stepsOf(p, "nftables").find((t) => t.family === "ip")).toEqual(
+      stepsOf(v4only, "nftables").find((t) => t.family === "ip"),
+    );
+  });
+
+  it("serves an IPv6-only pod with no DHCPv4 lease", () => {
+    const facts = dualStack();
+    facts.interfaces[0]!.addresses = facts.interfaces[0]!.addresses.filter((a) => a.family === 6);
+    facts.routes = facts.routes.filter((r) => r.family === 6);
+    const p = planNetwork(config({ binding: "masquerade" }), facts);
+    expect(p.dhcp).toBeUndefined();
+    expect(p.nics[0]!.guestIps).toEqual(["fd10:0:2::2"]);
+    expect(stepsOf(p, "nftables").map((t) => t.family)).toEqual(["ip6", "netdev"]);
+    expect(stepsOf(p, "nftables")[1]!.ruleset).not.toMatch(/\bip daddr/);
+  });
+
+  it("refuses a pod network that overlaps the guest's IPv6 network, and a pod with no address", () => {
+    const facts = dualStack();
+    facts.routes.push({ family: 6, dst: "fd10::/16", gateway: "fe80::1", dev: "eth0" });
     expectError(
       () => planNetwork(config({ binding: "masquerade" }), facts),
+      "CIDR_OVERLAP",
+      "interfaces[0].binding",
+    );
+    const none = podFacts();
+    none.interfaces[0]!.addresses = [];
+    expectError(
+      () => planNetwork(config({ binding: "masquerade" }), none),
       "FAMILY_UNSUPPORTED",
       "interfaces[0].binding",
     );

@@ -34,6 +34,9 @@ try {
     process.stdout.write(JSON.stringify({ stopped: true, dhcp: counts, splices }) + "\n");
     process.exit(0);
   };
+  // Serve until told to stop, even with no helper holding the event loop (an IPv6-only masquerade pod).
+  const keepAlive = setInterval(() => undefined, 60_000);
+  process.once("exit", () => clearInterval(keepAlive));
   process.once("SIGTERM", () => void stop());
   process.once("SIGINT", () => void stop());
 } catch (err) {

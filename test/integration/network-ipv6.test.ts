@@ -1,0 +1,121 @@
+/**
+ * IPv6 with the masquerade binding, real TCG guest in real namespaces: a dual-stack pod (the guest answers
+ * a peer at the pod's IPv4 and IPv6 addresses, and its own IPv6 traffic leaves as the pod's) and an
+ * IPv6-only pod, with net.ipv4.ip_forward and net.ipv6.conf.all.forwarding 0 in the pod throughout.
+ *
+ * The guest configures fd10:0:2::2/120 via fd10:0:2::1 itself over the console (what cloud-init's
+ * network-config or a static config does): the launcher serves no router advertisements (see
+ * docs/networking.md, IPv6).
+ */
+import { mkdir, writeFile, chmod } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  bootGuest,
+  createTopology,
+  type LauncherSide,
+  type NetGuest,
+  runNetsetupSide,
+  startLauncherSide,
+  testLauncherConfig,
+  TOPOLOGY,
+  type Topology,
+} from "../../launcher/network/testing/index.ts";
+import { startProcess } from "../../launcher/network/testing/process.ts";
+
+const GW6 = "fd00:198:18:1::1";
+
+/** A whoami CGI on [GW6]:8081 in the gw namespace: shows the source address the guest's traffic has. */
+async function startWhoami6(topo: Topology): Promise<void> {
+  const www = join(topo.dir, "gw-www");
+  await mkdir(join(www, "cgi-bin"), { recursive: true });
+  const script = join(www, "cgi-bin", "whoami");
+  await writeFile(
+    script,
+    '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\nclient=%s\\n" "$REMOTE_ADDR"\n',
+  );
+  await chmod(script, 0o755);
+  topo.track(
+    startProcess([
+      "ip",
+      "netns",
+      "exec",
+      topo.gw,
+      "busybox",
+      "httpd",
+      "-f",
+      "-p",
+      `[${GW6}]:8081`,
+      "-h",
+      www,
+    ]),
+  );
+}
+
+async function forwarding(topo: Topology): Promise<string> {
+  return (await topo.exec(topo.pod, ["sysctl", "-n", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"]))
+    .trim()
+    .replace(/\n/g, " ");
+}
+
+function suite(name: string, ipv4: boolean) {
+  describe(name, () => {
+    let topo: Topology;
+    let side: LauncherSide | undefined;
+    let guest: NetGuest | undefined;
+
+    beforeAll(async () => {
+      topo = await createTopology({ ipv4, ipv6: true });
+      await topo.exec(topo.pod, ["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=0"]);
+      const config = testLauncherConfig(topo.runDir, {
+        binding: "masquerade",
+        ports: [{ port: 8080, protocol: "TCP" }],
+      });
+      expect(await runNetsetupSide(topo, config)).toMatchObject({ ok: true });
+      side = await startLauncherSide(topo, config);
+      guest = await bootGuest(topo, config, side.nics, [
+        ...(ipv4 ? ["vireo.dhcp=1"] : []),
+        "vireo.http=8080",
+      ]);
+      await guest.serial.waitForReady(180_000);
+      await guest.serial.waitForShell(60_000);
+      const up = await guest.serial.run(
+        // DAD keeps both ends' addresses tentative for about a second: ping until the gateway answers.
+        "ip -6 addr add fd10:0:2::2/120 dev eth0 && ip -6 route add default via fd10:0:2::1 && " +
+          "for i in 1 2 3 4 5 6 7 8 9 10; do ping -6 -c 1 -W 2 fd10:0:2::1 >/dev/null && echo ok && break; sleep 1; done",
+        60_000,
+      );
+      expect(up).toEqual({ exitCode: 0, output: "ok\n" });
+      await startWhoami6(topo);
+    });
+
+    afterAll(async () => {
+      await guest?.stop();
+      await side?.stop();
+      await topo?.destroy();
+    });
+
+    it("lets a peer reach the guest's declared port at the pod's IPv6 address", async () => {
+      const body = await topo.exec(topo.gw, ["curl", "-sS", "-m", "20", `http://[${TOPOLOGY.podIp6}]:8080/`]);
+      expect(body).toMatch(/^vireo-guest hostname=/);
+    });
+
+    it("sends the guest's own IPv6 connections out as the pod's IPv6 address (NAT66)", async () => {
+      const r = await guest!.serial.run(`wget -q -O - 'http://[${GW6}]:8081/cgi-bin/whoami'`, 60_000);
+      expect(r).toEqual({ exitCode: 0, output: `client=[${TOPOLOGY.podIp6}]\n` });
+    });
+
+    if (ipv4)
+      it("still answers at the pod's IPv4 address", async () => {
+        const body = await topo.exec(topo.gw, ["curl", "-sS", "-m", "20", `http://${TOPOLOGY.podIp}:8080/`]);
+        expect(body).toMatch(/^vireo-guest hostname=/);
+      });
+
+    it("needs neither IPv4 nor IPv6 forwarding in the pod", async () => {
+      expect(await forwarding(topo)).toBe("0 0");
+    });
+  });
+}
+
+suite("masquerade binding, dual-stack pod", true);
+suite("masquerade binding, IPv6-only pod", false);
