@@ -21,6 +21,7 @@ import { scaleSection } from "./sections/scale.ts";
 import { startSection } from "./sections/start.ts";
 import { importSection } from "./sections/import.ts";
 import { masqueradeSection } from "./sections/masquerade.ts";
+import { migrationSection } from "./sections/migration.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -32,6 +33,7 @@ const RUNNERS: Record<Section, (ctx: BenchContext) => Promise<SectionResult>> = 
   churn: churnSection,
   import: importSection,
   masquerade: masqueradeSection,
+  migration: migrationSection,
 };
 
 function git(args: string[]): string {
@@ -103,6 +105,7 @@ async function main(): Promise<number> {
     dist: args.dist,
     kvm,
     launcherNodeArgs: args.launcherNodeArgs,
+    ...(args.launcherScript ? { launcherScript: args.launcherScript } : {}),
     operatorNodeArgs: args.operatorNodeArgs,
     settleSeconds: args.settleSeconds,
     startRuns: args.startRuns,

@@ -13,6 +13,7 @@ Commands:
   console VM            attach to a VM's serial console (through pods/exec)
   vnc VM                forward a VM's VNC display to localhost (through port-forward)
   status [VM]           show VM status
+  migrate VM            live-migrate a running VM to another node (--to-node N; --cancel)
   create vm NAME        print a VirtualMachine manifest from flags (offline; pipe to kubectl apply -f -)
   expose vm NAME        create a Service for a VM's port (selects its launcher pod)
   image-upload dv/NAME  stream a local disk image into a DataVolume (through port-forward)
@@ -36,6 +37,7 @@ const commands: Record<string, () => Promise<Command>> = {
   completion: async () => (await import("./completion.ts")).completionCommand,
   create: async () => (await import("./create.ts")).createCommand,
   expose: async () => (await import("./expose.ts")).exposeCommand,
+  migrate: async () => (await import("./migrate.ts")).migrateCommand,
   ...Object.fromEntries(
     ["soft-reboot", "guestosinfo", "userlist", "fslist", "port-forward", "ssh", "scp"].map((name) => [
       name,

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 
 /** The sections, in the order they run. */
-export const SECTIONS = ["overhead", "start", "scale", "churn", "import", "masquerade"] as const;
+export const SECTIONS = ["overhead", "start", "scale", "churn", "import", "masquerade", "migration"] as const;
 /** One of {@link SECTIONS}. */
 export type Section = (typeof SECTIONS)[number];
 
@@ -26,6 +26,8 @@ export interface BenchArgs {
   settleSeconds: number;
   workers?: number;
   launcherNodeArgs: string[];
+  /** Another launcher entry point (e.g. the bundled build); default bin/vireo-launcher.js. */
+  launcherScript?: string;
   operatorNodeArgs: string[];
   outDir?: string;
 }
@@ -33,7 +35,7 @@ export interface BenchArgs {
 /** Usage text. */
 export const USAGE = `usage: npm run bench -- [section...] [options]
 
-sections: ${SECTIONS.join(" ")} (default: all but import, the DataVolume importer, and masquerade)
+sections: ${SECTIONS.join(" ")} (default: all but import, the DataVolume importer, masquerade and migration)
   --quick               smoke run: small counts, short waits
   --tsx                 run launcher and operator through tsx instead of the compiled build
   --no-build            do not run tsc before using the compiled build (dist/)
@@ -48,6 +50,7 @@ sections: ${SECTIONS.join(" ")} (default: all but import, the DataVolume importe
   --settle N            seconds a booted guest settles before its memory is read (default 20; quick 5)
   --workers N           operator workers (default: the operator's default)
   --launcher-node-args "ARGS"  extra node flags for the launcher (experiments)
+  --launcher-script FILE       the launcher entry point to run (e.g. dist/vireo-launcher.mjs from npm run bundle:launcher)
   --operator-node-args "ARGS"  extra node flags for the operator (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
   --out DIR             results directory (default bench/results)
   --markdown            also print the table as Markdown
@@ -91,6 +94,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         settle: { type: "string" },
         workers: { type: "string" },
         "launcher-node-args": { type: "string" },
+        "launcher-script": { type: "string" },
         "operator-node-args": { type: "string" },
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -107,7 +111,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const quick = v.quick ?? false;
   const sections = positionals.length
     ? SECTIONS.filter((s) => positionals.includes(s))
-    : SECTIONS.filter((s) => s !== "import" && s !== "masquerade");
+    : SECTIONS.filter((s) => s !== "import" && s !== "masquerade" && s !== "migration");
   const scaleVms = int(v.vms, quick ? 100 : 1000, "--vms");
   return {
     sections,
@@ -127,6 +131,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     settleSeconds: int(v.settle, quick ? 5 : 20, "--settle"),
     ...(v.workers !== undefined ? { workers: Math.max(1, int(v.workers, 8, "--workers")) } : {}),
     launcherNodeArgs: (v["launcher-node-args"] ?? "").split(/\s+/).filter(Boolean),
+    ...(v["launcher-script"] ? { launcherScript: v["launcher-script"] } : {}),
     operatorNodeArgs: (v["operator-node-args"] ?? "").split(/\s+/).filter(Boolean),
     ...(v.out ? { outDir: v.out } : {}),
   };
