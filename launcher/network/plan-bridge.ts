@@ -2,8 +2,8 @@
 import type { LauncherConfig, LauncherInterface } from "../../crds/launcher/config.ts";
 import { NetworkError } from "./errors.ts";
 import { bridgeDhcpRuleset, NFT_TABLE } from "./nftables.ts";
-import type { PodFacts } from "./facts.ts";
-import type { SplicePlan } from "./plan-types.ts";
+import type { PodAddress, PodFacts, PodInterface } from "./facts.ts";
+import type { DhcpLease, SplicePlan } from "./plan-types.ts";
 import {
   bridgeDhcpSteps,
   bridgeName,
@@ -23,6 +23,20 @@ import {
   type PlanOptions,
 } from "./plan-common.ts";
 
+/**
+ * What the guest must configure for the pod's IPv6 address: the launcher serves no router advertisements
+ * or DHCPv6 (an RA needs a raw socket, which the unprivileged launcher cannot open), so the guest takes it
+ * from a static or cloud-init network-config; the gateway comes from the pod's IPv6 default route.
+ */
+function ipv6Warnings(i: number, iface: PodInterface, facts: PodFacts): string[] {
+  const gw = facts.routes.find((r) => r.family === 6 && r.dev === iface.name && r.dst === "default")?.gateway;
+  return ipv6Of(iface).map(
+    (a) =>
+      `interfaces[${i}]: the guest must configure the pod's IPv6 address ${a.address}/${a.prefixLength}` +
+      `${gw ? ` via ${gw}` : ""} itself (static or cloud-init network-config): the launcher serves no router advertisements (they need a raw socket)`,
+  );
+}
+
 /** Plans a pod-network NIC with the bridge binding. */
 export function planBridge(
   config: LauncherConfig,
@@ -33,19 +47,21 @@ export function planBridge(
 ): Part {
   const iface = podInterface(facts, i);
   const v4 = ipv4Of(iface)[0];
-  if (!v4)
+  const v6 = ipv6Of(iface);
+  if (!v4 && !v6.length)
     throw new NetworkError(
       "FAMILY_UNSUPPORTED",
-      `the bridge binding hands the pod's IPv4 address to the guest by DHCP, but ${iface.name} has ` +
-        `no IPv4 address (${iface.addresses.map((a) => `${a.address}/${a.prefixLength}`).join(", ") || "none"}); ` +
-        `use the passt binding`,
-      { field: field(i, ".binding") },
+      `the bridge binding hands the pod's addresses to the guest, but ${iface.name} has none`,
+      {
+        field: field(i, ".binding"),
+      },
     );
-  const warnings = ipv6Of(iface).map(
-    (a) =>
-      `interfaces[${i}]: IPv6 address ${a.address}/${a.prefixLength} of ${iface.name} is not served to the guest by the bridge binding`,
-  );
-  const splices = bridgeSplices(config, nic, i, v4.address, warnings);
+  const warnings = ipv6Warnings(i, iface, facts);
+  const splices = v4 ? bridgeSplices(config, nic, i, v4.address, warnings) : [];
+  if (!v4 && nic.ports.length)
+    warnings.push(
+      `interfaces[${i}]: an IPv6-only pod has no port-forward splice (it connects over IPv4); ports are not reachable from 127.0.0.1`,
+    );
   if (nic.mac !== iface.mac)
     warnings.push(
       `interfaces[${i}]: the guest gets ${iface.name}'s MAC ${iface.mac}, not ${nic.mac}: ` +
@@ -53,13 +69,10 @@ export function planBridge(
     );
   const bridge = bridgeName(iface.name);
   const tap = `tap${i}`;
-  const subnet = { address: v4.address, prefixLength: v4.prefixLength };
-  const { router, routes } = guestRoutes(iface.name, subnet, facts.routes);
-  const hostname = hostnameOf(config);
   return {
     steps: [
       ...bridgeSteps(iface, bridge, tap, opts),
-      ...bridgeDhcpSteps(bridge, i, v4.address, iface.mac),
+      ...(v4 ? bridgeDhcpSteps(bridge, i, v4.address, iface.mac) : []),
       {
         op: "nftables",
         family: "bridge",
@@ -74,23 +87,38 @@ export function planBridge(
       },
     ],
     nic: plannedNic(nic, iface.mac, iface.mtu, { kind: "tap", ifname: tap, bridge }, iface.name, [
-      v4.address,
+      ...(v4 ? [v4.address] : []),
+      ...v6.map((a) => a.address),
     ]),
-    lease: {
-      interface: bridge,
-      serverAddress: serverAddress(i),
-      mac: iface.mac,
-      ip: v4.address,
-      prefixLength: v4.prefixLength,
-      ...(router ? { router } : {}),
-      routes,
-      dns: v4Only(facts.dns.nameservers),
-      search: facts.dns.searches,
-      mtu: iface.mtu,
-      ...(hostname ? { hostname } : {}),
-    },
+    ...(v4 ? { lease: bridgeLease(config, i, iface, v4, facts) } : {}),
     splices,
     warnings,
+  };
+}
+
+/** The DHCPv4 lease of the pod's IPv4 address, with the pod's routes on the interface. */
+function bridgeLease(
+  config: LauncherConfig,
+  i: number,
+  iface: PodInterface,
+  v4: PodAddress,
+  facts: PodFacts,
+): DhcpLease {
+  const subnet = { address: v4.address, prefixLength: v4.prefixLength };
+  const { router, routes } = guestRoutes(iface.name, subnet, facts.routes);
+  const hostname = hostnameOf(config);
+  return {
+    interface: bridgeName(iface.name),
+    serverAddress: serverAddress(i),
+    mac: iface.mac,
+    ip: v4.address,
+    prefixLength: v4.prefixLength,
+    ...(router ? { router } : {}),
+    routes,
+    dns: v4Only(facts.dns.nameservers),
+    search: facts.dns.searches,
+    mtu: iface.mtu,
+    ...(hostname ? { hostname } : {}),
   };
 }
 

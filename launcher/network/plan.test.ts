@@ -179,28 +179,43 @@ describe("planNetwork: bridge", () => {
     expect(stepsOf(none, "sysctl")[0]).toMatchObject({ value: 67 });
   });
 
-  it("serves IPv4 of a dual-stack pod and says so about IPv6", () => {
+  it("hands a dual-stack pod's IPv6 address to the guest too: off eth0, in status, the guest configures it", () => {
     const facts = podFacts();
     facts.interfaces[0]!.addresses.push({ family: 6, address: "fd00:10:244:1::5", prefixLength: 64 });
-    const p = planNetwork(config({ binding: "bridge" }), facts);
-    expect(p.warnings.join("\n")).toMatch(/IPv6 address fd00:10:244:1::5\/64 of eth0 is not served/);
+    facts.routes.push({ family: 6, dst: "default", gateway: "fe80::1", dev: "eth0" });
+    const p = planNetwork(config({ binding: "bridge", mac: POD_MAC }), facts);
+    expect(p.warnings).toEqual([
+      expect.stringMatching(/must configure the pod's IPv6 address fd00:10:244:1::5\/64 via fe80::1 itself/),
+    ]);
     expect(stepsOf(p, "addr")).toContainEqual({
       op: "addr",
       dev: "eth0",
       cidr: "fd00:10:244:1::5/64",
       present: false,
     });
+    expect(p.nics[0]!.guestIps).toEqual(["10.244.1.5", "fd00:10:244:1::5"]);
+    expect(p.dhcp?.leases[0]?.ip).toBe("10.244.1.5");
   });
 
-  it("refuses an IPv6-only pod", () => {
+  it("serves an IPv6-only pod with no DHCPv4 and no splice, and refuses a pod with no address", () => {
     const facts = podFacts();
     facts.interfaces[0]!.addresses = [{ family: 6, address: "fd00:10:244:1::5", prefixLength: 64 }];
-    const e = expectError(
+    const p = planNetwork(
+      config({ binding: "bridge", mac: POD_MAC, ports: [{ port: 22, protocol: "TCP" }] }),
+      facts,
+    );
+    expect(p.dhcp).toBeUndefined();
+    expect(p.splices).toBeUndefined();
+    expect(stepsOf(p, "sysctl")).toEqual([]);
+    expect(stepsOf(p, "route")).toEqual([]);
+    expect(p.nics[0]!.guestIps).toEqual(["fd00:10:244:1::5"]);
+    expect(p.warnings.join("\n")).toMatch(/IPv6-only pod has no port-forward splice/);
+    facts.interfaces[0]!.addresses = [];
+    expectError(
       () => planNetwork(config({ binding: "bridge" }), facts),
       "FAMILY_UNSUPPORTED",
       "interfaces[0].binding",
     );
-    expect(e.message).toMatch(/no IPv4 address \(fd00:10:244:1::5\/64\); use the passt binding/);
   });
 });
 

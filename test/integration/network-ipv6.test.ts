@@ -1,11 +1,11 @@
 /**
- * IPv6 with the masquerade binding, real TCG guest in real namespaces: a dual-stack pod (the guest answers
- * a peer at the pod's IPv4 and IPv6 addresses, and its own IPv6 traffic leaves as the pod's) and an
- * IPv6-only pod, with net.ipv4.ip_forward and net.ipv6.conf.all.forwarding 0 in the pod throughout.
+ * IPv6 with the masquerade and bridge bindings, real TCG guest in real namespaces: dual-stack pods (the
+ * guest answers a peer at the pod's IPv4 and IPv6 addresses, and its own IPv6 traffic leaves as the pod's)
+ * and IPv6-only pods, with net.ipv4.ip_forward and net.ipv6.conf.all.forwarding 0 in the pod throughout.
  *
- * The guest configures fd10:0:2::2/120 via fd10:0:2::1 itself over the console (what cloud-init's
- * network-config or a static config does): the launcher serves no router advertisements (see
- * docs/networking.md, IPv6).
+ * The guest configures its IPv6 address itself over the console (what cloud-init's network-config or a
+ * static config does) — masquerade: fd10:0:2::2/120 via fd10:0:2::1; bridge: the pod's address via the pod's
+ * gateway: the launcher serves no router advertisements (see docs/networking.md, IPv6).
  */
 import { mkdir, writeFile, chmod } from "node:fs/promises";
 import { join } from "node:path";
@@ -58,8 +58,14 @@ async function forwarding(topo: Topology): Promise<string> {
     .replace(/\n/g, " ");
 }
 
-function suite(name: string, ipv4: boolean) {
-  describe(name, () => {
+/** The guest's IPv6 configuration per binding. */
+const GUEST6 = {
+  masquerade: { cidr: "fd10:0:2::2/120", gateway: "fd10:0:2::1" },
+  bridge: { cidr: `${TOPOLOGY.podIp6}/64`, gateway: GW6 },
+} as const;
+
+function suite(binding: "masquerade" | "bridge", ipv4: boolean) {
+  describe(`${binding} binding, ${ipv4 ? "dual-stack" : "IPv6-only"} pod`, () => {
     let topo: Topology;
     let side: LauncherSide | undefined;
     let guest: NetGuest | undefined;
@@ -68,7 +74,7 @@ function suite(name: string, ipv4: boolean) {
       topo = await createTopology({ ipv4, ipv6: true });
       await topo.exec(topo.pod, ["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=0"]);
       const config = testLauncherConfig(topo.runDir, {
-        binding: "masquerade",
+        binding,
         ports: [{ port: 8080, protocol: "TCP" }],
       });
       expect(await runNetsetupSide(topo, config)).toMatchObject({ ok: true });
@@ -81,8 +87,8 @@ function suite(name: string, ipv4: boolean) {
       await guest.serial.waitForShell(60_000);
       const up = await guest.serial.run(
         // DAD keeps both ends' addresses tentative for about a second: ping until the gateway answers.
-        "ip -6 addr add fd10:0:2::2/120 dev eth0 && ip -6 route add default via fd10:0:2::1 && " +
-          "for i in 1 2 3 4 5 6 7 8 9 10; do ping -6 -c 1 -W 2 fd10:0:2::1 >/dev/null && echo ok && break; sleep 1; done",
+        `ip -6 addr add ${GUEST6[binding].cidr} dev eth0 && ip -6 route add default via ${GUEST6[binding].gateway} && ` +
+          `for i in 1 2 3 4 5 6 7 8 9 10; do ping -6 -c 1 -W 2 ${GUEST6[binding].gateway} >/dev/null && echo ok && break; sleep 1; done`,
         60_000,
       );
       expect(up).toEqual({ exitCode: 0, output: "ok\n" });
@@ -100,7 +106,7 @@ function suite(name: string, ipv4: boolean) {
       expect(body).toMatch(/^vireo-guest hostname=/);
     });
 
-    it("sends the guest's own IPv6 connections out as the pod's IPv6 address (NAT66)", async () => {
+    it("sends the guest's own IPv6 connections out as the pod's IPv6 address", async () => {
       const r = await guest!.serial.run(`wget -q -O - 'http://[${GW6}]:8081/cgi-bin/whoami'`, 60_000);
       expect(r).toEqual({ exitCode: 0, output: `client=[${TOPOLOGY.podIp6}]\n` });
     });
@@ -117,5 +123,7 @@ function suite(name: string, ipv4: boolean) {
   });
 }
 
-suite("masquerade binding, dual-stack pod", true);
-suite("masquerade binding, IPv6-only pod", false);
+suite("masquerade", true);
+suite("masquerade", false);
+suite("bridge", true);
+suite("bridge", false);

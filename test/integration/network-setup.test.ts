@@ -53,9 +53,10 @@ describe("bad input is refused before anything changes", () => {
       await expectRefused(t, { binding }, "NO_POD_INTERFACE", "interfaces[0].network");
   });
 
-  it("an IPv6-only pod with the bridge binding (masquerade serves it: network-ipv6.test.ts)", async () => {
-    const t = await topology({ ipv4: false, ipv6: true });
+  it("a pod with no address, with the bridge or masquerade binding (IPv6-only ones: network-ipv6.test.ts)", async () => {
+    const t = await topology({ ipv4: false });
     await expectRefused(t, { binding: "bridge" }, "FAMILY_UNSUPPORTED", "interfaces[0].binding");
+    await expectRefused(t, { binding: "masquerade" }, "FAMILY_UNSUPPORTED", "interfaces[0].binding");
   });
 
   it("a port clash with the launcher's own port, or a port declared twice", async () => {
