@@ -3,11 +3,13 @@
  * auth through curl's config on stdin so no secret shows in argv), then the checksum of the bytes as served,
  * then xz/gzip decompression. Every failure is a {@link Refusal}; nothing here touches the target.
  */
+import { spawn } from "node:child_process";
 import { readFile, stat, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImportSource } from "../crds/importer/config.ts";
 import { checksumRefusal, downloadFailure, sniffCompression, type Refusal } from "./decide.ts";
-import { decompress, hashFile, lastLine, run } from "./tools.ts";
+import { decompress, lastLine } from "./tools.ts";
+import { streamBody } from "./stream.ts";
 
 /** A local file ready for qemu-img. */
 export interface Fetched {
@@ -51,15 +53,21 @@ async function readCredentials(dir: string): Promise<string> {
   return `user = ${q(`${id}:${secret}`)}\n`;
 }
 
-/** Downloads an http source into `scratch`, checks its checksum, and decompresses it. */
+/** Marks curl's --write-out report on stderr, apart from its error messages. */
+const REPORT = "VIREO-CURL ";
+
+/**
+ * Downloads an http source into `scratch` in one pass (stream.ts: hashed and decompressed on the way), then
+ * judges curl's outcome, the checksum and the decompression, in that order.
+ */
 export async function fetchHttp(
   src: Extract<ImportSource, { kind: "http" }>,
   scratch: string,
   tuning: FetchTuning,
   onFraction: OnFraction,
 ): Promise<Fetched | Refusal> {
-  const download = join(scratch, "download");
   const headers = join(scratch, "headers");
+  const image = join(scratch, "image");
   const args = [
     "--silent",
     "--show-error",
@@ -77,40 +85,65 @@ export async function fetchHttp(
     "--speed-time",
     String(tuning.stallSeconds),
     "--output",
-    download,
+    "-",
     "--dump-header",
     headers,
     "--write-out",
-    "%{json}",
+    `%{stderr}\n${REPORT}%{json}\n`,
     ...(src.caFile ? ["--cacert", src.caFile] : []),
     ...(src.credentialsDir ? ["--config", "-"] : []),
     src.url,
   ];
   const input = src.credentialsDir ? await readCredentials(src.credentialsDir) : undefined;
-  const timer = setInterval(() => void watchTransfer(download, headers, onFraction), 500);
-  let ran;
+  const curl = spawn("curl", args, { stdio: [input !== undefined ? "pipe" : "ignore", "pipe", "pipe"] });
+  let stderr = "";
+  curl.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr = (stderr + c).slice(-16384)));
+  const exited = new Promise<number>((resolve, reject) => {
+    curl.on("error", reject);
+    curl.on("close", (code, signal) => resolve(code ?? (signal ? 128 + 9 : 1)));
+  });
+  if (input !== undefined) curl.stdin!.end(input);
+  let got = 0;
+  const timer = setInterval(() => void watchTransfer(headers, got, onFraction), 500);
+  let streamed;
+  let code;
   try {
-    ran = await run("curl", args, input !== undefined ? { input } : {});
+    streamed = await streamBody(curl.stdout!, image, src.checksum?.algorithm, (n) => (got = n));
+    code = await exited;
   } finally {
     clearInterval(timer);
   }
-  let w: { http_code?: number; content_type?: string | null; exitcode?: number } = {};
+  const lines = stderr.split("\n");
+  const reportLine = lines.find((l) => l.startsWith(REPORT));
+  let w: { http_code?: number; content_type?: string | null } = {};
   try {
-    w = JSON.parse(ran.stdout) as typeof w;
+    w = JSON.parse(reportLine?.slice(REPORT.length) ?? "") as typeof w;
   } catch {
     /* curl died before writing its report: the exit code says why */
   }
-  const failed = downloadFailure(ran.code, w.http_code ?? 0, src.url);
-  if (failed)
-    return { ...failed, message: `${failed.message}${ran.stderr ? `: ${lastLine(ran.stderr)}` : ""}` };
+  const errors = lines.filter((l) => l.trim() && !l.startsWith(REPORT)).join("\n");
+  const failed = downloadFailure(code, w.http_code ?? 0, src.url);
+  if (failed) return { ...failed, message: `${failed.message}${errors ? `: ${lastLine(errors)}` : ""}` };
   onFraction(1);
   if (src.checksum) {
-    const actual = await hashFile(download, src.checksum.algorithm);
-    const bad = checksumRefusal(src.checksum.algorithm, src.checksum.hex, actual);
+    const bad = checksumRefusal(src.checksum.algorithm, src.checksum.hex, streamed.digest ?? "");
     if (bad) return bad;
   }
+  if (streamed.decompressError)
+    return {
+      ok: false,
+      reason: "NotAnImage",
+      message: `${streamed.compression} could not decompress it: ${streamed.decompressError}`,
+    };
+  if (streamed.writeError)
+    return {
+      ok: false,
+      reason: "DownloadFailed",
+      message: `writing the scratch file: ${streamed.writeError}`,
+    };
   const contentType = w.content_type ?? undefined;
-  return unpack(download, join(scratch, "image"), contentType);
+  const bytes = (await stat(image)).size;
+  return { ok: true, path: image, bytes, head: await headOf(image), ...(contentType ? { contentType } : {}) };
 }
 
 /** Decompresses `file` when its magic says xz or gzip (removing it if `owned`); qemu-img reads the result. */
@@ -137,13 +170,12 @@ export async function unpack(
   return { ok: true, path, bytes, head: await headOf(path), ...(contentType ? { contentType } : {}) };
 }
 
-async function watchTransfer(download: string, headers: string, onFraction: OnFraction): Promise<void> {
+async function watchTransfer(headers: string, got: number, onFraction: OnFraction): Promise<void> {
   try {
     const text = await readFile(headers, "latin1");
     // The last response's Content-Length (after redirects).
     const lengths = [...text.matchAll(/^content-length:\s*(\d+)/gim)];
     const total = Number(lengths.at(-1)?.[1] ?? NaN);
-    const got = (await stat(download)).size;
     onFraction(total > 0 ? got / total : NaN);
   } catch {
     /* not there yet */

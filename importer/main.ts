@@ -46,8 +46,9 @@ async function main(): Promise<number> {
     reason: r.reason,
     message: r.message,
   });
-  // Give the operator one last poll of the final progress before the pod ends.
-  await new Promise((res) => setTimeout(res, 1_000));
+  // An upload's answer travels back through the kubelet's port-forward: give it a second to get there. Other
+  // sources have no one waiting (the operator reads the result from the termination message).
+  if (parsed.data.source.kind === "upload") await new Promise((res) => setTimeout(res, 1_000));
   await imp.close();
   return r.result === "Succeeded" ? 0 : 1;
 }

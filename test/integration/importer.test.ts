@@ -33,6 +33,11 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   if (url === "/loop") return void res.writeHead(302, { location: "/loop" }).end();
   if (url === "/500") return void res.writeHead(500).end("oops");
   if (url === "/silent") return; // accepts, never answers
+  if (url === "/cut.raw") {
+    // Promises 16 MiB, sends 1 MiB and hangs up: the body streamed so far must not become a disk.
+    res.writeHead(200, { "content-length": 16 * MiB, "content-type": "application/octet-stream" });
+    return void res.write(Buffer.alloc(MiB, 7), () => res.destroy());
+  }
   if (
     url === "/auth.raw" &&
     req.headers.authorization !== `Basic ${Buffer.from("ann:s3cret").toString("base64")}`
@@ -70,6 +75,8 @@ beforeAll(async () => {
   files.set("/good.qcow2", { body: qcow2 });
   files.set("/good.qcow2.xz", { body: readFileSync(join(dir, "good.qcow2.xz")) });
   files.set("/good.raw.gz", { body: readFileSync(join(dir, "good.raw.gz")) });
+  const xz = files.get("/good.qcow2.xz")!.body;
+  files.set("/trunc.qcow2.xz", { body: xz.subarray(0, Math.floor(xz.length / 2)) });
   files.set("/trunc.qcow2", { body: qcow2.subarray(0, Math.floor(qcow2.length / 2)) });
   files.set("/backing.qcow2", { body: readFileSync(join(dir, "backing.qcow2")) });
   files.set("/huge.raw", { body: readFileSync(join(dir, "huge.raw")) });
@@ -213,6 +220,13 @@ describe("bad input leaves the previous disk untouched", () => {
       { url: "/good.qcow2", checksum: { algorithm: "sha256", hex: "<raw>" } },
       "ChecksumMismatch",
     ],
+    ["a truncated xz (decompressed as it streams in)", { url: "/trunc.qcow2.xz" }, "NotAnImage"],
+    [
+      "a wrong checksum of an xz (the bytes as served are hashed)",
+      { url: "/good.qcow2.xz", checksum: { algorithm: "sha256", hex: "<raw>" } },
+      "ChecksumMismatch",
+    ],
+    ["a body cut short by the server", { url: "/cut.raw" }, "DownloadFailed"],
     ["an image larger than the claim", { url: "/huge.raw" }, "ImageTooLarge"],
     ["404", { url: "/missing.raw" }, "HttpError"],
     ["500", { url: "/500" }, "HttpError"],
