@@ -16,6 +16,7 @@ PACKAGES=(
   util-linux e2fsprogs psmisc procps jq  # losetup, mkfs, fuser, ps, jq for scripts and tests
   fdisk dosfstools mtools                # the Debian cloud image's GPT, ESP and its files (scripts/guest-image)
   openssh-client                         # tests reach the cloud image's sshd
+  vncsnapshot libjpeg-turbo-progs        # a real VNC client grabs a guest's frame; djpeg decodes it
   curl xz-utils gzip                     # the DataVolume importer's download and decompression
   lua5.1                                 # the Argo CD health check's tests (gopher-lua speaks Lua 5.1)
   fish zsh                               # the shell completion tests (vireo completion fish|zsh)

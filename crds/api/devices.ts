@@ -1,6 +1,30 @@
 import { z } from "zod";
 import { celOf, exactlyOneRule, type Rule } from "./rule.ts";
 
+/** What QEMU does when the guest stops petting its watchdog (KubeVirt's i6300esb actions). */
+export const WATCHDOG_ACTIONS = ["poweroff", "reset", "shutdown"] as const;
+
+/** A hardware watchdog the guest arms (`/dev/watchdog`), as KubeVirt's devices.watchdog. */
+export const watchdogSchema = z
+  .object({
+    name: z.string().min(1).max(63).default("watchdog").describe("A name for the device (KubeVirt's)."),
+    i6300esb: z
+      .object({
+        action: z
+          .enum(WATCHDOG_ACTIONS)
+          .default("poweroff")
+          .describe(
+            "When the guest stops petting it: poweroff (QEMU stops the VM at once; a failure the runStrategy restarts), reset (a hard reset in the same pod), shutdown (the ACPI power button).",
+          ),
+      })
+      .strict()
+      .describe("The Intel 6300ESB PCI watchdog (Linux driver i6300esb; Windows has none built in)."),
+  })
+  .strict()
+  .describe(
+    "A hardware watchdog: when the guest stops petting it, QEMU acts; reported in status and an Event.",
+  );
+
 /** Optional devices; sensible ones are on by default. */
 export const devicesSchema = z
   .object({
@@ -26,6 +50,7 @@ export const devicesSchema = z
       .strict()
       .optional()
       .describe("A virtual TPM 2.0 (swtpm, TPM CRB interface), as KubeVirt's devices.tpm."),
+    watchdog: watchdogSchema.optional(),
   })
   .strict();
 

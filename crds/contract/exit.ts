@@ -20,6 +20,8 @@ export const EXIT = {
   GUEST_PANICKED: 5,
   /** Disks or network could not be prepared (nothing was started). */
   PREPARE: 6,
+  /** The guest's watchdog fired and its action (poweroff, or shutdown obeyed) ended the VM. */
+  WATCHDOG: 7,
 } as const;
 
 /** One of the launcher's exit codes. */

@@ -151,6 +151,11 @@ export const launcherConfigSchema = z
         vnc: z.boolean(),
         rng: z.boolean(),
         balloon: z.object({ enabled: z.boolean(), statsPollSeconds: z.int().min(0) }).strict(),
+        // Optional, so a config without it (an older operator's) still parses.
+        watchdog: z
+          .object({ model: z.literal("i6300esb"), action: z.enum(["poweroff", "reset", "shutdown"]) })
+          .strict()
+          .optional(),
       })
       .strict(),
     // Optional, so a config without them (an older operator's) still parses.

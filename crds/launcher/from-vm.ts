@@ -69,6 +69,9 @@ export function launcherConfigOf(r: ResolvedVm, settings: LauncherSettings): Lau
         enabled: spec.devices.memoryBalloon,
         statsPollSeconds: settings.balloonStatsPollSeconds ?? 10,
       },
+      ...(spec.devices.watchdog
+        ? { watchdog: { model: "i6300esb" as const, action: spec.devices.watchdog.i6300esb.action } }
+        : {}),
     },
     ...platformOf(spec),
     ...tpmOf(spec, paths),

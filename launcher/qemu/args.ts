@@ -15,6 +15,7 @@ import { rngArgs } from "./devices/rng.ts";
 import { serialArgs } from "./devices/serial.ts";
 import { tpmArgs } from "./devices/tpm.ts";
 import { vncArgs } from "./devices/vnc.ts";
+import { watchdogArgs } from "./devices/watchdog.ts";
 import type { DeviceArgs, QemuInputs } from "./inputs.ts";
 
 /** Device modules in command-line order. */
@@ -28,6 +29,7 @@ const DEVICES: readonly DeviceArgs[] = [
   qmpArgs,
   serialArgs,
   panicArgs,
+  watchdogArgs,
   diskArgs,
   nicArgs,
   rngArgs,

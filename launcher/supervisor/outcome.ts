@@ -77,6 +77,11 @@ function vmEnded(outcome: Outcome | undefined): LauncherResult {
       };
     case "panic":
       return { code: EXIT.GUEST_PANICKED, message: `guest panicked: ${o.info}` };
+    case "watchdog":
+      return {
+        code: EXIT.WATCHDOG,
+        message: `watchdog: the guest stopped petting its watchdog; action ${o.action}`,
+      };
     case "crash":
       return { code: EXIT.QEMU_DIED, message: o.reason };
     case "migrated":

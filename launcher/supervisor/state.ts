@@ -18,6 +18,7 @@ export type Outcome =
   | { kind: "powerdown"; afterMs: number } // stop requested: the guest obeyed the ACPI power button
   | { kind: "quit"; afterMs: number; killed: boolean } // stop requested: the guest did not, QEMU was stopped
   | { kind: "panic"; info: string } // GUEST_PANICKED
+  | { kind: "watchdog"; action: "poweroff" | "shutdown" } // the guest stopped petting its watchdog
   | { kind: "crash"; reason: string } // QEMU died on its own
   | { kind: "migrated"; summary: MigratedSummary }; // live-migrated away: the guest runs in the target pod
 
@@ -47,6 +48,8 @@ export interface LauncherStatus {
   /** Why the guest is paused: `user` (pause command), `io-error`, `panic` or `qemu`. */
   pausedReason?: string;
   resets: number;
+  /** The guest's watchdog fired (QMP WATCHDOG events): how often, the last action and when. */
+  watchdog?: { fired: number; lastAction: string; lastAtMs: number; shutdownPending?: boolean };
   ioErrors: IoError[];
   /** The most recent QMP events, oldest first. */
   events: { event: string; timestampMs: number; data: Record<string, unknown> }[];
@@ -320,6 +323,8 @@ function onEvent(
       break;
     case "SHUTDOWN":
       if (e.data.guest === true) {
+        // The guest obeyed the power button the watchdog pressed: the watchdog ended the run.
+        if (s.watchdog?.shutdownPending && !s.stop) settle({ kind: "watchdog", action: "shutdown" });
         if (s.stop) settle({ kind: "powerdown", afterMs: e.timestampMs - s.stop.requestedAtMs });
         else settle({ kind: "poweroff" });
         log("info", "guest powered off", { reason: str(e.data.reason) });
@@ -334,6 +339,9 @@ function onEvent(
       actions.push({ type: "qmp", command: "quit" }, { type: "arm-kill", inMs: QUIT_TIMEOUT_MS });
       break;
     }
+    case "WATCHDOG":
+      onWatchdog(s, e, log, settle);
+      break;
     case "BLOCK_IO_ERROR": {
       const err: IoError = {
         device: str(e.data.device) || str(e.data["node-name"]),
@@ -350,4 +358,23 @@ function onEvent(
       break;
     }
   }
+}
+
+/**
+ * The watchdog fired (QEMU acts by itself: `-action watchdog=…`). poweroff: QEMU ends at once (7.2 exits
+ * without a SHUTDOWN event), so the run's outcome is the watchdog's. shutdown: QEMU pressed the power button;
+ * the outcome is the watchdog's only if the guest then powers off (a guest ignoring ACPI keeps running).
+ * reset: the guest reboots in place; counted, and the RESET event that follows counts the reset.
+ */
+function onWatchdog(s: LauncherStatus, e: QmpEvent, log: Log, settle: (o: Outcome) => void): void {
+  const action = str(e.data.action, "unknown");
+  const prev = s.watchdog;
+  s.watchdog = {
+    fired: (prev?.fired ?? 0) + 1,
+    lastAction: action,
+    lastAtMs: e.timestampMs,
+    ...(action === "shutdown" || prev?.shutdownPending ? { shutdownPending: true } : {}),
+  };
+  log("error", "the guest's watchdog fired", { action });
+  if (action === "poweroff") settle({ kind: "watchdog", action: "poweroff" });
 }

@@ -13,8 +13,13 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${VIREO_CACHE:-${HOME:?HOME is not set}/.cache/vireo}
-guest_cache=$cache_root/guest
-kernel_meta=linux-image-cloud-amd64
+# VIREO_GUEST_FLAVOUR=generic: Debian's generic kernel (linux-image-amd64), which has the drivers the cloud
+# kernel leaves out (AHCI, e1000e, i6300esb); cached apart (guest-generic/) so both builds coexist.
+case "${VIREO_GUEST_FLAVOUR:-cloud}" in
+cloud) guest_cache=$cache_root/guest kernel_meta=linux-image-cloud-amd64 ;;
+generic) guest_cache=$cache_root/guest-generic kernel_meta=linux-image-amd64 ;;
+*) printf 'build.sh: error: VIREO_GUEST_FLAVOUR must be cloud or generic\n' >&2 && exit 1 ;;
+esac
 busybox_pkg=busybox-static
 keep_builds=3
 

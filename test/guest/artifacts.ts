@@ -42,9 +42,15 @@ export function vireoCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return fromEnv !== undefined && fromEnv !== "" ? fromEnv : join(env.HOME ?? homedir(), ".cache", "vireo");
 }
 
-/** Paths of the cached test guest; throws GuestArtifactsMissingError when it is not built. */
-export function guestArtifacts(env: NodeJS.ProcessEnv = process.env): GuestArtifacts {
-  const current = join(vireoCacheDir(env), "guest", "current");
+/**
+ * Paths of the cached test guest; throws GuestArtifactsMissingError when it is not built. `generic`: the build
+ * with Debian's generic kernel (`VIREO_GUEST_FLAVOUR=generic scripts/guest/build.sh`: AHCI, e1000e, i6300esb).
+ */
+export function guestArtifacts(
+  env: NodeJS.ProcessEnv = process.env,
+  flavour: "cloud" | "generic" = "cloud",
+): GuestArtifacts {
+  const current = join(vireoCacheDir(env), flavour === "generic" ? "guest-generic" : "guest", "current");
   let dir: string;
   try {
     dir = realpathSync(current);

@@ -3,6 +3,7 @@
  * after the crash-loop back-off.
  */
 import type { VmStatus } from "../../../crds/api/status.ts";
+import { EXIT } from "../../../crds/contract/index.ts";
 import { crashLoopDelayMs, failuresAfter } from "../backoff.ts";
 import { rfc3339 } from "../../../lib/clock.ts";
 import { boundMessage } from "../conditions.ts";
@@ -21,6 +22,16 @@ function describeEnd(pod: PodView): string {
   return parts.length ? parts.join(": ") : `the launcher pod ${pod.phase === "Failed" ? "failed" : "ended"}`;
 }
 
+/**
+ * The Failure reason of a run that failed: the guest's watchdog (the launcher's exit code, or the record a
+ * gone pod left, which starts with it), else the launcher's.
+ */
+export function failureReason(pod: PodView | undefined, record?: string): string {
+  const watchdog =
+    pod?.termination?.exitCode === EXIT.WATCHDOG || record?.startsWith(`exit code ${EXIT.WATCHDOG}:`);
+  return watchdog ? "WatchdogFired" : "LauncherFailed";
+}
+
 /** What status remembers of a run that ended for good. */
 function runRecord(pod: PodView): NonNullable<VmStatus["lastRun"]> {
   const why = describeEnd(pod);
@@ -34,13 +45,13 @@ function runRecord(pod: PodView): NonNullable<VmStatus["lastRun"]> {
 }
 
 /** A run that failed and is not repeated: Failed, with the launcher's words, and Stalled. */
-function failedRun(why: string, strategy: RunStrategy): Situation {
+function failedRun(why: string, strategy: RunStrategy, reason: string): Situation {
   return {
     phase: "Failed",
     printable: "Failed",
     ready: { ok: false, reason: "Failed", message: why },
-    failure: { reason: "LauncherFailed", message: why },
-    stalled: { reason: "LauncherFailed", message: `${strategy}: not restarted after failure: ${why}` },
+    failure: { reason, message: why },
+    stalled: { reason, message: `${strategy}: not restarted after failure: ${why}` },
   };
 }
 
@@ -57,7 +68,7 @@ export function endedRecord(last: NonNullable<VmStatus["lastRun"]>, strategy: Ru
         message: `the guest shut down (${strategy}: not restarted; its pod is gone)`,
       },
     };
-  return failedRun(why, strategy);
+  return failedRun(why, strategy, failureReason(undefined, last.message));
 }
 
 /** A run that ended and stays ended (Once, Manual, RerunOnFailure after success). */
@@ -73,7 +84,7 @@ export function ended(pod: PodView, strategy: RunStrategy): Situation {
       ready: { ok: true, reason: "Succeeded", message: `the guest shut down (${strategy}: not restarted)` },
       pod,
     };
-  return { ...failedRun(why, strategy), pod, lastRun };
+  return { ...failedRun(why, strategy, failureReason(pod)), pod, lastRun };
 }
 
 /** An ended pod of a VM that must run again: wait out the crash-loop back-off, then replace it. */
@@ -97,7 +108,7 @@ export function restartEnded(pod: PodView, o: Observed, actions: Action[]): Situ
       printable: "CrashLoopBackOff",
       ready: { ok: false, reason: "CrashLoopBackOff", message },
       stalled: { reason: "CrashLoopBackOff", message },
-      ...(pod.phase === "Failed" ? { failure: { reason: "LauncherFailed", message: why } } : {}),
+      ...(pod.phase === "Failed" ? { failure: { reason: failureReason(pod), message: why } } : {}),
       pod,
       startFailure,
       requeueAfterMs: retryAt - o.now,
@@ -105,11 +116,14 @@ export function restartEnded(pod: PodView, o: Observed, actions: Action[]): Situ
   }
   actions.push(deletePod(pod, `restarting after the launcher pod ended (${why})`));
   const message = `replacing the ended launcher pod (${why})`;
+  // A fired watchdog stays visible while the VM restarts: Failure=True (WatchdogFired) and its Warning Event.
+  const watchdog = failureReason(pod) === "WatchdogFired";
   return {
     phase: "Pending",
     printable: "Starting",
     ready: { ok: false, reason: "Starting", message },
     reconciling: { reason: "Restarting", message },
+    ...(watchdog ? { failure: { reason: "WatchdogFired", message: why } } : {}),
     pod,
     startFailure,
   };
