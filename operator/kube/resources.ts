@@ -4,6 +4,7 @@ import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../crds/api/virtua
 import type { VmStatus } from "../../crds/api/status.ts";
 import { FIELD_MANAGER, FINALIZER } from "../../crds/contract/index.ts";
 import { PATCH, type KubeClient } from "../../lib/kube/client.ts";
+import { isApiStatus } from "../../lib/kube/errors.ts";
 import { resourcePath } from "../../lib/kube/paths.ts";
 
 const enc = encodeURIComponent;
@@ -32,6 +33,16 @@ export class KubeResources {
   createPod(pod: V1Pod): Promise<V1Pod> {
     const ns = pod.metadata?.namespace ?? "default";
     return this.client.request("POST", paths.pods(ns), { body: pod, query: { fieldManager: FIELD_MANAGER } });
+  }
+
+  /** Reads a pod from the API (not the cache: it also finds pods without our labels); undefined on 404. */
+  async getPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    try {
+      return await this.client.request<V1Pod>("GET", `${paths.pods(namespace)}/${enc(name)}`);
+    } catch (err) {
+      if (isApiStatus(err, 404)) return undefined;
+      throw err;
+    }
   }
 
   /** Deletes a pod only if it is still the one with `uid`. */
