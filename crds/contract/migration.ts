@@ -52,3 +52,11 @@ export const MIGRATION_ERRORS = {
   /** migrate-listen/start without `migration.address`. */
   NO_ADDRESS: "MIGRATION_NO_ADDRESS",
 } as const;
+
+/**
+ * Annotation on a migration's target launcher pod: the migration's name. The VM reconciler leaves such a pod
+ * alone while the VM's current pod runs, and takes it as the VM's pod once the current one has handed its
+ * guest over (operator/migration/adoption.ts). An annotation, not a label: the operator's pod cache keeps
+ * annotations and drops labels.
+ */
+export const ANNOTATION_MIGRATION_TARGET = "vireo.dev/migration-target";

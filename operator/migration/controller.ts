@@ -203,6 +203,10 @@ async function perform(
         .catch(ignore(409));
       return;
     }
+    case "delete-source-pod":
+      if (m.status?.source?.pod)
+        await d.client.request("DELETE", `${pods(ns)}/${enc(m.status.source.pod)}`).catch(ignore(404));
+      return;
     case "delete-target-pod":
       await d.client
         .request("DELETE", `${pods(ns)}/${enc(targetPodName(m.metadata.name!))}`)

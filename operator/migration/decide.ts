@@ -63,6 +63,8 @@ export interface MigrationFacts {
 export type MigrationAction =
   | { kind: "create-target-pod" }
   | { kind: "delete-target-pod" }
+  /** After success: the source pod that handed its guest over (the VM reconciler leaves it to us). */
+  | { kind: "delete-source-pod" }
   | { kind: "exec"; pod: "source" | "target"; verb: "listen" | "start" | "cancel"; request?: object }
   | { kind: "event"; type: "Normal" | "Warning"; reason: string; message: string };
 
@@ -100,6 +102,7 @@ export function decideMigration(f: MigrationFacts): MigrationDecision {
     case "Scheduling":
       return scheduling(f);
     case "TargetReady":
+      if (!f.source) return fail(f, "SOURCE_GONE", "the source pod is gone", true);
       return to(f, "Running", [
         {
           kind: "exec",
@@ -192,6 +195,7 @@ function running(f: MigrationFacts): MigrationDecision {
     };
     return { status, actions: [ev("Normal", "MigrationSucceeded", `the guest runs on ${f.target?.node}`)] };
   }
+  if (!f.source) return fail(f, "SOURCE_GONE", "the source pod is gone before the hand-over was seen", true);
   const s = f.sourceLauncher;
   if (s?.state === "failed") return fail(f, s.reason ?? "MIGRATION_FAILED", s.message ?? "failed", true);
   if (s?.state === "cancelled")
@@ -220,9 +224,17 @@ function cancel(f: MigrationFacts): MigrationDecision {
   return fail(f, "CANCELLED", "cancelled by the user; the VM keeps running on its node", true, "Cancelled");
 }
 
-/** Final phases: make sure no target of a failed migration is left behind. */
+/**
+ * Final phases: no target of a failed migration is left behind, and the source pod of a successful one goes
+ * once the result is written (deleting it earlier would lose the termination message the result comes from).
+ */
 function finished(f: MigrationFacts): MigrationDecision {
-  const leftover = f.status.phase !== "Succeeded" && f.target && f.target.phase !== "Succeeded";
+  if (f.status.phase === "Succeeded")
+    return {
+      status: f.status,
+      actions: f.source?.phase === "Succeeded" ? [{ kind: "delete-source-pod" }] : [],
+    };
+  const leftover = f.target && f.target.phase !== "Succeeded";
   return { status: f.status, actions: leftover ? [{ kind: "delete-target-pod" }] : [] };
 }
 

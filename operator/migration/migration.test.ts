@@ -138,7 +138,14 @@ describe("decideMigration", () => {
       phase: "Succeeded",
       progress: { downtimeMilliseconds: 7, transferredBytes: 100, remainingBytes: 0 },
     });
-    expect(decideMigration(facts({ status: f.status, target, source: done })).actions).toEqual([]);
+    // Once Succeeded is written, the source pod that handed over goes (the VM reconciler leaves it to us).
+    expect(decideMigration(facts({ status: f.status, target, source: done })).actions).toEqual([
+      { kind: "delete-source-pod" },
+    ]);
+    expect(decideMigration(facts({ status: f.status, target, source: undefined })).actions).toEqual([]);
+    expect(decideMigration(facts({ status: d.status, target, source: undefined })).status.reason).toBe(
+      "SOURCE_GONE",
+    );
   });
 
   it("fails or cancels with the target removed and the source untouched", () => {

@@ -11,7 +11,7 @@ import type {
   V1Pod,
 } from "@kubernetes/client-node";
 import { ANNOTATION_LAUNCHER_CONFIG } from "../../crds/contract/metadata.ts";
-import { LABEL_MIGRATION } from "../../crds/contract/migration.ts";
+import { ANNOTATION_MIGRATION_TARGET, LABEL_MIGRATION } from "../../crds/contract/migration.ts";
 
 const HOSTNAME = "kubernetes.io/hostname";
 
@@ -25,7 +25,10 @@ export function buildTargetPod(
   source: V1Pod,
   m: { name: string; sourceNode: string; targetNode?: string | undefined },
 ): V1Pod {
-  const annotations = { ...source.metadata?.annotations };
+  const annotations: Record<string, string> = {
+    ...source.metadata?.annotations,
+    [ANNOTATION_MIGRATION_TARGET]: m.name,
+  };
   const raw = annotations[ANNOTATION_LAUNCHER_CONFIG];
   if (raw === undefined) throw new Error(`pod ${source.metadata?.name} has no launcher config annotation`);
   annotations[ANNOTATION_LAUNCHER_CONFIG] = JSON.stringify({

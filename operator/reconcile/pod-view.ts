@@ -1,5 +1,6 @@
 /** What the operator reads from a launcher pod, projected once so deciding code never digs through V1Pod. */
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import { ANNOTATION_MIGRATION_TARGET } from "../../crds/contract/migration.ts";
 import { z } from "zod";
 import {
   MULTUS_NETWORK_STATUS_ANNOTATION,
@@ -50,6 +51,8 @@ export interface PodView {
   nodeLost?: "NotReady" | "Evicted";
   /** Multus' network-status annotation: each attachment's pod interface, MAC and IPs. */
   networkStatus?: NetworkAttachment[];
+  /** A live migration's target pod: the migration's name (operator/migration/adoption.ts). */
+  migrationTarget?: string;
 }
 
 /** One entry of Multus' `k8s.v1.cni.cncf.io/network-status` annotation, as far as status needs it. */
@@ -174,5 +177,6 @@ export function podView(pod: V1Pod): PodView {
     ...(finished ? ending(pod) : {}),
     ...(networkStatus ? { networkStatus } : {}),
     ...(nodeLost ? { nodeLost } : {}),
+    ...(ann[ANNOTATION_MIGRATION_TARGET] ? { migrationTarget: ann[ANNOTATION_MIGRATION_TARGET] } : {}),
   };
 }

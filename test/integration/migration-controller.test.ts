@@ -322,6 +322,10 @@ describe("migration controller on a real API server, with real launchers", () =>
       "MigrationSucceeded",
     ]);
 
+    // With the result written, the source pod that handed over goes; the target pod stays.
+    await reconcileMigration(deps, ns.name, "m1");
+    expect(await podNames()).toEqual(["vireo-launcher-db", "vireo-target-m1"]);
+
     // The guest goes on in the target pod: same boot, the counter continues.
     const before = lastTick(sc.transcript)!;
     const tc = await SerialConsole.connect(

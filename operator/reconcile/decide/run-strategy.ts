@@ -18,6 +18,7 @@ import {
   type Situation,
 } from "./situation.ts";
 import { startPod } from "./start.ts";
+import { vmPodsOf } from "../../migration/adoption.ts";
 
 /** What a runStrategy asks for. */
 export interface StrategyRule {
@@ -50,8 +51,9 @@ function decideRunStrategy(r: ResolvedVm, prev: VmStatus, o: Observed, actions: 
   const strategy: RunStrategy = r.vm.spec.runStrategy;
   const rule = RUN_STRATEGY_RULES[strategy];
   const restartRequest = r.vm.metadata.annotations?.[ANNOTATION_RESTARTED_AT];
-  // The newest pod is the VM's; older ones (only possible if names changed between versions) go.
-  const pods = [...o.pods].sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
+  // The newest pod is the VM's; older ones (only possible if names changed between versions) go. A live
+  // migration's target is not among them until the VM's current pod has handed its guest over.
+  const pods = vmPodsOf(o.pods, prev.launcherPod).sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
   const pod = pods[0];
   for (const extra of pods.slice(1))
     if (!extra.terminating) actions.push(deletePod(extra, "a VM has one launcher pod"));
