@@ -13,7 +13,8 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
   // Setting blockOwnerDeletion on the pod's owner reference needs this where the OwnerReferencesPermission-
   // Enforcement admission plugin is on.
   { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ["update"] },
-  { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "create", "delete"] },
+  // get: a pod squatting a launcher's name without our labels, which the watch cache never sees.
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "create", "delete"] },
   // create/delete: the per-VM state claim (persistent UEFI variables), which the operator owns.
   // get: a clone's source claim (operator/datavolume).
   {
