@@ -70,6 +70,8 @@ export const operatorConfigSchema = z
     /** Retry delay for failed reconciles: first delay and cap (exponential per VM). */
     retryBaseMs: int(1, 3_600_000).default(200),
     retryMaxMs: int(1, 3_600_000).default(60_000),
+    /** How often each running VM's guest agent report is read (pods/exec; operator/agent/reader.ts). */
+    agentReadSeconds: int(5, 3600).default(60),
     /** Time allowed for an orderly stop on SIGTERM (release the lease, drain reconciles). */
     shutdownTimeoutSeconds: z.coerce.number().positive().max(3600).default(20),
     /** Kubeconfig file; default: KUBECONFIG, ~/.kube/config, then the in-cluster service account. */
@@ -137,6 +139,7 @@ export const OPTIONS: Record<Key, { flag: string; env: string; help: string }> =
   },
   retryBaseMs: { flag: "retry-base-ms", env: "VIREO_RETRY_BASE_MS", help: "milliseconds" },
   retryMaxMs: { flag: "retry-max-ms", env: "VIREO_RETRY_MAX_MS", help: "milliseconds" },
+  agentReadSeconds: { flag: "agent-read", env: "VIREO_AGENT_READ", help: "seconds" },
   shutdownTimeoutSeconds: {
     flag: "shutdown-timeout",
     env: "VIREO_SHUTDOWN_TIMEOUT",

@@ -15,6 +15,9 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
   { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ["update"] },
   // get: a pod squatting a launcher's name without our labels, which the watch cache never sees.
   { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "create", "delete"] },
+  // The guest agent report of a running launcher: `vireo-launcher agent` through exec (operator/agent), so
+  // the launcher needs no credentials and nothing on the pod network answers for the guest.
+  { apiGroups: [""], resources: ["pods/exec"], verbs: ["create"] },
   // create/delete: the per-VM state claim (persistent UEFI variables), which the operator owns.
   // get: a clone's source claim (operator/datavolume).
   {

@@ -16,6 +16,7 @@ import { EventRecorder } from "./kube/events.ts";
 import { KubeResources } from "./kube/resources.ts";
 import { LeaseElector } from "./leader/lease-elector.ts";
 import { PoolController } from "./pool/controller.ts";
+import { AgentReader } from "./agent/reader.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import type { OperatorMetrics } from "./runtime/metrics.ts";
 
@@ -65,7 +66,9 @@ export function wireOperator(d: WiringDeps): Wiring {
       for (const key of vmsUsing(caches, dv)) vms.add(key);
     },
   });
+  const agent = agentReader(d, caches, (key) => vms.add(key));
   const reconciler = new Reconciler({
+    agent,
     dataVolumes,
     caches,
     resources,
@@ -95,7 +98,25 @@ export function wireOperator(d: WiringDeps): Wiring {
     { controller: dvs, keys: () => dataVolumes.keys() },
     { controller: vms, keys: () => caches.allVms().map(vmKey) },
   ];
-  return { resources, caches, events, vms, controllers, optional: [pools, dataVolumes] };
+  return { resources, caches, events, vms, controllers, optional: [pools, dataVolumes, agent] };
+}
+
+/** Reads the guest agent reports of running launcher pods (operator/agent/reader.ts). */
+function agentReader(d: WiringDeps, caches: Caches, enqueue: (key: string) => void): AgentReader {
+  return new AgentReader({
+    kubeConfig: d.client.kubeConfig,
+    log: d.log.child({ part: "agent-reader" }),
+    enqueue,
+    intervalMs: d.config.agentReadSeconds * 1000,
+    running: () =>
+      caches.allVms().flatMap((vm) => {
+        const key = vmKey(vm);
+        const pod = caches
+          .podsOf(key, vm.metadata.uid)
+          .find((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp);
+        return pod ? [{ key, pod }] : [];
+      }),
+  });
 }
 
 /** Makes a controller (queue and workers) with the operator's retry settings, clock, log and metrics. */

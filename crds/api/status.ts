@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { guestAgentStatusSchema, guestOsInfoSchema } from "../contract/guest-agent.ts";
 import { listMap, preserveUnknown } from "./k8s-meta.ts";
 
 /** Coarse lifecycle phase, as KubeVirt's VMI phase plus Stopped. */
@@ -45,6 +46,7 @@ export const CONDITION_TYPES = [
   "Failure",
   "Reconciling",
   "Stalled",
+  "AgentConnected",
 ] as const;
 
 /** A metav1.Condition. */
@@ -70,6 +72,10 @@ export const interfaceStatusSchema = z
     mac: z.string().optional(),
     ips: z.array(z.string()).optional(),
     podInterface: z.string().optional(),
+    infoSource: z
+      .string()
+      .optional()
+      .describe("Where the IPs come from: pod (the pod network), guest-agent (the guest itself), or both."),
   })
   .strict();
 
@@ -84,6 +90,12 @@ export const vmStatusSchema = z
     launcherPod: z.string().optional(),
     interfaces: z.array(interfaceStatusSchema).optional(),
     ipAddress: z.string().optional().describe("First IP of the first interface, for printer columns."),
+    guestOSInfo: guestOsInfoSchema
+      .optional()
+      .describe("The guest OS as its QEMU guest agent reports it (while the agent is connected)."),
+    guestAgentInfo: guestAgentStatusSchema
+      .optional()
+      .describe("Hostname, timezone, filesystems and users as the guest agent reports them."),
     ready: z
       .boolean()
       .optional()

@@ -2,7 +2,8 @@
  * What the launcher reports about the QEMU guest agent (`vireo-launcher agent`, the control command `agent`):
  * whether it answers, and what it last said about the guest. Shared by the launcher (writes it), the CLI
  * (`vireo guestosinfo|userlist|fslist`) and the operator (VM status). Everything in it came from the guest,
- * so the launcher bounds every string and list before it gets here.
+ * so the launcher bounds every string and list before it gets here. VM status (crds/api/status.ts) uses the
+ * same shapes.
  */
 import { z } from "zod";
 
@@ -74,6 +75,28 @@ export const guestInfoSchema = z
   })
   .strict();
 
+/** The guest OS info. */
+export type GuestOsInfo = z.infer<typeof guestOsInfoSchema>;
+/** What the agent last reported. */
+export type GuestInfo = z.infer<typeof guestInfoSchema>;
+
+/** The agent's report as VM status carries it (`status.guestAgentInfo`): what changes slowly. */
+export const guestAgentStatusSchema = z
+  .object({
+    agentVersion: text.optional(),
+    hostname: text.optional(),
+    timezone: z.object({ zone: text, offsetSeconds: z.int() }).strict().optional(),
+    filesystems: z
+      .array(guestFilesystemSchema.omit({ usedBytes: true }))
+      .max(AGENT_REPORT_LIMITS.filesystems)
+      .optional()
+      .describe("Mounted filesystems (used bytes change too often for status: vireo fslist shows them)."),
+    users: z.array(guestUserSchema).max(AGENT_REPORT_LIMITS.users).optional(),
+  })
+  .strict();
+/** `status.guestAgentInfo`. */
+export type GuestAgentStatus = z.infer<typeof guestAgentStatusSchema>;
+
 /** The `agent` control command's result. */
 export const agentReportSchema = z
   .object({
@@ -87,10 +110,6 @@ export const agentReportSchema = z
   })
   .strict();
 
-/** The guest OS info. */
-export type GuestOsInfo = z.infer<typeof guestOsInfoSchema>;
-/** What the agent last reported. */
-export type GuestInfo = z.infer<typeof guestInfoSchema>;
 /** The `agent` control command's result. */
 export type AgentReport = z.infer<typeof agentReportSchema>;
 

@@ -12,6 +12,7 @@ import type { PodInputs } from "../../pod/settings.ts";
 import type { CrashLoopSettings } from "../backoff.ts";
 import type { DataVolumeFacts } from "../../datavolume/vm-disks.ts";
 import type { PodView } from "../pod-view.ts";
+import type { AgentObservation } from "./guest-agent.ts";
 
 /** A VM as the informer holds it: not yet validated. */
 export interface RawVm {
@@ -59,6 +60,8 @@ export interface Observed {
   profiles?: ProfileFacts;
   /** The DataVolumes the VM names (volumes and templates), by name (operator/datavolume). */
   dataVolumes?: Record<string, DataVolumeFacts>;
+  /** What the running launcher's guest agent last reported (operator/agent/reader.ts). */
+  agent?: AgentObservation;
 }
 
 /** A side effect for the outer reconciler to carry out, in order. */

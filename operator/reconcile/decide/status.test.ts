@@ -4,6 +4,7 @@ import type { PodView } from "../pod-view.ts";
 import { decide } from "./decide.ts";
 import { NOW, rawVm, hashOf, pod, ended, observed, kinds, cond } from "./testing.ts";
 import type { Decision } from "./inputs.ts";
+import type { AgentObservation } from "./guest-agent.ts";
 
 describe("decide: status", () => {
   it("a halted VM is healthy for kstatus: Ready=True/Halted, GuestReady=False, no Reconciling or Stalled", () => {
@@ -298,5 +299,59 @@ describe("decide: microvm under emulation", () => {
     kvm.pod = { ...kvm.pod, emulation: false };
     expect(warned(decide(rawVm(microvm), kvm))).toBe(false);
     expect(warned(decide(rawVm(), observed()))).toBe(false);
+  });
+});
+
+describe("decide: status from the guest agent", () => {
+  const report = (over: Partial<AgentObservation> = {}) => ({
+    podUid: "pod-uid",
+    connected: true,
+    reason: "Connected",
+    message: "the agent answers",
+    osInfo: { id: "debian", versionId: "12", kernelRelease: "6.1.0-28-cloud-amd64" },
+    info: { hostname: "web", timezone: { zone: "UTC", offsetSeconds: 0 }, users: [{ name: "debian" }] },
+    interfaces: [{ name: "enp1s0", mac: "52:54:00:AA:BB:CC", ips: ["10.1.2.3", "fe80::5054:ff:feaa:bbcc"] }],
+    ...over,
+  });
+
+  it("a connected agent of the running pod: guestOSInfo, guestAgentInfo, AgentConnected=True, the guest's IPs", () => {
+    const d = decide(rawVm(), observed({ pods: [pod()], agent: report() }));
+    expect(d.status?.guestOSInfo).toEqual({
+      id: "debian",
+      versionId: "12",
+      kernelRelease: "6.1.0-28-cloud-amd64",
+    });
+    expect(d.status?.guestAgentInfo).toMatchObject({ hostname: "web", users: [{ name: "debian" }] });
+    expect(cond(d, "AgentConnected")).toMatchObject({ status: "True", reason: "Connected" });
+    // Bridge binding without network-status: matched by the pod IP the guest holds; its MAC and IPv6 added.
+    expect(d.status?.interfaces).toEqual([
+      {
+        name: "default",
+        mac: "52:54:00:aa:bb:cc",
+        ips: ["10.1.2.3", "fe80::5054:ff:feaa:bbcc"],
+        podInterface: "eth0",
+        infoSource: "pod, guest-agent",
+      },
+    ]);
+  });
+
+  it("a disconnected agent: AgentConnected=False with its reason, no guest fields", () => {
+    const d = decide(
+      rawVm(),
+      observed({ pods: [pod()], agent: report({ connected: false, reason: "Flooding", message: "floods" }) }),
+    );
+    expect(cond(d, "AgentConnected")).toMatchObject({
+      status: "False",
+      reason: "Flooding",
+      message: "floods",
+    });
+    expect(d.status?.guestOSInfo).toBeUndefined();
+    expect(d.status?.interfaces?.[0]?.ips).toEqual(["10.1.2.3"]);
+  });
+
+  it("a report from another pod (the previous launcher) is ignored", () => {
+    const d = decide(rawVm(), observed({ pods: [pod()], agent: report({ podUid: "old-pod" }) }));
+    expect(cond(d, "AgentConnected")).toBeUndefined();
+    expect(d.status?.guestOSInfo).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import type { ResolvedVm } from "../../../crds/launcher/resolve.ts";
 import { ANNOTATION_RESTARTED_AT } from "../../../crds/contract/index.ts";
 import { buildConditions, type ConditionInput } from "../conditions.ts";
 import type { Action, Observed, RawVm } from "./inputs.ts";
+import { agentStatusOf, withGuestIps } from "./guest-agent.ts";
 import { interfacesOf } from "./interfaces.ts";
 import { pausedPod, type Reason, type Situation } from "./situation.ts";
 
@@ -18,7 +19,10 @@ export function renderStatus(
 ): VmStatus {
   const generation = raw.metadata.generation ?? 0;
   const guest = s.guest ?? notRunning(s);
-  const conditions = buildConditions(wantedConditions(raw, s, guest), prev.conditions, o.now, generation);
+  const agent = agentStatusOf(o.agent, s.pod);
+  const wanted = wantedConditions(raw, s, guest);
+  if (agent.condition) wanted.push(agent.condition);
+  const conditions = buildConditions(wanted, prev.conditions, o.now, generation);
   const created = actions.some((a) => a.kind === "createPod");
   const startFailure = s.startFailure === null ? undefined : (s.startFailure ?? prev.startFailure);
   // A new pod is a new run: the record of the last one goes.
@@ -30,7 +34,7 @@ export function renderStatus(
     : prev.restartCount;
   const restartRequest = raw.metadata.annotations?.[ANNOTATION_RESTARTED_AT];
   const restartedAt = created ? restartRequest : (s.pod?.restartedAt ?? prev.restartedAt);
-  const interfaces = r ? interfacesOf(r, s.pod) : prev.interfaces;
+  const interfaces = withGuestIps(r ? interfacesOf(r, s.pod) : prev.interfaces, o.agent, s.pod);
   const ipAddress = interfaces?.[0]?.ips?.[0];
   const launcherPod = s.createdPod ?? s.pod?.name;
   return {
@@ -42,6 +46,7 @@ export function renderStatus(
     ...(launcherPod ? { launcherPod } : {}),
     ...(interfaces?.length ? { interfaces } : {}),
     ...(ipAddress ? { ipAddress } : {}),
+    ...agent.fields,
     ready: guest.ok,
     ...(restartCount !== undefined ? { restartCount } : {}),
     ...(restartedAt !== undefined ? { restartedAt } : {}),
