@@ -22,6 +22,12 @@ import { expandWithFacts, hasProfiles, type ProfileFacts } from "../instancetype
 import type { ProfileResolver } from "../instancetype/resolver.ts";
 import type { DataVolume } from "../../crds/api/datavolume.ts";
 import { dataVolumeNamesOf, type DataVolumeFacts } from "../datavolume/vm-disks.ts";
+import {
+  nextCreateFailure,
+  statusWithCreateFailure,
+  type CreateFailure,
+  type CreateRefusal,
+} from "./create-failure.ts";
 
 /** What a reconcile asks of the queue. */
 export interface ReconcileOutcome {
@@ -50,13 +56,14 @@ export interface ReconcilerDeps {
   agent?: { get(key: string): AgentObservation | undefined };
 }
 
-/** How an action went: done, the VM is gone, the cache lags behind the API, or another owner holds the name. */
-type Step = "ok" | "vm-gone" | "cache-behind" | "name-taken";
+/**
+ * How an action went: done, the VM is gone, the cache lags behind the API, or the pod was not created
+ * (another owner holds the name, or the API server refused it) and will be tried again with back-off.
+ */
+type Step = "ok" | "vm-gone" | "cache-behind" | CreateRefusal;
 
 /** How long to wait for the caches to catch up after the API said a pod already exists or is gone. */
 const CACHE_LAG_REQUEUE_MS = 1_000;
-/** Safety net while another owner's pod holds the name (its deletion wakes the VM anyway). */
-const NAME_TAKEN_REQUEUE_MS = 30_000;
 
 /** A status this operator wrote, remembered until the VM cache has caught up with it. */
 interface WrittenStatus {
@@ -96,6 +103,8 @@ export class Reconciler {
   readonly #written = new Map<string, WrittenStatus>();
   /** When a start was asked for (VM created, pod created for a restart), for start latency. */
   readonly #startMarks = new Map<string, number>();
+  /** Refused pod creates by VM key: told in status, tried again with back-off (create-failure.ts). */
+  readonly #createFailures = new Map<string, CreateFailure>();
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
@@ -119,6 +128,7 @@ export class Reconciler {
   #forget(key: string): void {
     this.#written.delete(key);
     this.#startMarks.delete(key);
+    this.#createFailures.delete(key);
   }
 
   /** Reconciles the VM `key`; throws on errors worth retrying. */
@@ -133,15 +143,20 @@ export class Reconciler {
     const ref: VmRef = { namespace, name, uid };
     const profiles = await this.#profiles(vm, ref, log);
     const decision = decide(vm, this.#observed(key, vm, ref, profiles));
+    const generation = vm.metadata.generation ?? 0;
+    const failure = this.#pendingFailure(key, namespace, generation);
 
     for (const action of decision.actions) {
-      const done = await this.#act(ref, action, log);
+      // While a refused create waits out its back-off, the VM's own updates (our status writes) do not retry it.
+      const waiting = action.kind === "createPod" && failure && failure.retryAt > this.#d.clock.now();
+      const done = waiting ? failure! : await this.#act(ref, action, log);
       if (done === "vm-gone") {
         this.#forget(key);
         return {};
       }
       if (done === "cache-behind") return { requeueAfterMs: CACHE_LAG_REQUEUE_MS };
-      if (done === "name-taken") return { requeueAfterMs: NAME_TAKEN_REQUEUE_MS };
+      if (typeof done === "object") return this.#refused(key, ref, vm, decision, done, !waiting, log);
+      if (action.kind === "createPod") this.#createFailures.delete(key);
     }
 
     if (profiles) withProfiles(decision, vm, profiles);
@@ -152,6 +167,51 @@ export class Reconciler {
       ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}),
       ...(decision.terminal ? { terminal: decision.terminal } : {}),
     };
+  }
+
+  /**
+   * The refused create the VM still waits on: none once the spec changed (a fix is tried at once) or the
+   * cached pod that held the name is gone.
+   */
+  #pendingFailure(key: string, namespace: string, generation: number): CreateFailure | undefined {
+    const failure = this.#createFailures.get(key);
+    if (!failure) return undefined;
+    const holder = failure.cachedHolder;
+    if (failure.generation === generation && !(holder && !this.#d.caches.pod(namespace, holder)))
+      return failure;
+    this.#createFailures.delete(key);
+    return undefined;
+  }
+
+  /**
+   * The pod was not created: remember it (a fresh refusal doubles the wait), tell it in status and as a
+   * Warning event, and look again when the wait is over.
+   */
+  async #refused(
+    key: string,
+    ref: VmRef,
+    vm: CachedVm,
+    decision: Decision,
+    refusal: CreateRefusal,
+    fresh: boolean,
+    log: Logger,
+  ): Promise<ReconcileOutcome> {
+    const now = this.#d.clock.now();
+    const prev = this.#createFailures.get(key);
+    const failure =
+      fresh || !prev ? nextCreateFailure(prev, refusal, vm.metadata.generation ?? 0, now) : prev;
+    this.#createFailures.set(key, failure);
+    if (fresh) {
+      log.warn(
+        { reason: failure.reason, attempt: failure.count, retryInMs: failure.retryAt - now },
+        failure.message,
+      );
+      this.#d.events.record(ref, { type: "Warning", reason: failure.reason, message: failure.message });
+    }
+    const prevStatus = vm.status as VmStatus | undefined;
+    const status = statusWithCreateFailure(decision.status, prevStatus, failure, now);
+    const stop = await this.#writeStatus(key, ref, prevStatus, status, log);
+    return stop ?? { requeueAfterMs: Math.max(failure.retryAt - now, 1) };
   }
 
   /** What the VM's instancetype and preference resolve to; undefined when it names none or is going. */
@@ -272,21 +332,15 @@ export class Reconciler {
     try {
       await this.#d.resources.createPod(pod);
     } catch (err) {
-      if (isApiStatus(err, 409)) {
-        const name = pod.metadata?.name ?? "";
-        const other = this.#d.caches.pod(ref.namespace, name);
-        const owner = other?.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
-        if (other && owner !== ref.uid) {
-          // A pod of a deleted namesake (its finalizer was removed by hand) still holds the name.
-          this.#d.events.record(ref, {
-            type: "Warning",
-            reason: "PodNameTaken",
-            message: `pod ${name} belongs to another owner; waiting for it to go`,
-          });
-          return "name-taken";
-        }
-        log.debug({ pod: name }, "pod already exists; waiting for the cache");
-        return "cache-behind";
+      if (isApiStatus(err, 409)) return this.#nameHeld(ref, pod.metadata?.name ?? "", log);
+      // Invalid, forbidden (PodSecurity, quota, an admission policy), namespace going: the same pod will be
+      // refused again, so it waits with back-off and the VM says why. 429 and 5xx are retried as errors.
+      if (isApiStatus(err, 400, 403, 404, 422)) {
+        this.#d.metrics.apiErrorsTotal.inc({ verb: "create" });
+        return {
+          reason: "FailedCreate",
+          message: `the API server refused the launcher pod: ${err.serverMessage}`,
+        };
       }
       this.#failedWrite(
         ref,
@@ -299,6 +353,27 @@ export class Reconciler {
     this.markStart(ref.namespace + "/" + ref.name);
     log.info({ pod: pod.metadata?.name }, "launcher pod created");
     return "ok";
+  }
+
+  /**
+   * The pod name exists: ours not yet in the cache, or another's — a namesake's leftover, or a pod without
+   * our labels (which the cache never sees, so the API is asked) squatting the name.
+   */
+  async #nameHeld(ref: VmRef, name: string, log: Logger): Promise<Step> {
+    const cached = this.#d.caches.pod(ref.namespace, name);
+    const other = cached ?? (await this.#d.resources.getPod(ref.namespace, name));
+    if (!other) return "cache-behind";
+    const owner = other.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
+    if (owner === ref.uid) {
+      log.debug({ pod: name }, "pod already exists; waiting for the cache");
+      return "cache-behind";
+    }
+    const whose = owner ? `is controlled by another owner (uid ${owner})` : "is not controlled by this VM";
+    return {
+      reason: "PodNameTaken",
+      message: `pod ${name} ${whose}; waiting for it to go`,
+      ...(cached ? { cachedHolder: name } : {}),
+    };
   }
 
   async #deletePod(
