@@ -92,6 +92,15 @@ describe("console client and hub", () => {
     await until("the hub to drop the session", () => hub.clients === 0);
   });
 
+  it("a SIGTERM before the client sees its connection still ends it with 143, handlers removed", async () => {
+    const s = session();
+    // Emitted in the same tick as connect(): the hub may already count the session, the client not yet.
+    s.signals.emit("SIGTERM");
+    expect(await s.done).toBe(143);
+    expect(s.signals.listenerCount("SIGTERM")).toBe(0);
+    await until("the hub to drop the session", () => hub.clients === 0);
+  });
+
   it("stops reading while its terminal is slow, so it buffers no more than the stream's high-water mark", async () => {
     const input = new PassThrough() as PassThrough & { isTTY?: boolean };
     // A terminal that takes nothing (a suspended `kubectl exec`): nobody reads `output`.

@@ -34,12 +34,26 @@ export async function attachConsole(socketPath: string, options: AttachOptions =
   const output = options.output ?? process.stdout;
   const signals = options.signals ?? process;
   const socket = connect(socketPath);
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => resolve());
+  // The hub counts the session as soon as it accepts, a moment before our "connect" event: a SIGTERM in
+  // between (kubectl exec stopping at once) must still end us with 143, not by the default action.
+  let earlyExit: number | undefined;
+  const early = SESSION_END_SIGNALS.map(
+    (signal) => [signal, () => ((earlyExit ??= SIGNAL_EXIT[signal]), socket.destroy())] as const,
+  );
+  for (const [signal, handler] of early) signals.on(signal, handler);
+  const connected = await new Promise<boolean>((resolve, reject) => {
+    socket.once("connect", () => resolve(true));
+    socket.once("close", () => resolve(false));
     socket.once("error", (err) =>
       reject(new Error(`cannot attach to the console at ${socketPath}: ${err.message}`)),
     );
+  }).finally(() => {
+    for (const [signal, handler] of early) signals.off(signal, handler);
   });
+  if (!connected || earlyExit !== undefined) {
+    socket.destroy();
+    return earlyExit ?? SIGNAL_EXIT.SIGHUP;
+  }
   const tty = input.isTTY === true;
   if (tty && options.banner !== false)
     process.stderr.write("Connected to the serial console. Escape character is ^]\r\n");
