@@ -76,7 +76,7 @@ describe.skipIf(!SLOW)("real image: the guest agent of the Debian 12 cloud image
 
       // The probes the kubelet would run in the launcher container.
       const probe = (...args: string[]) =>
-        run(process.execPath, [LAUNCHER, "probe", ...args, "--run-dir", vm!.config.paths.runDir], {
+        run(process.execPath, [LAUNCHER, "probe", "--run-dir", vm!.config.paths.runDir, ...args], {
           timeout: 120_000,
         });
       await probe("agent-ping");
