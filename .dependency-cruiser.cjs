@@ -70,6 +70,15 @@ module.exports = {
       "The device plugin shares only crds/contract (resource names, pod names) and lib/.",
       "^deviceplugin/",
       "^(launcher|operator|cli|importer)/",
+      // The node network-setup agent runs launcher/network's planner and executor for the launcher, so the
+      // pod needs no privilege (docs/security.md): that room, and nothing else of the launcher.
+      { from: { pathNot: `${TESTS}|^deviceplugin/netsetup/` } },
+    ),
+    room(
+      "node-netsetup-through-the-network-room",
+      "The node agent uses launcher/network only; never the supervisor, QEMU or storage.",
+      "^deviceplugin/netsetup/",
+      "^(operator|cli|importer)/|^launcher/(?!network/)",
     ),
     room(
       "importer-alone",

@@ -8,6 +8,7 @@ export * from "./datavolume.ts";
 export * from "./exit.ts";
 export * from "./metadata.ts";
 export * from "./pod-layout.ts";
+export * from "./node-netsetup.ts";
 export * from "./resources.ts";
 export * from "./disk-image.ts";
 export * from "./migration.ts";

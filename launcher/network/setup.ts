@@ -28,6 +28,11 @@ export interface PodFactSources {
   networkStatusPath?: string;
   /** How long to wait for the network-status file to fill when the VM has Multus NICs; default 60 s. */
   networkStatusWaitMs?: number;
+  /**
+   * The two files' contents, read elsewhere: the node agent gets them from the launcher and must not read
+   * the node's own /etc/resolv.conf. Given, they replace the paths (and the network-status wait).
+   */
+  texts?: { resolvConf: string; networkStatus?: string | undefined };
 }
 
 /**
@@ -44,12 +49,21 @@ export async function waitForNetworkStatus(path: string, waitMs: number, pollMs 
   }
 }
 
+/** Where setup keeps its record; default `${runDir}/network.json` (the node agent keeps its own). */
+export interface NetworkStateStore {
+  read(): Promise<NetworkState | undefined>;
+  write(state: NetworkState): Promise<void>;
+}
+
 /** Dependencies of {@link setupPodNetwork}. */
 export interface SetupDeps extends PodFactSources {
   /** Owner of the taps (the launcher container's user); default 107:107. */
   uid?: number;
   gid?: number;
   logger?: Logger;
+  store?: NetworkStateStore;
+  /** Checks the plan before the first change and throws to refuse it (the node agent's confinement). */
+  vet?: (plan: NetPlan) => void;
 }
 
 /** What setup did, with the figures for logs and metrics. */
@@ -84,8 +98,8 @@ export async function readLiveFacts(
   const statusPath = src.networkStatusPath ?? NETWORK_STATUS_PATH;
   const [state, resolv, status] = await Promise.all([
     ip ?? src.host.readIp(),
-    optionalFile(src.resolvConfPath ?? "/etc/resolv.conf"),
-    optionalFile(statusPath),
+    src.texts ? src.texts.resolvConf : optionalFile(src.resolvConfPath ?? "/etc/resolv.conf"),
+    src.texts ? src.texts.networkStatus : optionalFile(statusPath),
   ]);
   let networkStatus: PodFacts["networkStatus"];
   if (status?.trim()) {
@@ -132,7 +146,7 @@ export function chooseFacts(
  * the namespace untouched.
  */
 export async function setupPodNetwork(config: LauncherConfig, deps: SetupDeps): Promise<SetupResult> {
-  if (config.interfaces.some((i) => i.network.kind === "multus")) {
+  if (!deps.texts && config.interfaces.some((i) => i.network.kind === "multus")) {
     const path = deps.networkStatusPath ?? NETWORK_STATUS_PATH;
     if (!(await waitForNetworkStatus(path, deps.networkStatusWaitMs ?? 60_000)))
       deps.logger?.warn({ path }, "Multus network-status is still empty; planning without it");
@@ -143,18 +157,23 @@ export async function setupPodNetwork(config: LauncherConfig, deps: SetupDeps): 
   const tables = config.interfaces.some((i) => i.network.kind === "pod" && i.binding === "masquerade")
     ? [nftKey("ip", NFT_TABLE)]
     : [];
+  const store = deps.store ?? {
+    read: () => readNetworkState(runDir),
+    write: (state: NetworkState) => writeNetworkState(runDir, state),
+  };
   const [live, stored, nftDigests] = await Promise.all([
     readLiveFacts(deps),
-    readNetworkState(runDir),
+    store.read(),
     deps.host.readNftDigests(tables),
   ]);
   const { facts, source } = chooseFacts(stored, live.facts, live.ip);
   const plan = planNetwork(config, facts, { uid: deps.uid ?? LAUNCHER_UID, gid: deps.gid ?? LAUNCHER_GID });
+  deps.vet?.(plan);
   const t1 = performance.now();
   // Recorded before the first change, so a crash mid-way still knows the pod's original addresses.
-  await writeNetworkState(runDir, { version: 1, applied: false, facts, plan });
+  await store.write({ version: 1, applied: false, facts, plan });
   const { commands, warnings } = await applyPlan(plan, deps.host, { ip: live.ip, nftDigests });
-  await writeNetworkState(runDir, { version: 1, applied: true, facts, plan });
+  await store.write({ version: 1, applied: true, facts, plan });
   const t2 = performance.now();
   const result = { plan, facts, factsSource: source, commands, warnings, planMs: t1 - t0, applyMs: t2 - t1 };
   deps.logger?.info(

@@ -13,7 +13,8 @@ import { startDhcpServer, type DhcpServer } from "./dhcp/server.ts";
 import { NetworkError } from "./errors.ts";
 import { passtArgs } from "./passt.ts";
 import { planNeedsPrivilege, planNetwork } from "./plan.ts";
-import { LAUNCHER_GID, LAUNCHER_UID } from "../../crds/contract/index.ts";
+import { LAUNCHER_GID, LAUNCHER_UID, NODE_NETSETUP_PATH } from "../../crds/contract/index.ts";
+import { requestNodeSetup } from "./node-client.ts";
 import type { NetPlan, PlannedNic } from "./plan-types.ts";
 import { startService } from "./service.ts";
 import { startSplices, type Splices } from "./splice.ts";
@@ -31,6 +32,8 @@ export interface StartDeps extends Partial<PodFactSources> {
   startTimeoutMs?: number;
   /** DHCP server port (default 67; tests of the server alone use another). */
   dhcpPort?: number;
+  /** The node agent's socket (default {@link NODE_NETSETUP_PATH}); asked when a plan needs privileges. */
+  nodeSetupSocket?: string;
   logger?: Logger;
 }
 
@@ -76,12 +79,20 @@ async function loadPlan(config: LauncherConfig, deps: StartDeps): Promise<NetPla
   // No setup record: fine only when nothing needs privileges (passt), so plan from what the pod shows.
   const { facts } = await readLiveFacts({ ...deps, host: deps.host });
   const plan = planNetwork(config, facts, { uid: LAUNCHER_UID, gid: LAUNCHER_GID });
-  if (planNeedsPrivilege(plan))
-    throw new NetworkError(
-      "NOT_SET_UP",
-      `no ${config.paths.runDir}/network.json: the netsetup step did not run`,
-    );
-  return plan;
+  if (!planNeedsPrivilege(plan)) return plan;
+  // No init container did it: the node agent does, when the device plugin mounted its socket here.
+  const socket = deps.nodeSetupSocket ?? NODE_NETSETUP_PATH;
+  if (await socketExists(socket)) {
+    const files = {
+      ...(deps.resolvConfPath ? { resolvConfPath: deps.resolvConfPath } : {}),
+      ...(deps.networkStatusPath ? { networkStatusPath: deps.networkStatusPath } : {}),
+    };
+    return (await requestNodeSetup(config, socket, files)).plan;
+  }
+  throw new NetworkError(
+    "NOT_SET_UP",
+    `no ${config.paths.runDir}/network.json and no node network setup at ${socket}: the netsetup step did not run`,
+  );
 }
 
 const socketExists = async (path: string) => (await stat(path).catch(() => undefined))?.isSocket() === true;
