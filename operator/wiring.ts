@@ -9,6 +9,7 @@ import { reconcileSettings, type OperatorConfig } from "./config.ts";
 import { Controller, type ControllerOptions } from "./controller.ts";
 import { DataVolumeController } from "./datavolume/controller.ts";
 import { dataVolumeNamesOf } from "./datavolume/vm-disks.ts";
+import { diskResizerOver } from "./datavolume/resizer.ts";
 import { ProfileResolver } from "./instancetype/resolver.ts";
 import { Caches } from "./kube/caches.ts";
 import type { KubeClient } from "../lib/kube/client.ts";
@@ -60,6 +61,14 @@ export function wireOperator(d: WiringDeps): Wiring {
   });
   const events = eventRecorder(d, resources);
   const dataVolumes = dataVolumeController(d, resources, events, {
+    // Online disk resize: claims that grew under running VMs (operator/datavolume/resizer.ts).
+    companions: [
+      diskResizerOver(caches, {
+        events,
+        log: log.child({ part: "disk-resizer" }),
+        kubeConfig: client.kubeConfig,
+      }),
+    ],
     enqueue: (key) => dvs.add(key),
     // A DataVolume's progress wakes the VMs that wait for it.
     changed: (dv) => {
@@ -167,7 +176,7 @@ function dataVolumeController(
   d: WiringDeps,
   resources: KubeResources,
   events: EventRecorder,
-  on: Pick<ConstructorParameters<typeof DataVolumeController>[0], "enqueue" | "changed">,
+  on: Pick<ConstructorParameters<typeof DataVolumeController>[0], "enqueue" | "changed" | "companions">,
 ): DataVolumeController {
   const { config } = d;
   return new DataVolumeController({

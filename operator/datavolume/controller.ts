@@ -59,6 +59,8 @@ export interface DataVolumeControllerDeps {
   enqueue(key: string): void;
   /** A DataVolume changed (VMs waiting on it look again). */
   changed?(dv: CachedDv): void;
+  /** Parts that run beside the controller and start and stop with it (the online disk resizer). */
+  companions?: { start(): Promise<void>; stop(): Promise<void> }[];
 }
 
 const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
@@ -127,10 +129,12 @@ export class DataVolumeController {
     await Promise.all(
       [...this.#dvs.values(), ...this.#pods.values(), ...this.#pvcs.values()].map((i) => i.start()),
     );
+    await Promise.all((this.#d.companions ?? []).map((c) => c.start()));
   }
 
   /** Stops watching. */
   async stop(): Promise<void> {
+    await Promise.all((this.#d.companions ?? []).map((c) => c.stop()));
     await Promise.all(
       [...this.#dvs.values(), ...this.#pods.values(), ...this.#pvcs.values()].map((i) => i.stop()),
     );
