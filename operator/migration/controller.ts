@@ -37,6 +37,7 @@ import {
 } from "./decide.ts";
 import { migratability, type ClaimFacts, type Migratability } from "./migratable.ts";
 import { buildTargetPod, targetPodName } from "./target-pod.ts";
+import { recordMigration, type MigrationMetrics } from "./metrics.ts";
 
 /** Runs `vireo-launcher <args>` in a pod's launcher container (pods/exec in a cluster); resolves stdout. */
 export type LauncherExec = (pod: V1Pod, args: string[]) => Promise<string>;
@@ -54,6 +55,8 @@ export interface MigrationControllerDeps {
   clock: Clock;
   /** The cluster's default pod-network binding (bridge does not migrate). */
   defaultBinding: string;
+  /** Where phase changes are counted (operator/migration/metrics.ts). */
+  metrics?: MigrationMetrics | undefined;
 }
 
 /** `apiVersion` and `kind` of a migration, for Events. */
@@ -75,12 +78,14 @@ export async function reconcileMigration(
   const facts = await gather(d, namespace, m);
   const decision = decideMigration(facts.view);
   for (const a of decision.actions) await perform(d, namespace, m, facts, a);
-  if (JSON.stringify(decision.status) !== JSON.stringify(m.status ?? {}))
+  if (JSON.stringify(decision.status) !== JSON.stringify(m.status ?? {})) {
     await d.client.request("PATCH", `${migrations(namespace)}/${enc(name)}/status`, {
       body: { status: decision.status },
       contentType: PATCH.merge,
       query: { fieldManager: FIELD_MANAGER },
     });
+    if (d.metrics) recordMigration(d.metrics, { namespace, name }, m.status, decision.status);
+  }
   return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
 }
 

@@ -2,6 +2,8 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { ANNOTATION_LAUNCHER_CONFIG } from "../../crds/contract/metadata.ts";
 import { buildTargetPod } from "./target-pod.ts";
+import { Registry } from "prom-client";
+import { migrationMetrics, recordMigration } from "./metrics.ts";
 import { vmSpecSchema } from "../../crds/api/spec.ts";
 import { decideMigration, type MigrationFacts, TARGET_SCHEDULING_TIMEOUT_MS } from "./decide.ts";
 import { migratability, type ClaimFacts } from "./migratable.ts";
@@ -250,5 +252,38 @@ describe("buildTargetPod", () => {
     expect(
       t.spec!.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!.nodeSelectorTerms,
     ).toEqual([{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: ["n2"] }] }]);
+  });
+});
+
+describe("recordMigration", () => {
+  it("counts final phases once, observes duration, downtime and bytes of successes, tracks starts", async () => {
+    const registry = new Registry();
+    const m = migrationMetrics(registry);
+    const ref = { namespace: "ns", name: "m1" };
+    const start = "2026-12-02T14:00:00Z";
+    recordMigration(m, ref, undefined, { phase: "Pending", startTime: start });
+    expect(
+      await registry.getSingleMetricAsString("vireo_operator_migration_started_timestamp_seconds"),
+    ).toContain(`{namespace="ns",name="m1"} ${Date.parse(start) / 1000}`);
+    const done = {
+      phase: "Succeeded" as const,
+      startTime: start,
+      endTime: "2026-12-02T14:00:08Z",
+      progress: { downtimeMilliseconds: 37, transferredBytes: 1000 },
+    };
+    recordMigration(m, ref, { phase: "Running", startTime: start }, done);
+    recordMigration(m, ref, done, done); // a later write of the same final status counts nothing
+    recordMigration(m, { namespace: "ns", name: "bad" }, undefined, {
+      phase: "Failed",
+      reason: "VM_NOT_FOUND",
+    });
+    const text = await registry.metrics();
+    expect(text).toContain('vireo_operator_migrations_total{result="Succeeded"} 1');
+    expect(text).toContain('vireo_operator_migrations_total{result="Failed"} 1');
+    expect(text).toContain('vireo_operator_migration_duration_seconds_sum{result="Succeeded"} 8');
+    expect(text).toContain('vireo_operator_migration_downtime_seconds_bucket{le="0.025"} 0');
+    expect(text).toContain('vireo_operator_migration_downtime_seconds_bucket{le="0.05"} 1');
+    expect(text).toContain("vireo_operator_migration_transferred_bytes_total 1000");
+    expect(text).not.toContain('name="m1"');
   });
 });

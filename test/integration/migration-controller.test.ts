@@ -20,6 +20,8 @@ import { KubeClient, PATCH } from "../../lib/kube/client.ts";
 import { systemClock } from "../../lib/clock.ts";
 import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
 import { reconcileMigration, type MigrationControllerDeps } from "../../operator/migration/controller.ts";
+import { migrationMetrics } from "../../operator/migration/metrics.ts";
+import { Registry } from "prom-client";
 import type { VmEvent } from "../../operator/kube/events.ts";
 import { guestArtifacts } from "../guest/artifacts.ts";
 import { SerialConsole } from "../guest/serial-console.ts";
@@ -100,6 +102,7 @@ describe("migration controller on a real API server, with real launchers", () =>
   let client: KubeClient;
   const events: { name: string; e: VmEvent }[] = [];
   let deps: MigrationControllerDeps;
+  const registry = new Registry();
   const api = (p: string) => `/apis/vireo.dev/v1alpha1/namespaces/${ns.name}/${p}`;
   const core = (p: string) => `/api/v1/namespaces/${ns.name}/${p}`;
   const post = (path: string, body: object) => client.request("POST", path, { body });
@@ -139,6 +142,7 @@ describe("migration controller on a real API server, with real launchers", () =>
         .request("POST", "/api/v1/nodes", { body: { metadata: { name }, spec: { unschedulable } } })
         .catch(() => {});
     deps = {
+      metrics: migrationMetrics(registry),
       client,
       clock: systemClock,
       defaultBinding: "bridge",
@@ -321,6 +325,17 @@ describe("migration controller on a real API server, with real launchers", () =>
       "MigrationStarted",
       "MigrationSucceeded",
     ]);
+
+    // Metrics: six refusals and one success, its downtime in a sub-second bucket, its bytes.
+    const text = await registry.metrics();
+    expect(text).toContain('vireo_operator_migrations_total{result="Failed"} 6');
+    expect(text).toContain('vireo_operator_migrations_total{result="Succeeded"} 1');
+    expect(text).toContain("vireo_operator_migration_downtime_seconds_count 1");
+    expect(text).toContain('vireo_operator_migration_downtime_seconds_bucket{le="1"} 1');
+    expect(text).toContain(
+      `vireo_operator_migration_transferred_bytes_total ${m1.status!.progress!.transferredBytes}`,
+    );
+    expect(text).not.toMatch(/vireo_operator_migration_started_timestamp_seconds\{/);
 
     // With the result written, the source pod that handed over goes; the target pod stays.
     await reconcileMigration(deps, ns.name, "m1");
