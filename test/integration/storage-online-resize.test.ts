@@ -1,6 +1,6 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { statSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -160,6 +160,59 @@ describe("online disk resize", () => {
     ).rejects.toMatchObject({ code: CONTROL_ERRORS.RESIZE_REFUSED });
     expect(statSync(join(mount, "disk.img")).size).toBe(after);
     expect(await guestSectors()).toBe(sectors(after));
+
+    vm.child.kill("SIGTERM");
+    expect(await vm.exited).toBe(0);
+  });
+  it("grows a running VM's Block-claim disk to its device once the device is larger", async () => {
+    const root = fx.tempDir("vireo-resize-blk-");
+    const backing = join(root, "block.img");
+    writeFileSync(backing, "");
+    truncateSync(backing, 64 * MiB);
+    const loop = fx.attachLoop(backing);
+    mkdirSync(join(root, "dev/vireo"), { recursive: true });
+    const devicePath = join(root, "dev/vireo/blk");
+    symlinkSync(loop, devicePath);
+    const config = await configFor(root, [
+      testDisk("blk", { kind: "pvcBlock", devicePath, claimName: "blk-pvc" }),
+    ]);
+    const vm = launch(root, config);
+    const con = await SerialConsole.connect(runtimeFiles(config.paths).consoleSocket, {
+      connectTimeoutMs: 60_000,
+    });
+    fx.defer("close console", () => con.close());
+    await con.waitForReady(BOOT_MS);
+    await con.waitForShell(BOOT_MS);
+    const guestSectors = async () => Number((await con.check("cat /sys/block/vda/size", COMMAND_MS)).trim());
+    expect(await guestSectors()).toBe(sectors(64 * MiB));
+    const socket = runtimeFiles(config.paths).controlSocket;
+    const resize = (capacityBytes: number) =>
+      controlRequest(socket, "resize-disk", 30_000, { resize: { disk: "blk", capacityBytes } });
+
+    // The claim says 96Mi but the device is still 64 MiB (the node has not expanded it): nothing to grow yet.
+    expect(await resize(96 * MiB)).toMatchObject({
+      action: "unchanged",
+      sizeBytes: 64 * MiB,
+      note: expect.stringMatching(/not expanded yet/),
+    });
+    // The node expands the device (here: the loop device's backing file, and the kernel told with losetup -c).
+    truncateSync(backing, 96 * MiB);
+    execFileSync("losetup", ["-c", loop]);
+    expect(await resize(96 * MiB)).toEqual({
+      disk: "blk",
+      action: "grow",
+      fromBytes: 64 * MiB,
+      toBytes: 96 * MiB,
+    });
+    const deadline = Date.now() + COMMAND_MS;
+    let seen = await guestSectors();
+    while (seen !== sectors(96 * MiB) && Date.now() < deadline) {
+      await sleep(500);
+      seen = await guestSectors();
+    }
+    expect(seen).toBe(sectors(96 * MiB));
+    await expect(resize(32 * MiB)).rejects.toMatchObject({ code: CONTROL_ERRORS.SHRINK_REFUSED });
+    expect(await guestSectors()).toBe(sectors(96 * MiB));
 
     vm.child.kill("SIGTERM");
     expect(await vm.exited).toBe(0);
