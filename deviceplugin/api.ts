@@ -62,9 +62,17 @@ export interface DeviceSpec {
   permissions: string;
 }
 
+/** A host directory the kubelet bind-mounts into the container (not in the pod spec). */
+export interface Mount {
+  container_path: string;
+  host_path: string;
+  read_only: boolean;
+}
+
 /** What the kubelet injects into one container. */
 export interface ContainerAllocateResponse {
   envs?: Record<string, string>;
+  mounts?: Mount[];
   devices: DeviceSpec[];
   annotations?: Record<string, string>;
 }

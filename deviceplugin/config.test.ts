@@ -13,6 +13,8 @@ describe("parseDevicePluginConfig", () => {
       pollIntervalMs: 2000,
       healthPort: 9102,
       podLogsDir: "/var/log/pods",
+      netsetupStateDir: "/var/lib/vireo/netsetup-state",
+      podResourcesSocket: "/var/lib/kubelet/pod-resources/kubelet.sock",
       logLevel: "info",
     });
   });

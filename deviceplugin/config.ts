@@ -30,6 +30,14 @@ export const devicePluginConfigSchema = z
     healthPort: z.int().min(0).max(65_535).default(9102),
     podsDir: absPath("--pods-dir").optional(),
     podLogsDir: absPath("--pod-logs-dir").default("/var/log/pods"),
+    /** The node network-setup agent's directory (one socket per tun slot); unset: no agent. */
+    netsetupDir: absPath("--netsetup-dir").optional(),
+    /** The same directory as the host sees it (what Allocate mounts); default `netsetupDir`. */
+    hostNetsetupDir: absPath("--host-netsetup-dir").optional(),
+    netsetupStateDir: absPath("--netsetup-state-dir").default("/var/lib/vireo/netsetup-state"),
+    podResourcesSocket: absPath("--pod-resources-socket").default(
+      "/var/lib/kubelet/pod-resources/kubelet.sock",
+    ),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
   })
   .strict();
@@ -49,6 +57,10 @@ const FLAGS = {
   "pods-dir": { env: "VIREO_PODS_DIR", key: "podsDir", kind: "string" },
   "pod-logs-dir": { env: "VIREO_POD_LOGS_DIR", key: "podLogsDir", kind: "string" },
   "log-level": { env: "VIREO_LOG_LEVEL", key: "logLevel", kind: "string" },
+  "netsetup-dir": { env: "VIREO_NETSETUP_DIR", key: "netsetupDir", kind: "string" },
+  "host-netsetup-dir": { env: "VIREO_HOST_NETSETUP_DIR", key: "hostNetsetupDir", kind: "string" },
+  "netsetup-state-dir": { env: "VIREO_NETSETUP_STATE_DIR", key: "netsetupStateDir", kind: "string" },
+  "pod-resources-socket": { env: "VIREO_POD_RESOURCES_SOCKET", key: "podResourcesSocket", kind: "string" },
 } as const;
 
 /** Usage text for --help. */
@@ -66,6 +78,10 @@ Advertises devices.vireo.dev/{kvm,tun,vhost-net} to the kubelet. Every flag has 
   --pods-dir DIR            the kubelet's pods directory; serves /vm-metrics, every launcher's metrics
                             read from its run volume (VIREO_PODS_DIR; off)
   --pod-logs-dir DIR        the kubelet's pod log directory, naming each pod UID (VIREO_POD_LOGS_DIR; /var/log/pods)
+  --netsetup-dir DIR        run the node network-setup agent, one socket per tun slot here (VIREO_NETSETUP_DIR; off)
+  --host-netsetup-dir DIR   the same directory as the host sees it, for Allocate's mounts (VIREO_HOST_NETSETUP_DIR)
+  --netsetup-state-dir DIR  the agent's records of what it set up (VIREO_NETSETUP_STATE_DIR; /var/lib/vireo/netsetup-state)
+  --pod-resources-socket P  the kubelet's pod-resources socket (VIREO_POD_RESOURCES_SOCKET; /var/lib/kubelet/pod-resources/kubelet.sock)
   --log-level LEVEL         trace|debug|info|warn|error|fatal (VIREO_LOG_LEVEL; info)`;
 
 function convert(kind: "string" | "list" | "int", raw: string): unknown {

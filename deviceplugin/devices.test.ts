@@ -66,6 +66,18 @@ describe("allocate", () => {
     expect(res).toEqual({ container_responses: [{ devices: [spec] }, { devices: [spec] }] });
   });
 
+  it("mounts the slot's node network-setup directory read-only, for tun only and only when the agent runs", () => {
+    const req = { container_requests: [{ devices_ids: ["tun-3"] }] };
+    expect(allocate(tun!, 4, true, req, "/var/lib/vireo/netsetup").container_responses[0]?.mounts).toEqual([
+      { container_path: "/run/vireo-node", host_path: "/var/lib/vireo/netsetup/tun-3", read_only: true },
+    ]);
+    expect(allocate(tun!, 4, true, req).container_responses[0]?.mounts).toBeUndefined();
+    const kvmReq = { container_requests: [{ devices_ids: ["kvm-1"] }] };
+    expect(
+      allocate(kvm!, 4, true, kvmReq, "/var/lib/vireo/netsetup").container_responses[0]?.mounts,
+    ).toBeUndefined();
+  });
+
   it("refuses IDs of another resource or beyond the slot count", () => {
     const call = () => allocate(kvm!, 4, true, { container_requests: [{ devices_ids: ["kvm-4", "tun-0"] }] });
     expect(call).toThrow(DevicePluginError);

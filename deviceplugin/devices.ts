@@ -8,6 +8,7 @@
 import { type AllocateRequest, type AllocateResponse, type Device, HEALTHY, UNHEALTHY } from "./api.ts";
 import { DevicePluginError } from "./errors.ts";
 import type { HostDevice } from "./resources.ts";
+import { NODE_NETSETUP_DIR, NODE_NETSETUP_RESOURCE } from "../crds/contract/index.ts";
 
 /** IDs of the slots of one resource: `kvm-0` … `kvm-(slots-1)`. */
 export function slotIds(device: HostDevice, slots: number): string[] {
@@ -31,6 +32,7 @@ export function allocate(
   slots: number,
   healthy: boolean,
   request: AllocateRequest,
+  netsetupHostDir?: string,
 ): AllocateResponse {
   const known = new Set(slotIds(device, slots));
   const container_responses = request.container_requests.map((req) => {
@@ -47,9 +49,19 @@ export function allocate(
         `${device.resourceName}: ${device.probePath} is missing on this node, or its launcher node ${device.hostPath} could not be made`,
       );
     }
-    return {
-      devices: [{ container_path: device.containerPath, host_path: device.hostPath, permissions: "rw" }],
-    };
+    const devices = [{ container_path: device.containerPath, host_path: device.hostPath, permissions: "rw" }];
+    // The node network-setup socket of this slot (deviceplugin/netsetup): a device-plugin mount, so the
+    // pod spec holds no hostPath and the socket reaches only the container the slot was allocated to.
+    // Read-only: the container can connect to the socket but plant nothing beside it.
+    if (netsetupHostDir === undefined || device.name !== NODE_NETSETUP_RESOURCE) return { devices };
+    const mounts = [
+      {
+        container_path: NODE_NETSETUP_DIR,
+        host_path: `${netsetupHostDir}/${req.devices_ids[0]}`,
+        read_only: true,
+      },
+    ];
+    return { devices, mounts };
   });
   return { container_responses };
 }

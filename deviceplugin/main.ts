@@ -3,11 +3,33 @@
  * kubelet so launcher pods get /dev/kvm, /dev/net/tun and /dev/vhost-net without being privileged.
  */
 import { createLogger } from "../lib/log.ts";
-import { parseDevicePluginConfig, USAGE } from "./config.ts";
+import type { Logger } from "pino";
+import { NODE_NETSETUP_RESOURCE } from "../crds/contract/index.ts";
+import { type DevicePluginConfig, parseDevicePluginConfig, USAGE } from "./config.ts";
+import { slotIds } from "./devices.ts";
+import type { NetsetupAgent } from "./netsetup/agent.ts";
+import { hostDevices } from "./resources.ts";
 import { DevicePluginError } from "./errors.ts";
 import { startHealthServer } from "./http.ts";
 import { DevicePluginManager } from "./manager.ts";
 import { DevicePluginMetrics } from "./metrics.ts";
+
+/** The node network-setup agent, for the tun slots this plugin advertises (deviceplugin/netsetup). */
+async function startNetsetupAgent(config: DevicePluginConfig, log: Logger): Promise<NetsetupAgent> {
+  const { NetsetupAgent } = await import("./netsetup/agent.ts");
+  const { listPodResources } = await import("./netsetup/pod-resources.ts");
+  const tun = hostDevices(config, [NODE_NETSETUP_RESOURCE])[0]!;
+  const agent = new NetsetupAgent({
+    dir: config.netsetupDir!,
+    stateDir: config.netsetupStateDir,
+    slotIds: slotIds(tun, config.slots),
+    resourceName: tun.resourceName,
+    listPods: () => listPodResources(config.podResourcesSocket),
+    logger: log.child({ component: "netsetup" }),
+  });
+  await agent.start();
+  return agent;
+}
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -20,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
   const manager = new DevicePluginManager(config, log, { metrics });
   log.info({ config }, "starting");
   await manager.start();
+  const netsetup = config.netsetupDir ? await startNetsetupAgent(config, log) : undefined;
   const http =
     config.healthPort > 0
       ? await startHealthServer(
@@ -37,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
   });
   log.info("stopping");
   http?.close();
+  await netsetup?.stop();
   await manager.stop();
   return 0;
 }

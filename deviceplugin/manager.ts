@@ -72,6 +72,7 @@ export class DevicePluginManager {
           dir: config.devicePluginDir,
           slots: config.slots,
           logger,
+          ...(config.netsetupDir ? { netsetupHostDir: config.hostNetsetupDir ?? config.netsetupDir } : {}),
           ...(options.metrics ? { metrics: options.metrics } : {}),
         }),
     );

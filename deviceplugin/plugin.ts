@@ -40,11 +40,19 @@ export class ResourcePlugin {
   readonly #streams = new Set<ServerWritableStream<Empty, ListAndWatchResponse>>();
   #server: Server | undefined;
   #healthy = false;
+  readonly #netsetupHostDir: string | undefined;
 
   constructor(
     device: HostDevice,
-    opts: { dir: string; slots: number; logger: Logger; metrics?: DevicePluginMetrics },
+    opts: {
+      dir: string;
+      slots: number;
+      logger: Logger;
+      metrics?: DevicePluginMetrics;
+      netsetupHostDir?: string;
+    },
   ) {
+    this.#netsetupHostDir = opts.netsetupHostDir;
     this.#device = device;
     this.#dir = opts.dir;
     this.#slots = opts.slots;
@@ -157,7 +165,7 @@ export class ResourcePlugin {
 
   #allocate(request: AllocateRequest, cb: sendUnaryData<AllocateResponse>): void {
     try {
-      const response = allocate(this.#device, this.#slots, this.#healthy, request);
+      const response = allocate(this.#device, this.#slots, this.#healthy, request, this.#netsetupHostDir);
       this.#metrics?.allocation(this.#device.resourceName, "success");
       cb(null, response);
     } catch (err) {
