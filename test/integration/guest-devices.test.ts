@@ -7,7 +7,9 @@
  * watchdog's exit code and termination message, which the operator turns into Failure=WatchdogFired.
  */
 import { chown, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { EXIT, podPaths } from "../../crds/contract/index.ts";
 import { launcherConfigSchema, type LauncherConfig } from "../../crds/launcher/config.ts";
@@ -25,11 +27,17 @@ import { eventually } from "../harness/eventually.ts";
 import { freePort } from "../harness/ports.ts";
 import { boot, type Boot, type RealVm } from "./real-image-kit.ts";
 
+const run = promisify(execFile);
 const MiB = 2 ** 20;
 const BOOT_MS = 240_000;
 
 /** A launcher config for the generic guest: a SATA data disk, an e1000e bridge NIC, the watchdog. */
-async function prepare(topo: Topology, name: string, action: "reset" | "poweroff"): Promise<RealVm> {
+async function prepare(
+  topo: Topology,
+  name: string,
+  action: "reset" | "poweroff",
+  vnc = false,
+): Promise<RealVm> {
   const artifacts = guestArtifacts(process.env, "generic");
   const root = join(topo.dir, name);
   // The launcher (uid 107) cannot read the cache under root's home; the pod gets them in a volume too.
@@ -46,7 +54,7 @@ async function prepare(topo: Topology, name: string, action: "reset" | "poweroff
       kind: "kernel",
       kernelPath: kernel,
       initrdPath: initramfs,
-      cmdline: "console=ttyS0 vireo.dhcp=1",
+      cmdline: `${vnc ? "console=tty0 " : ""}console=ttyS0 vireo.dhcp=1`,
     },
     disks: [
       {
@@ -57,7 +65,7 @@ async function prepare(topo: Topology, name: string, action: "reset" | "poweroff
         source: { kind: "emptyDisk", capacityBytes: 64 * MiB },
       },
     ],
-    devices: { ...net.devices, watchdog: { model: "i6300esb", action } },
+    devices: { ...net.devices, vnc, watchdog: { model: "i6300esb", action } },
     paths: podPaths(root),
     http: { port: await freePort() },
   });
@@ -69,6 +77,17 @@ async function prepare(topo: Topology, name: string, action: "reset" | "poweroff
   await writeFile(configFile, JSON.stringify(config), { mode: 0o644 });
   // boot() reads only the config, its file and the root; the SSH and image fields are the real image's.
   return { name, config, configFile, root } as RealVm;
+}
+
+/** The share of a binary PGM's (P5, 8-bit) pixels brighter than mid-grey. */
+function litShare(pgm: Buffer): number {
+  const header = /^P5\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(pgm.subarray(0, 64).toString("latin1"));
+  if (!header) throw new Error("not a binary PGM");
+  const pixels = pgm.subarray(header[0].length);
+  expect(pixels.length).toBe(Number(header[1]) * Number(header[2]));
+  let lit = 0;
+  for (const p of pixels) if (p > 128) lit++;
+  return lit / pixels.length;
 }
 
 const status = (vm: RealVm) =>
@@ -89,7 +108,7 @@ describe("generic-kernel guest: SATA (AHCI), e1000e and the i6300esb watchdog, t
     "sees the AHCI disk and the e1000e NIC (pod IP by DHCP); the watchdog resets the guest once it stops petting it",
     async () => {
       topo = await createTopology();
-      const vm = await prepare(topo, "wd-reset", "reset");
+      const vm = await prepare(topo, "wd-reset", "reset", true);
       const b = await boot(topo, vm, 1);
       boots.push(b);
       const report = await b.console.waitForReady(BOOT_MS);
@@ -116,6 +135,24 @@ describe("generic-kernel guest: SATA (AHCI), e1000e and the i6300esb watchdog, t
       expect(sata.output).toMatch(/^0000:00:1f\.2$/m);
       expect(sata.output).toMatch(/^i6300ESB timer$/m);
 
+      // VNC: a real client (vncsnapshot) in the pod grabs the VGA console with the kernel's boot text on it: a
+      // dark screen with some lit text (an all-black or all-white frame fails); QEMU listens on loopback only.
+      const frame = join(vm.root, "frame.jpg");
+      await run("ip", ["netns", "exec", topo.pod, "vncsnapshot", "-quiet", "127.0.0.1:0", frame], {
+        timeout: 60_000,
+      });
+      // VIREO_VNC_FRAME=path keeps the frame, to look at it.
+      if (process.env.VIREO_VNC_FRAME) await copyFile(frame, process.env.VIREO_VNC_FRAME);
+      const pgm = (await run("djpeg", ["-grayscale", "-pnm", frame], { encoding: "buffer" })).stdout;
+      const lit = litShare(pgm);
+      expect(lit).toBeGreaterThan(0.005);
+      expect(lit).toBeLessThan(0.5);
+      const listeners = (await topo.exec(topo.pod, ["ss", "-Htln"]))
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/)[3])
+        .filter((a) => a?.endsWith(":5900"));
+      expect(listeners).toEqual(["127.0.0.1:5900"]);
+
       // Armed and petted every second with a 10 s timeout: nothing fires while the daemon runs.
       expect(
         (await b.console.run("watchdog -T 10 -t 1 /dev/watchdog && sleep 3 && pidof watchdog", 30_000))
@@ -141,7 +178,7 @@ describe("generic-kernel guest: SATA (AHCI), e1000e and the i6300esb watchdog, t
       // The reset rebooted the guest in the same QEMU: a second boot report on the console.
       await b.console.waitForReady(BOOT_MS);
       console.log(
-        `[figures] generic guest: ready ${(readyMs / 1000).toFixed(1)} s after the launcher started; ` +
+        `[figures] VNC frame ${(lit * 100).toFixed(1)} % lit; generic guest: ready ${(readyMs / 1000).toFixed(1)} s after the launcher started; ` +
           `watchdog reset at ${(firedMs / 1000).toFixed(1)} s; second boot ready at ${((Date.now() - b.startedAt) / 1000).toFixed(1)} s`,
       );
     },
