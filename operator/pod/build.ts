@@ -56,8 +56,28 @@ export function buildLauncherPod(vm: VirtualMachine, inputs: PodInputs): V1Pod {
   return launcherPodOf(r, settings);
 }
 
-/** The launcher pod of a resolved VM (see {@link buildLauncherPod}); its config is the other projection. */
+/**
+ * The launcher pod of a resolved VM (see {@link buildLauncherPod}); its config is the other projection.
+ * With `networkSetup: "node"` the node agent (deviceplugin/netsetup) plumbs the taps instead of the
+ * `netsetup` init container, so every binding's pod passes Pod Security `restricted`; the launcher then
+ * reads Multus' network-status itself, to send it along.
+ */
 export function launcherPodOf(r: ResolvedVm, settings: PodSettings): V1Pod {
+  const pod = podWithInitNetsetup(r, settings);
+  if (settings.networkSetup !== "node" || !r.needsTap) return pod;
+  const spec = pod.spec!;
+  const inits = (spec.initContainers ?? []).filter((c) => c.name !== "netsetup");
+  const { netsetupMounts } = multusPlumbing(launcherConfigOf(r, { allowEmulation: settings.emulation }));
+  const containers = spec.containers.map((c) =>
+    c.name === "launcher" && netsetupMounts.length
+      ? { ...c, volumeMounts: [...(c.volumeMounts ?? []), ...netsetupMounts] }
+      : c,
+  );
+  const { initContainers: _dropped, ...rest } = spec;
+  return { ...pod, spec: { ...rest, ...(inits.length ? { initContainers: inits } : {}), containers } };
+}
+
+function podWithInitNetsetup(r: ResolvedVm, settings: PodSettings): V1Pod {
   const spec = r.vm.spec;
   const config = launcherConfigOf(r, { allowEmulation: settings.emulation });
   const image = { image: settings.launcherImage, imagePullPolicy: settings.imagePullPolicy };

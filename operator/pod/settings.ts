@@ -19,6 +19,11 @@ export interface PodInputs {
   claims?: Record<string, ClaimFacts>;
   /** Consecutive quick failures before this pod (crash-loop back-off), recorded on the pod. */
   startFailures?: number;
+  /**
+   * Who plumbs taps: the `netsetup` init container (root, NET_ADMIN; needs a Pod Security `privileged`
+   * namespace) or, with `node`, the device plugin's node agent (no privilege in the pod).
+   */
+  networkSetup?: "initContainer" | "node";
 }
 
 /** What shapes the pod of an already resolved VM (claims and binding are in the resolution). */

@@ -2,8 +2,8 @@
  * Launcher pods against the API server's own PodSecurity admission (built in, the judge users rely on):
  * server-side dry-run creates of pods from the operator's pod builder in namespaces that enforce each
  * level. passt-only and NIC-less VMs have no privileged container and are admitted under `restricted`;
- * bridge and masquerade still need `netsetup` (root, NET_ADMIN), which only `privileged` admits — the rest
- * of that work is issue 24's node-side plumbing.
+ * so are bridge and masquerade VMs when the node agent plumbs their taps (`networkSetup: "node"`); with
+ * the `netsetup` init container (root, NET_ADMIN) only `privileged` admits them.
  */
 import { ApiException, CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +14,12 @@ import { useControlPlane } from "../harness/vitest.ts";
 
 const cp = useControlPlane();
 
-function podFor(namespace: string, name: string, spec: Record<string, unknown>): V1Pod {
+function podFor(
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+  networkSetup: "node" | "initContainer" = "initContainer",
+): V1Pod {
   const vm = parseVirtualMachine({
     apiVersion: "vireo.dev/v1alpha1",
     kind: "VirtualMachine",
@@ -34,6 +39,7 @@ function podFor(namespace: string, name: string, spec: Record<string, unknown>):
     imagePullPolicy: "IfNotPresent",
     emulation: false,
     defaultBinding: "bridge",
+    networkSetup,
   });
 }
 
@@ -80,7 +86,20 @@ describe("launcher pods under Pod Security admission", () => {
   });
 
   it.each(["bridge", "masquerade"])(
-    "refuses a %s VM's pod under restricted and baseline, naming netsetup's NET_ADMIN",
+    "admits a %s VM's pod under restricted when the node agent sets its network up",
+    async (binding) => {
+      const pod = podFor(namespaces.restricted!.name, "tapped", nic(binding), "node");
+      const names = [...(pod.spec?.initContainers ?? []), ...pod.spec!.containers].map((c) => c.name);
+      expect(names).not.toContain("netsetup");
+      // It still asks for /dev/net/tun: that allocation is what hands it the node agent's socket.
+      const launcher = pod.spec!.containers.find((c) => c.name === "launcher")!;
+      expect(launcher.resources?.limits?.["devices.vireo.dev/tun"]).toBe("1");
+      expect(await admission(core, pod)).toBe("admitted");
+    },
+  );
+
+  it.each(["bridge", "masquerade"])(
+    "refuses a %s VM's pod with the netsetup init container under restricted and baseline, naming NET_ADMIN",
     async (binding) => {
       for (const level of ["restricted", "baseline"]) {
         const answer = await admission(core, podFor(namespaces[level]!.name, "tapped", nic(binding)));
