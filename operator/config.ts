@@ -33,6 +33,8 @@ export const operatorConfigSchema = z
     launcherImagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).default("IfNotPresent"),
     emulation: bool.default(false),
     defaultBinding: z.enum(BINDINGS).default("bridge"),
+    /** Who plumbs taps: the netsetup init container, or the device plugin's node agent (`node`). */
+    networkSetup: z.enum(["initContainer", "node"]).default("initContainer"),
     /** Namespaces to watch; empty means all. */
     namespaces: nameList(DNS_LABEL, "a namespace name"),
     /**
@@ -118,6 +120,11 @@ export const OPTIONS: Record<Key, { flag: string; env: string; help: string }> =
     env: "VIREO_DEFAULT_BINDING",
     help: "bridge | masquerade | passt",
   },
+  networkSetup: {
+    flag: "network-setup",
+    env: "VIREO_NETWORK_SETUP",
+    help: "initContainer | node (the device plugin's node agent; no privileged container)",
+  },
   namespaces: { flag: "namespaces", env: "VIREO_NAMESPACES", help: "comma-separated; empty: all" },
   metricsPort: { flag: "metrics-port", env: "VIREO_METRICS_PORT", help: "/metrics /healthz /readyz" },
   metricsHost: { flag: "metrics-host", env: "VIREO_METRICS_HOST", help: "listen address" },
@@ -173,6 +180,7 @@ export function reconcileSettings(config: OperatorConfig): ReconcilerDeps["setti
       imagePullPolicy: config.launcherImagePullPolicy,
       emulation: config.emulation,
       defaultBinding: config.defaultBinding,
+      networkSetup: config.networkSetup,
       imagePullSecrets: config.launcherImagePullSecrets,
       ...(config.launcherMemoryOverhead !== undefined
         ? { memoryOverheadBaseBytes: parseQuantity(config.launcherMemoryOverhead) ?? 0 }
