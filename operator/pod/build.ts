@@ -21,6 +21,7 @@ import type { PodInputs, PodSettings } from "./settings.ts";
 import { launcherSpecHash } from "./spec-hash.ts";
 import { stateClaimPlumbing } from "./state-claim.ts";
 import { diskPlumbing } from "./volumes.ts";
+import { ephemeralStorage, mebibytes } from "./ephemeral-storage.ts";
 
 /**
  * Seconds the kubelet waits beyond the guest's own grace period before it kills the launcher: time for the
@@ -113,7 +114,7 @@ function podWithInitNetsetup(r: ResolvedVm, settings: PodSettings): V1Pod {
       containers: [launcher],
       volumes: [
         { name: "run", emptyDir: {} },
-        { name: "state", emptyDir: {} },
+        { name: "state", emptyDir: { sizeLimit: mebibytes(ephemeralStorage(r).stateBytes) } },
         { name: "tmp", emptyDir: {} },
         configVolume(),
         ...(hp ? [{ name: "hugepages", emptyDir: { medium: `HugePages-${hp.pageSize}` } }] : []),

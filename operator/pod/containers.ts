@@ -20,6 +20,7 @@ import type { ResolvedVm } from "../../crds/launcher/resolve.ts";
 import type { PodSettings } from "./settings.ts";
 import { launcherProbes } from "./probes.ts";
 import { initContainerResources, launcherResources } from "./resources.ts";
+import { ephemeralStorage } from "./ephemeral-storage.ts";
 import { unprivileged } from "./volumes.ts";
 
 const CONFIG_VOLUME = "launcher-config";
@@ -82,6 +83,7 @@ export function launcherContainer(
       ...(settings.memoryOverheadBaseBytes !== undefined
         ? { overheadBaseBytes: settings.memoryOverheadBaseBytes }
         : {}),
+      ephemeralBytes: ephemeralStorage(r).totalBytes,
     }),
     ...launcherProbes(r.vm.spec),
     terminationMessagePolicy: "FallbackToLogsOnError",

@@ -1,4 +1,4 @@
-/** What a launcher pod asks the scheduler for: memory with overhead, CPU, devices, hugepages. */
+/** What a launcher pod asks the scheduler for: memory with overhead, CPU, node disk, devices, hugepages. */
 import type { V1ResourceRequirements } from "@kubernetes/client-node";
 import {
   DEVICE_RESOURCES,
@@ -60,6 +60,8 @@ export interface ResourceInputs {
   needsTap: boolean;
   /** Replaces the overhead's fixed part (operator setting); default {@link DEFAULT_OVERHEAD_BASE_BYTES}. */
   overheadBaseBytes?: number;
+  /** Node disk the pod's volumes and logs may use (ephemeral-storage.ts): requested and limited. */
+  ephemeralBytes?: number;
 }
 
 /**
@@ -82,9 +84,14 @@ export function launcherResources(sizing: Sizing, inputs: ResourceInputs): V1Res
     ...(inputs.needsTap && !inputs.emulation ? { [DEVICE_RESOURCES.vhostNet]: "1" } : {}),
     ...(hp ? { [`hugepages-${hp}`]: mi(guest) } : {}),
   };
+  // Node disk, limit = request: the VM may fill what it was given (its empty disks), and past that the
+  // kubelet evicts this pod rather than its neighbours. QoS classes look at CPU and memory only.
+  const disk: Record<string, string> =
+    inputs.ephemeralBytes !== undefined ? { "ephemeral-storage": mi(inputs.ephemeralBytes) } : {};
+  const limits = { ...disk, ...devices };
   return {
-    requests: { cpu: `${vcpus * CPU_REQUEST_PER_VCPU_MILLI}m`, memory: mi(memory), ...devices },
-    ...(Object.keys(devices).length ? { limits: devices } : {}),
+    requests: { cpu: `${vcpus * CPU_REQUEST_PER_VCPU_MILLI}m`, memory: mi(memory), ...disk, ...devices },
+    ...(Object.keys(limits).length ? { limits } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import type { LauncherConfig, LauncherDisk } from "../../crds/launcher/config.ts
 import type { ResolvedVm } from "../../crds/launcher/resolve.ts";
 import { podLocalName } from "./naming.ts";
 import { initContainerResources } from "./resources.ts";
+import { ephemeralStorage, mebibytes } from "./ephemeral-storage.ts";
 
 /**
  * busybox-static, copied out of the launcher image: containerDisk and kernel images are usually `FROM scratch`
@@ -97,9 +98,10 @@ export function diskPlumbing(
   launcher: { image: string; pullPolicy: string },
 ): DiskPlumbing {
   // config.disks is r.disks projected in order: each launcher disk beside the volume it came from.
-  const parts = config.disks.map((disk, i) => diskParts(disk, r.disks[i]!.volume));
+  const sizes = ephemeralStorage(r);
+  const parts = config.disks.map((disk, i) => diskParts(disk, r.disks[i]!.volume, sizes.containerDiskBytes));
   const kb = r.vm.spec.firmware.kernelBoot;
-  if (kb) parts.push(kernelParts(kb, config.paths.kernelDir));
+  if (kb) parts.push(kernelParts(kb, config.paths.kernelDir, sizes.kernelBytes));
   const out: DiskPlumbing = {
     volumes: parts.flatMap((p) => p.volumes),
     launcherMounts: parts.flatMap((p) => p.mounts),
@@ -114,7 +116,11 @@ export function diskPlumbing(
   return out;
 }
 
-function diskParts(disk: LauncherDisk, volume: ResolvedVm["disks"][number]["volume"]): DiskParts {
+function diskParts(
+  disk: LauncherDisk,
+  volume: ResolvedVm["disks"][number]["volume"],
+  containerDiskBytes: number,
+): DiskParts {
   const src = disk.source;
   const volName = (prefix: string) => podLocalName(prefix, disk.name);
   switch (src.kind) {
@@ -133,7 +139,7 @@ function diskParts(disk: LauncherDisk, volume: ResolvedVm["disks"][number]["volu
     case "containerDisk": {
       const pullPolicy = volume.containerDisk?.imagePullPolicy;
       return {
-        ...readOnlyVolume(volName("cd"), { emptyDir: {} }, src.dir),
+        ...readOnlyVolume(volName("cd"), { emptyDir: { sizeLimit: mebibytes(containerDiskBytes) } }, src.dir),
         steps: [
           {
             name: disk.name,
@@ -177,9 +183,10 @@ function readOnlyVolume(name: string, source: Omit<V1Volume, "name">, mountPath:
 function kernelParts(
   kb: NonNullable<ResolvedVm["vm"]["spec"]["firmware"]["kernelBoot"]>,
   dir: string,
+  kernelBytes: number,
 ): DiskParts {
   return {
-    ...readOnlyVolume("kernel", { emptyDir: {} }, dir),
+    ...readOnlyVolume("kernel", { emptyDir: { sizeLimit: mebibytes(kernelBytes) } }, dir),
     steps: [
       {
         name: "kernel",
