@@ -22,21 +22,45 @@ function describeEnd(pod: PodView): string {
   return parts.length ? parts.join(": ") : `the launcher pod ${pod.phase === "Failed" ? "failed" : "ended"}`;
 }
 
+/** The launcher's words for a run it stopped on SIGTERM (launcher/supervisor/outcome.ts). */
+const STOPPED_ON_SIGNAL = /^(powerdown|quit): |^stopped by SIG/;
+
+/**
+ * The kubelet ended the run: the launcher stopped on a SIGTERM although the pod was never deleted (every stop
+ * of the operator's, and a user's pod delete, deletes it; then it is `terminating` and never reaches here).
+ * That is a failed liveness (or startup) probe: with restartPolicy Never the kubelet kills the container and
+ * the pod reads Succeeded when the guest obeyed the power button. KubeVirt counts it as a failure, so do we.
+ */
+export function killedByProbe(pod: PodView): boolean {
+  return (
+    pod.phase === "Succeeded" && !pod.terminating && STOPPED_ON_SIGNAL.test(pod.termination?.message ?? "")
+  );
+}
+
+/** The run failed: the pod failed, or the kubelet killed it for a failed probe. */
+export function runFailed(pod: PodView): boolean {
+  return pod.phase === "Failed" || killedByProbe(pod);
+}
+
 /**
  * The Failure reason of a run that failed: the guest's watchdog (the launcher's exit code, or the record a
- * gone pod left, which starts with it), else the launcher's.
+ * gone pod left, which starts with it), a failed probe, else the launcher's.
  */
 export function failureReason(pod: PodView | undefined, record?: string): string {
   const watchdog =
     pod?.termination?.exitCode === EXIT.WATCHDOG || record?.startsWith(`exit code ${EXIT.WATCHDOG}:`);
-  return watchdog ? "WatchdogFired" : "LauncherFailed";
+  if (watchdog) return "WatchdogFired";
+  const probe = pod
+    ? killedByProbe(pod)
+    : STOPPED_ON_SIGNAL.test(record?.replace(/^exit code 0: (\w+: )?/, "") ?? "");
+  return probe ? "LivenessProbeFailed" : "LauncherFailed";
 }
 
 /** What status remembers of a run that ended for good. */
 function runRecord(pod: PodView): NonNullable<VmStatus["lastRun"]> {
   const why = describeEnd(pod);
   return {
-    phase: pod.phase === "Succeeded" ? "Succeeded" : "Failed",
+    phase: runFailed(pod) ? "Failed" : "Succeeded",
     pod: pod.uid,
     ...(pod.finishedAt !== undefined ? { finishedAt: rfc3339(pod.finishedAt) } : {}),
     message: boundMessage(why, 1024),
@@ -75,7 +99,7 @@ export function endedRecord(last: NonNullable<VmStatus["lastRun"]>, strategy: Ru
 export function ended(pod: PodView, strategy: RunStrategy): Situation {
   const why = describeEnd(pod);
   const lastRun = runRecord(pod);
-  if (pod.phase === "Succeeded")
+  if (!runFailed(pod))
     return {
       lastRun,
       phase: "Succeeded",
@@ -104,11 +128,11 @@ export function restartEnded(pod: PodView, o: Observed, actions: Action[]): Situ
   if (retryAt > o.now) {
     const message = `${failures} quick failure(s) in a row (last: ${why}); next start after ${rfc3339(retryAt)}`;
     return {
-      phase: pod.phase === "Failed" ? "Failed" : "Succeeded",
+      phase: runFailed(pod) ? "Failed" : "Succeeded",
       printable: "CrashLoopBackOff",
       ready: { ok: false, reason: "CrashLoopBackOff", message },
       stalled: { reason: "CrashLoopBackOff", message },
-      ...(pod.phase === "Failed" ? { failure: { reason: failureReason(pod), message: why } } : {}),
+      ...(runFailed(pod) ? { failure: { reason: failureReason(pod), message: why } } : {}),
       pod,
       startFailure,
       requeueAfterMs: retryAt - o.now,
@@ -116,14 +140,15 @@ export function restartEnded(pod: PodView, o: Observed, actions: Action[]): Situ
   }
   actions.push(deletePod(pod, `restarting after the launcher pod ended (${why})`));
   const message = `replacing the ended launcher pod (${why})`;
-  // A fired watchdog stays visible while the VM restarts: Failure=True (WatchdogFired) and its Warning Event.
-  const watchdog = failureReason(pod) === "WatchdogFired";
+  // A fired watchdog or a failed probe stays visible while the VM restarts: Failure=True and a Warning Event.
+  const reason = runFailed(pod) ? failureReason(pod) : "LauncherFailed";
+  const told = reason !== "LauncherFailed";
   return {
     phase: "Pending",
     printable: "Starting",
     ready: { ok: false, reason: "Starting", message },
     reconciling: { reason: "Restarting", message },
-    ...(watchdog ? { failure: { reason: "WatchdogFired", message: why } } : {}),
+    ...(told ? { failure: { reason, message: why } } : {}),
     pod,
     startFailure,
   };

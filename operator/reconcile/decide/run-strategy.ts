@@ -5,7 +5,7 @@
 import type { VmStatus } from "../../../crds/api/status.ts";
 import type { ResolvedVm } from "../../../crds/launcher/resolve.ts";
 import { ANNOTATION_RESTARTED_AT } from "../../../crds/contract/index.ts";
-import { ended, endedRecord, restartEnded } from "./ended.ts";
+import { ended, endedRecord, restartEnded, runFailed } from "./ended.ts";
 import type { Action, Observed } from "./inputs.ts";
 import { podSituation } from "./pod-situation.ts";
 import {
@@ -69,7 +69,7 @@ function decideRunStrategy(r: ResolvedVm, prev: VmStatus, o: Observed, actions: 
     return stopping(pod, `restarting: requested at ${restartRequest}`);
   }
   if (pod && finished(pod)) {
-    if (!rule.rerun[pod.phase === "Failed" ? "Failed" : "Succeeded"]) return ended(pod, strategy);
+    if (!rule.rerun[runFailed(pod) ? "Failed" : "Succeeded"]) return ended(pod, strategy);
     return restartEnded(pod, o, actions);
   }
   if (pod) return podSituation(r, pod, o);

@@ -45,3 +45,39 @@ describe("decide: a launcher ended by the guest's watchdog", () => {
     expect(cond(d, "Failure")?.reason).toBe("LauncherFailed");
   });
 });
+
+describe("decide: a launcher the kubelet stopped for a failed liveness probe", () => {
+  // The kubelet SIGTERMs the launcher; the guest obeys the power button; exit 0, so the pod reads Succeeded.
+  const killed = (message = "powerdown: the guest powered off 4.2 s after the ACPI power button") =>
+    ended("Succeeded", LONG, { termination: { exitCode: 0, reason: "Completed", message } });
+
+  it("RerunOnFailure restarts it (a failure, as KubeVirt), with Failure=True LivenessProbeFailed and a Warning Event", () => {
+    const d = decide(rawVm({ runStrategy: "RerunOnFailure" }), observed({ pods: [killed()] }));
+    expect(kinds(d)).toEqual(["deletePod"]);
+    expect(cond(d, "Failure")).toMatchObject({ status: "True", reason: "LivenessProbeFailed" });
+    expect(d.events).toContainEqual(
+      expect.objectContaining({ type: "Warning", reason: "LivenessProbeFailed" }),
+    );
+  });
+
+  it("Once: Failed, not Stopped; the run record says Failed; a quit at the deadline counts the same", () => {
+    for (const message of [
+      undefined,
+      "quit: the guest did not power off within 24.0 s of the stop request; QEMU was quit",
+    ]) {
+      const d = decide(rawVm({ runStrategy: "Once" }), observed({ pods: [killed(message)] }));
+      expect(d.status?.printableStatus).toBe("Failed");
+      expect(cond(d, "Failure")?.reason).toBe("LivenessProbeFailed");
+      expect(d.status?.lastRun?.phase).toBe("Failed");
+    }
+  });
+
+  it("a guest that powered itself off is a clean end: RerunOnFailure leaves it Stopped", () => {
+    const d = decide(
+      rawVm({ runStrategy: "RerunOnFailure" }),
+      observed({ pods: [killed("poweroff: the guest powered off")] }),
+    );
+    expect(kinds(d)).toEqual([]);
+    expect(d.status?.printableStatus).toBe("Stopped");
+  });
+});
