@@ -58,9 +58,9 @@ export const devicesSchema = z
 export const PROBE_RULES: Rule<object>[] = [
   exactlyOneRule(
     "probe-one-handler",
-    ["httpGet", "tcpSocket"],
+    ["httpGet", "tcpSocket", "guestAgentPing", "exec"],
     "a probe",
-    "a probe must set exactly one of httpGet or tcpSocket",
+    "a probe must set exactly one of httpGet, tcpSocket, guestAgentPing or exec",
   ),
 ];
 
@@ -78,6 +78,22 @@ export const guestProbeSchema = z
       .object({ port: z.int().min(1).max(65535) })
       .strict()
       .optional(),
+    guestAgentPing: z
+      .object({})
+      .strict()
+      .optional()
+      .describe("Passes while the guest's QEMU guest agent answers guest-ping (KubeVirt's guestAgentPing)."),
+    exec: z
+      .object({
+        command: z
+          .array(z.string().min(1).max(4096))
+          .min(1)
+          .max(64)
+          .describe("Run in the guest by its guest agent (guest-exec); exit status 0 passes."),
+      })
+      .strict()
+      .optional()
+      .describe("A command the guest agent runs in the guest (KubeVirt's exec probe; needs the agent)."),
     initialDelaySeconds: z.int().min(0).max(3600).optional(),
     periodSeconds: z.int().min(1).max(3600).optional(),
     timeoutSeconds: z.int().min(1).max(3600).optional(),

@@ -1,7 +1,7 @@
 /** The launcher container's probes: the launcher's own readiness, and the user's guest probes. */
 import type { V1Container, V1Probe } from "@kubernetes/client-node";
 import type { VmSpec } from "../../crds/api/spec.ts";
-import { podPaths, readyFilePath } from "../../crds/contract/index.ts";
+import { LAUNCHER_BIN, podPaths, readyFilePath } from "../../crds/contract/index.ts";
 
 type GuestProbe = NonNullable<VmSpec["readinessProbe"]>;
 
@@ -35,15 +35,37 @@ export function launcherStartup(): V1Probe {
  * binding (it owns the pod IP) and through the forwarded ports with masquerade and passt.
  */
 export function guestProbe(p: GuestProbe): V1Probe {
+  const agent = agentProbe(p);
   return {
     ...(p.httpGet ? { httpGet: { port: p.httpGet.port, path: p.httpGet.path, scheme: "HTTP" } } : {}),
     ...(p.tcpSocket ? { tcpSocket: { port: p.tcpSocket.port } } : {}),
+    ...(agent ? { exec: agent.exec } : {}),
     ...(p.initialDelaySeconds !== undefined ? { initialDelaySeconds: p.initialDelaySeconds } : {}),
     ...(p.periodSeconds !== undefined ? { periodSeconds: p.periodSeconds } : {}),
-    ...(p.timeoutSeconds !== undefined ? { timeoutSeconds: p.timeoutSeconds } : {}),
+    ...(agent
+      ? { timeoutSeconds: agent.timeoutSeconds }
+      : p.timeoutSeconds !== undefined
+        ? { timeoutSeconds: p.timeoutSeconds }
+        : {}),
     ...(p.failureThreshold !== undefined ? { failureThreshold: p.failureThreshold } : {}),
     ...(p.successThreshold !== undefined ? { successThreshold: p.successThreshold } : {}),
   };
+}
+
+/** Time the launcher's `probe` command needs on top of the guest's answer: its own start and the control socket. */
+const AGENT_PROBE_OVERHEAD_SECONDS = 10;
+
+/**
+ * guestAgentPing and exec: exec probes of `vireo-launcher probe …` in the launcher container, which asks the
+ * guest agent through the control socket (launcher/agent); the guest gets the probe's timeoutSeconds (default
+ * 1, as KubeVirt) and the kubelet waits that plus the launcher's own overhead.
+ */
+function agentProbe(p: GuestProbe): { exec: { command: string[] }; timeoutSeconds: number } | undefined {
+  if (!p.guestAgentPing && !p.exec) return undefined;
+  const guestSeconds = p.timeoutSeconds ?? 1;
+  const head = [LAUNCHER_BIN, "probe", "--timeout", String(guestSeconds)];
+  const command = p.exec ? [...head, "exec", "--", ...p.exec.command] : [...head, "agent-ping"];
+  return { exec: { command }, timeoutSeconds: guestSeconds + AGENT_PROBE_OVERHEAD_SECONDS };
 }
 
 /** The three probe slots of the launcher container for this spec. */
