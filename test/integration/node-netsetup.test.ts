@@ -19,7 +19,10 @@ import { podResourcesLister } from "../../deviceplugin/netsetup/pod-resources.ts
 import { readNetworkState } from "../../launcher/network/index.ts";
 import {
   asUnprivileged,
+  bootGuest,
   createTopology,
+  startLauncherSide,
+  TOPOLOGY,
   startProcess,
   testLauncherConfig,
   type TestProcess,
@@ -217,4 +220,39 @@ describe("node network setup agent", () => {
     expect(again, again.message).toMatchObject({ ok: true, uid: 107 });
     expect(agent.output()).toMatch(/"commands":0/);
   }, 120_000);
+
+  it("boots a bridge guest whose launcher had its network set up by the agent: DHCP gives it the pod IP, a peer reaches it", async () => {
+    const t = await createTopology();
+    try {
+      list = {
+        pod_resources: [
+          {
+            name: "vm-b",
+            namespace: "t1",
+            containers: [{ name: "launcher", devices: [{ resource_name: TUN, device_ids: ["tun-1"] }] }],
+          },
+        ],
+      };
+      const cgroup = await podCgroup();
+      const config = testLauncherConfig(t.runDir, { binding: "bridge" });
+      // startNetwork finds no network.json, plans, sees it needs privileges and asks the agent.
+      const side = await startLauncherSide(t, config, 60_000, "/nonexistent", {
+        socket: join(agentDir, "tun-1", "netsetup.sock"),
+        prefix: ["sh", "-c", `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, "sh"],
+      });
+      expect((await readNetworkState(t.runDir))?.applied).toBe(true);
+      const guest = await bootGuest(t, config, side.nics, ["vireo.dhcp=1", "vireo.http=8080"]);
+      try {
+        const report = await guest.serial.waitForReady(180_000);
+        expect(report.addresses[0]).toMatchObject({ iface: "eth0", ip: TOPOLOGY.podIp });
+        const body = await t.exec(t.gw, ["curl", "-sS", "-m", "20", `http://${TOPOLOGY.podIp}:8080/`]);
+        expect(body).toMatch(/^vireo-guest hostname=/);
+      } finally {
+        await guest.stop();
+        await side.stop();
+      }
+    } finally {
+      await t.destroy();
+    }
+  }, 300_000);
 });

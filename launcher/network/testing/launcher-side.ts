@@ -3,14 +3,14 @@
  * namespace as the launcher's user (no capabilities) with a config file; it starts the network, prints
  * one JSON line `{"ready":…,"nics":[…]}` and serves until SIGTERM, then stops its helpers.
  *
- *   node --import tsx launcher/network/testing/launcher-side.ts CONFIG.json [RESOLV_CONF [NETWORK_STATUS]]
+ *   node --import tsx launcher/network/testing/launcher-side.ts CONFIG.json [RESOLV_CONF [NETWORK_STATUS [NODE_SOCKET]]]
  */
 import { readFile } from "node:fs/promises";
 import { launcherConfigSchema } from "../../../crds/launcher/config.ts";
 import { commandHost } from "../host.ts";
 import { startNetwork } from "../start.ts";
 
-const [configPath, resolvConfPath, networkStatusPath] = process.argv.slice(2);
+const [configPath, resolvConfPath, networkStatusPath, nodeSetupSocket] = process.argv.slice(2);
 if (!configPath) throw new Error("usage: launcher-side.ts CONFIG.json [RESOLV_CONF]");
 const config = launcherConfigSchema.parse(JSON.parse(await readFile(configPath, "utf8")));
 try {
@@ -18,6 +18,7 @@ try {
     host: commandHost(),
     ...(resolvConfPath ? { resolvConfPath } : {}),
     networkStatusPath: networkStatusPath ?? "/nonexistent",
+    ...(nodeSetupSocket ? { nodeSetupSocket } : {}),
   });
   process.stdout.write(
     JSON.stringify({

@@ -34,11 +34,14 @@ export async function startLauncherSide(
   config: LauncherConfig,
   timeoutMs = 60_000,
   networkStatusPath = "/nonexistent",
+  /** The node agent's socket (no netsetup ran) and words put before the process (e.g. entering a cgroup). */
+  node: { socket?: string; prefix?: string[] } = {},
 ): Promise<LauncherSide> {
   const configPath = join(topo.dir, `launcher-config-${randomBytes(2).toString("hex")}.json`);
   await writeFile(configPath, JSON.stringify(config), { mode: 0o644 });
   const p = topo.track(
     startProcess([
+      ...(node.prefix ?? []),
       ...asUnprivileged(topo.pod, topo.devices),
       process.execPath,
       "--import",
@@ -47,6 +50,7 @@ export async function startLauncherSide(
       configPath,
       topo.resolvConf,
       networkStatusPath,
+      ...(node.socket ? [node.socket] : []),
     ]),
   );
   const deadline = Date.now() + timeoutMs;
