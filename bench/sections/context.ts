@@ -10,6 +10,8 @@ export interface BenchContext {
   kvm: boolean;
   /** Extra node flags for the launcher process (experiments). */
   launcherNodeArgs: string[];
+  /** Another launcher entry point (the bundled build); default bin/vireo-launcher.js. */
+  launcherScript?: string;
   /** Extra node flags for the operator process (profiling). */
   operatorNodeArgs: string[];
   /** Seconds to let a booted guest settle before measuring memory. */

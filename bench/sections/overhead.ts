@@ -83,6 +83,7 @@ async function measureShape(
     id: ctx.nextId(),
     accel,
     ...(ctx.launcherNodeArgs.length ? { nodeArgs: ctx.launcherNodeArgs } : {}),
+    ...(ctx.launcherScript ? { script: ctx.launcherScript } : {}),
   });
   let guestReady = false;
   try {

@@ -43,6 +43,7 @@ async function series(ctx: BenchContext, accel: "tcg" | "kvm", runs: number): Pr
         accel,
         logLevel: "debug",
         ...(ctx.launcherNodeArgs.length ? { nodeArgs: ctx.launcherNodeArgs } : {}),
+        ...(ctx.launcherScript ? { script: ctx.launcherScript } : {}),
       },
     );
     await vm.stop({ force: true });
