@@ -107,7 +107,7 @@ export class LeaseElector {
     while (!this.#stop.signal.aborted) {
       let ok = false;
       try {
-        ok = await this.#tryAcquireOrRenew();
+        ok = await this.#attempt();
       } catch (err) {
         log.warn({ err, lease: this.#o.name }, "lease request failed");
       }
@@ -125,6 +125,35 @@ export class LeaseElector {
         this.#o.onStoppedLeading();
       }
       await clock.sleep(this.#o.retryPeriodMs, this.#stop.signal);
+    }
+  }
+
+  /**
+   * One try, given up at its deadline: for a leader, renewDeadline after its last renewal. Without it a
+   * renewal the API server never answers (a stalled connection) kept this instance leading past
+   * renewDeadline and past leaseDuration, while a standby, seeing the record unchanged, took over: two
+   * leaders. The stalled request may still land later; its answer is ignored (a late write of our own record
+   * is harmless: the resourceVersion check refuses it once another holder wrote).
+   */
+  async #attempt(): Promise<boolean> {
+    const { clock, renewDeadlineMs } = this.#o;
+    const deadline = (this.#leading ? this.#lastRenew : clock.now()) + renewDeadlineMs;
+    const giveUp = new AbortController();
+    const late = clock
+      .sleep(Math.max(0, deadline - clock.now()), giveUp.signal)
+      .then(() => (giveUp.signal.aborted ? false : "late"));
+    const attempt = this.#tryAcquireOrRenew();
+    attempt.catch(() => undefined); // an error after the deadline has no one to hear it
+    try {
+      const result = await Promise.race([attempt, late]);
+      if (result !== "late") return result;
+      this.#o.log.warn(
+        { lease: this.#o.name, deadlineMs: renewDeadlineMs },
+        "lease request unanswered at its deadline",
+      );
+      return false;
+    } finally {
+      giveUp.abort();
     }
   }
 
