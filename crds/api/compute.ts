@@ -39,7 +39,42 @@ export const SPECIAL_CPU_MODELS = ["host-passthrough", "host-model"] as const;
 export const MAX_VCPUS = 512;
 
 /** The vCPU topology's rules. */
-export const CPU_RULES: Rule<{ sockets: number; cores: number; threads: number }>[] = [
+export const CPU_RULES: Rule<{
+  sockets: number;
+  cores: number;
+  threads: number;
+  dedicatedCpuPlacement?: boolean | undefined;
+  isolateEmulatorThread?: boolean | undefined;
+  numa?: object | undefined;
+}>[] = [
+  {
+    id: "isolate-emulator-needs-dedicated",
+    cel: [
+      {
+        rule: "!has(self.isolateEmulatorThread) || !self.isolateEmulatorThread || (has(self.dedicatedCpuPlacement) && self.dedicatedCpuPlacement)",
+        message: "isolateEmulatorThread needs dedicatedCpuPlacement",
+        fieldPath: ".isolateEmulatorThread",
+      },
+    ],
+    check(cpu, report) {
+      if (cpu.isolateEmulatorThread && !cpu.dedicatedCpuPlacement)
+        report(["isolateEmulatorThread"], "isolateEmulatorThread needs dedicatedCpuPlacement");
+    },
+  },
+  {
+    id: "numa-needs-dedicated",
+    cel: [
+      {
+        rule: "!has(self.numa) || (has(self.dedicatedCpuPlacement) && self.dedicatedCpuPlacement)",
+        message: "numa.guestMappingPassthrough needs dedicatedCpuPlacement",
+        fieldPath: ".numa",
+      },
+    ],
+    check(cpu, report) {
+      if (cpu.numa && !cpu.dedicatedCpuPlacement)
+        report(["numa"], "numa.guestMappingPassthrough needs dedicatedCpuPlacement");
+    },
+  },
   {
     id: "vcpus-at-most-512",
     cel: [
@@ -70,6 +105,28 @@ export const cpuSchema = z
       )
       .default("host-model")
       .describe("host-passthrough, host-model (default) or a named QEMU CPU model such as Skylake-Server."),
+    // Optional rather than defaulted: a default would enter every VM's spec hash (see firmware.uefi.persistent).
+    dedicatedCpuPlacement: z
+      .boolean()
+      .optional()
+      .describe(
+        "Give each vCPU a host CPU of its own: the launcher pod is Guaranteed QoS with whole CPUs (so the " +
+          "kubelet's static CPU manager gives it exclusive ones) and the launcher pins each vCPU thread to one.",
+      ),
+    isolateEmulatorThread: z
+      .boolean()
+      .optional()
+      .describe("With dedicatedCpuPlacement: one more CPU, on which QEMU's other threads run."),
+    numa: z
+      .object({
+        guestMappingPassthrough: z
+          .object({})
+          .strict()
+          .describe("One guest NUMA node per host NUMA node the vCPUs are pinned on."),
+      })
+      .strict()
+      .optional()
+      .describe("Guest NUMA topology (needs dedicatedCpuPlacement)."),
   })
   .strict()
   .meta(celOf(CPU_RULES));

@@ -38,6 +38,10 @@ describe("the shipped instancetypes and preferences", () => {
       "m1.large",
       "m1.xlarge",
       "m1.2xlarge",
+      "cx1.medium",
+      "cx1.large",
+      "cx1.xlarge",
+      "cx1.2xlarge",
     ]);
     expect(COMMON_PREFERENCES.map((p) => p.name)).toEqual([
       "debian",
@@ -86,6 +90,13 @@ describe("the shipped instancetypes and preferences", () => {
         if (!v.ok) continue;
         expect(v.vm.spec.cpu.sockets).toBe(i.spec.cpu.guest);
         expect(v.vm.spec.memory.guest).toBe(i.spec.memory.guest);
+        if (i.name.startsWith("cx1."))
+          expect(v.vm.spec.cpu).toMatchObject({
+            dedicatedCpuPlacement: true,
+            isolateEmulatorThread: true,
+            numa: { guestMappingPassthrough: {} },
+          });
+        else expect(v.vm.spec.cpu.dedicatedCpuPlacement).toBeUndefined();
         if (p.name.startsWith("windows")) {
           expect(v.vm.spec.disks[0]!.bus).toBe("sata");
           expect(v.vm.spec.interfaces[0]!.model).toBe("e1000e");

@@ -25,9 +25,9 @@ const size = (
 });
 
 /**
- * u1 (universal, 1:4 vCPU to GiB past the smallest sizes) and m1 (memory-heavy, 1:8, hugepage-backed), nano…2xlarge
- * as KubeVirt defines them. cx1 (dedicated CPUs) is not shipped: Vireo refuses dedicatedCPUPlacement until it
- * pins vCPUs.
+ * u1 (universal, 1:4 vCPU to GiB past the smallest sizes), m1 (memory-heavy, 1:8, hugepage-backed) and cx1
+ * (compute-exclusive, 1:2: dedicated CPUs, an isolated emulator thread, guest NUMA passthrough, 2Mi hugepages),
+ * as KubeVirt defines them.
  */
 export const COMMON_INSTANCETYPES: CommonInstancetype[] = [
   size("u1", "nano", 1, "512Mi"),
@@ -41,4 +41,20 @@ export const COMMON_INSTANCETYPES: CommonInstancetype[] = [
   size("m1", "large", 2, "16Gi", { hugepages: { pageSize: "2Mi" } }),
   size("m1", "xlarge", 4, "32Gi", { hugepages: { pageSize: "2Mi" } }),
   size("m1", "2xlarge", 8, "64Gi", { hugepages: { pageSize: "2Mi" } }),
+  ...(
+    [
+      ["medium", 1, "2Gi"],
+      ["large", 2, "4Gi"],
+      ["xlarge", 4, "8Gi"],
+      ["2xlarge", 8, "16Gi"],
+    ] as const
+  ).map(([name, cpus, memory]) => {
+    const it = size("cx1", name, cpus, memory, { hugepages: { pageSize: "2Mi" } });
+    const dedicated = {
+      dedicatedCPUPlacement: true,
+      isolateEmulatorThread: true,
+      numa: { guestMappingPassthrough: {} },
+    };
+    return { ...it, spec: { ...it.spec, cpu: { ...it.spec.cpu, ...dedicated } } };
+  }),
 ];

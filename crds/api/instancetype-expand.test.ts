@@ -89,9 +89,18 @@ describe("expandVirtualMachine", () => {
     expect(r.ok ? [] : r.problems.map((p) => p.path)).toEqual(["spec.cpu.model"]);
   });
 
-  it("refuses dedicated CPUs instead of silently ignoring them", () => {
-    const r = expandVirtualMachine(vm({}), { instancetype: it4({ dedicatedCPUPlacement: true }) });
-    expect(r.ok ? undefined : r.code).toBe("InstancetypeUnsupported");
+  it("carries dedicated CPUs and an isolated emulator thread onto the VM", () => {
+    const r = expandVirtualMachine(vm({}), {
+      instancetype: it4({ dedicatedCPUPlacement: true, isolateEmulatorThread: true }),
+    });
+    expect(r.ok && r.vm.spec.cpu).toMatchObject({ dedicatedCpuPlacement: true, isolateEmulatorThread: true });
+  });
+
+  it("rejects a VM turning off the dedicated CPUs its instancetype gives", () => {
+    const r = expandVirtualMachine(vm({ cpu: { dedicatedCpuPlacement: false } }), {
+      instancetype: it4({ dedicatedCPUPlacement: true }),
+    });
+    expect(r.ok ? [] : r.problems.map((p) => p.path)).toEqual(["spec.cpu.dedicatedCpuPlacement"]);
   });
 
   it("fills only fields the VM left at their defaults", () => {

@@ -51,6 +51,13 @@ function conflicts(spec: VmSpecStored, it: Resolved<InstancetypeSpec>): Problem[
       });
   if (it.spec.cpu.model !== undefined && spec.cpu.model !== DEFAULT_CPU.model)
     out.push({ path: "spec.cpu.model", message: `the CPU model is set by ${owner} (${it.spec.cpu.model})` });
+  // The VM may add dedicated CPUs itself, but not take back what its instancetype gives.
+  for (const [f, vmField] of [
+    ["dedicatedCPUPlacement", "dedicatedCpuPlacement"],
+    ["isolateEmulatorThread", "isolateEmulatorThread"],
+  ] as const)
+    if (it.spec.cpu[f] && spec.cpu[vmField] === false)
+      out.push({ path: `spec.cpu.${vmField}`, message: `cpu.${f} is set by ${owner}` });
   return out;
 }
 
@@ -77,7 +84,14 @@ function applyInstancetype(
   const { cpu, memory } = it.spec;
   return {
     ...spec,
-    cpu: { ...spec.cpu, ...topology(cpu.guest, pref), ...(cpu.model ? { model: cpu.model } : {}) },
+    cpu: {
+      ...spec.cpu,
+      ...topology(cpu.guest, pref),
+      ...(cpu.model ? { model: cpu.model } : {}),
+      ...(cpu.dedicatedCPUPlacement ? { dedicatedCpuPlacement: true } : {}),
+      ...(cpu.isolateEmulatorThread ? { isolateEmulatorThread: true } : {}),
+      ...(cpu.numa ? { numa: { guestMappingPassthrough: {} } } : {}),
+    },
     memory: { guest: memory.guest, ...(memory.hugepages ? { hugepages: { ...memory.hugepages } } : {}) },
   };
 }
@@ -132,18 +146,6 @@ function unmet(spec: VmSpec, inputs: ExpansionInputs): Problem[] {
   return out;
 }
 
-/** Dedicated CPUs need the kubelet's static CPU manager and vCPU pinning, neither of which Vireo does yet. */
-function unsupported(it: Resolved<InstancetypeSpec>): Problem[] {
-  const out: Problem[] = [];
-  for (const f of ["dedicatedCPUPlacement", "isolateEmulatorThread"] as const)
-    if (it.spec.cpu[f])
-      out.push({
-        path: "spec.instancetype.name",
-        message: `the instancetype ${it.name} asks for cpu.${f}, which this Vireo does not implement`,
-      });
-  return out;
-}
-
 /** Expands a stored spec with its resolved instancetype and preference. Pure. */
 export function expandSpec(spec: VmSpecStored, inputs: ExpansionInputs): ExpansionResult {
   if (spec.instancetype && !inputs.instancetype)
@@ -154,8 +156,6 @@ export function expandSpec(spec: VmSpecStored, inputs: ExpansionInputs): Expansi
   if (inputs.instancetype) {
     const bad = conflicts(spec, inputs.instancetype);
     if (bad.length) return fail("InstancetypeConflict", bad);
-    const no = unsupported(inputs.instancetype);
-    if (no.length) return fail("InstancetypeUnsupported", no);
     out = applyInstancetype(out, inputs.instancetype, inputs.preference?.spec);
   }
   if (inputs.preference) out = applyPreference(out, inputs.preference.spec);

@@ -34,12 +34,19 @@ export const instancetypeCpuSchema = z
       .boolean()
       .optional()
       .describe(
-        "Pin each vCPU to a dedicated host CPU. Not implemented by Vireo yet: a VM asking for it is refused.",
+        "Pin each vCPU to a dedicated host CPU (the VM's cpu.dedicatedCpuPlacement; Guaranteed QoS pod).",
       ),
     isolateEmulatorThread: z
       .boolean()
       .optional()
-      .describe("Give QEMU's emulator thread a CPU of its own. Not implemented by Vireo yet: refused."),
+      .describe("Give QEMU's emulator threads a CPU of their own (needs dedicatedCPUPlacement)."),
+    numa: z
+      .object({ guestMappingPassthrough: z.object({}).strict() })
+      .strict()
+      .optional()
+      .describe(
+        "Guest NUMA nodes mirroring the host nodes of the pinned CPUs (needs dedicatedCPUPlacement).",
+      ),
   })
   .strict();
 

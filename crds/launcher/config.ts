@@ -131,6 +131,12 @@ export const launcherConfigSchema = z
         cores: z.int().min(1),
         threads: z.int().min(1),
         model: z.string().min(1),
+        // Optional, so a config without it (an older operator's) still parses.
+        dedicated: z
+          .object({ isolateEmulatorThread: z.boolean(), numaPassthrough: z.boolean() })
+          .strict()
+          .optional()
+          .describe("Pin each vCPU thread to one CPU of the pod's cpuset (launcher/qemu/pinning.ts)."),
       })
       .strict(),
     memory: z

@@ -43,6 +43,15 @@ export function launcherConfigFromVm(vm: VirtualMachine, inputs: LauncherConfigI
   return launcherConfigOf(resolveVm(vm, inputs), inputs);
 }
 
+/** The vCPU part: topology and model, and how dedicated CPUs are placed. */
+function cpuOf(cpu: VirtualMachine["spec"]["cpu"]): LauncherConfig["cpu"] {
+  const { sockets, cores, threads, model } = cpu;
+  const dedicated = cpu.dedicatedCpuPlacement
+    ? { isolateEmulatorThread: cpu.isolateEmulatorThread === true, numaPassthrough: cpu.numa !== undefined }
+    : undefined;
+  return { sockets, cores, threads, model, ...(dedicated ? { dedicated } : {}) };
+}
+
 /** The launcher config of a resolved VM. */
 export function launcherConfigOf(r: ResolvedVm, settings: LauncherSettings): LauncherConfig {
   const { spec } = r.vm;
@@ -53,7 +62,7 @@ export function launcherConfigOf(r: ResolvedVm, settings: LauncherSettings): Lau
     vm: { namespace: r.namespace, name: r.name, uid: r.uid },
     accelerator: { allowEmulation: settings.allowEmulation },
     machine: spec.machine.type,
-    cpu: { ...spec.cpu },
+    cpu: cpuOf(spec.cpu),
     memory: {
       guestBytes: r.sizing.guestBytes,
       ...(hp ? { hugepages: { pageSize: hp, mountPath: `/dev/hugepages-${hp}` } } : {}),

@@ -31,6 +31,8 @@ export interface Sizing {
   vnc: boolean;
   /** A virtual TPM (swtpm runs beside QEMU). */
   tpm?: boolean;
+  /** Whole host CPUs the pod gets with dedicated CPU placement: one per vCPU, one more for an isolated emulator. */
+  dedicatedCpus?: number;
 }
 
 /** A disk joined with the volume of its name (validation guarantees there is one). */
@@ -79,13 +81,17 @@ export interface ResolveInputs {
 /** What sizes a guest with this spec. */
 export function sizingOf(spec: VmSpec): Sizing {
   const hp = spec.memory.hugepages;
+  const vcpus = spec.cpu.sockets * spec.cpu.cores * spec.cpu.threads;
   return {
-    vcpus: spec.cpu.sockets * spec.cpu.cores * spec.cpu.threads,
+    vcpus,
     guestBytes: parseQuantity(spec.memory.guest) ?? 0,
     ...(hp ? { hugepageSize: hp.pageSize } : {}),
     uefi: spec.firmware.uefi !== undefined,
     vnc: spec.devices.vnc,
     ...(spec.devices.tpm ? { tpm: true } : {}),
+    ...(spec.cpu.dedicatedCpuPlacement
+      ? { dedicatedCpus: vcpus + (spec.cpu.isolateEmulatorThread ? 1 : 0) }
+      : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { LauncherConfig } from "../../crds/launcher/config.ts";
 import type { PreparedDisk, PreparedNic } from "../prepared.ts";
 import type { FirmwareFiles } from "./firmware-files.ts";
+import type { GuestNumaNode, PinningPlan } from "./pinning.ts";
 import type { RuntimeFiles } from "./runtime-files.ts";
 
 /** The accelerator preflight chose. */
@@ -18,6 +19,8 @@ export interface QemuInputs {
   nics: PreparedNic[];
   files: RuntimeFiles;
   firmware: FirmwareFiles;
+  /** With dedicated CPUs: the placement read from the pod's cpuset, and guest NUMA nodes (empty: none). */
+  dedicated?: { plan: PinningPlan; numa: GuestNumaNode[] };
 }
 
 /** What every device module receives. */

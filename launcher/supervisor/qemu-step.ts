@@ -7,6 +7,7 @@ import type { PreparedDisk, PreparedNic } from "../prepared.ts";
 import { buildQemuArgs } from "../qemu/args.ts";
 import { incomingArgs } from "../migration/plan.ts";
 import type { FirmwareFiles } from "../qemu/firmware-files.ts";
+import type { QemuInputs as QemuArgInputs } from "../qemu/inputs.ts";
 import { spawnQemu, type QemuProcess } from "../qemu/process.ts";
 import { QmpClient } from "../qemu/qmp-client.ts";
 import type { RuntimeFiles } from "../qemu/runtime-files.ts";
@@ -21,6 +22,8 @@ export interface QemuInputs {
   nics: PreparedNic[];
   files: RuntimeFiles;
   firmware: FirmwareFiles;
+  /** Dedicated CPU placement (pin-step.ts), when the VM asks for it. */
+  dedicated?: QemuArgInputs["dedicated"];
 }
 
 /** A started QEMU with its QMP client. */
@@ -52,6 +55,7 @@ export async function startQemu(
       nics: v.nics,
       files: v.files,
       firmware: v.firmware,
+      ...(v.dedicated ? { dedicated: v.dedicated } : {}),
     }).concat(incomingArgs(v.config));
   } catch (err) {
     throw new LauncherEnd({ kind: "invalid-vm", error: err as Error });

@@ -18,6 +18,7 @@ import type { Logger } from "./logger.ts";
 import { LauncherEnd, resultOf } from "./outcome.ts";
 import { beginPreflight } from "./preflight-step.ts";
 import { prepareAll, realPreparation, type Preparation } from "./preparation.ts";
+import { dedicatedPlacement, pinQemuThreads } from "./pin-step.ts";
 import { startQemu, type StartedQemu } from "./qemu-step.ts";
 import { startTpm } from "./tpm-step.ts";
 import { loadServing, serveVm } from "./serve-step.ts";
@@ -150,7 +151,15 @@ async function phases(
 
   const { disks, nics } = prepared;
   await startTpm(config, files, log, guestDriven, cleanups);
-  const q = await startQemu({ config, accel, disks, nics, files, firmware }, log, guestDriven, cleanups);
+  const dedicated = await dedicatedPlacement(config);
+  const q = await startQemu(
+    { config, accel, disks, nics, files, firmware, ...(dedicated ? { dedicated } : {}) },
+    log,
+    guestDriven,
+    cleanups,
+  );
+  // QEMU is paused (-S): its threads are pinned before any guest code runs.
+  if (dedicated) await pinQemuThreads(q.qemu.pid, q.qmp, dedicated.plan, log);
   const driver = attachDriver(config, q, accel, log, guestDriven, cleanups);
   relay.onStop = (signal) => driver.stop(signal);
   const migration = migrationSession(config, q, driver, log);

@@ -149,6 +149,20 @@ const cases: Record<string, { vm: VirtualMachine; inputs: PodInputs }> = {
     vm: vm({ ...rootPvc, firmware: { uefi: { persistent: true } } }),
     inputs: { ...inputs, claims: { "web-root": { volumeMode: "Filesystem" } } },
   },
+  "dedicated-cpus": {
+    vm: vm({
+      cpu: {
+        cores: 2,
+        dedicatedCpuPlacement: true,
+        isolateEmulatorThread: true,
+        numa: { guestMappingPassthrough: {} },
+      },
+      memory: { guest: "2Gi", hugepages: { pageSize: "2Mi" } },
+      disks: [{ name: "root", bootOrder: 1 }],
+      volumes: [{ name: "root", containerDisk: { image: "quay.io/containerdisks/debian:12" } }],
+    }),
+    inputs,
+  },
   "kernel-boot-microvm": {
     vm: vm({
       machine: { type: "microvm" },
@@ -424,6 +438,20 @@ describe("buildLauncherPod", () => {
     expect(r?.requests?.["hugepages-2Mi"]).toBe("2048Mi");
     expect(r?.limits?.["hugepages-2Mi"]).toBe("2048Mi");
     expect(r?.requests?.memory).toBe(`${memoryOverheadBytes(sizingOf(c.vm.spec)) / 2 ** 20}Mi`);
+  });
+
+  it("makes a dedicated-CPU pod Guaranteed: whole CPUs, every container's limits equal to its requests", () => {
+    const c = cases["dedicated-cpus"]!;
+    const pod = buildLauncherPod(c.vm, c.inputs);
+    const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+    expect(all.length).toBeGreaterThan(2); // netsetup, tools, a copy step and the launcher
+    for (const x of all) {
+      expect(x.resources?.limits, x.name).toEqual(x.resources?.requests);
+      expect(x.resources?.requests?.cpu, x.name).toBeDefined();
+      expect(x.resources?.requests?.memory, x.name).toBeDefined();
+    }
+    expect(container(pod, "launcher").resources?.requests?.cpu).toBe("3"); // 2 vCPUs + the emulator's
+    expect(configOf(pod).cpu.dedicated).toEqual({ isolateEmulatorThread: true, numaPassthrough: true });
   });
 
   it("hashes the spec without runStrategy and without regard to key order", () => {

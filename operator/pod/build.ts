@@ -1,5 +1,5 @@
 /** `buildLauncherPod`: the launcher pod of a VM, as a pure function of the VM and cluster settings. */
-import type { V1ObjectMeta, V1Pod, V1PodSecurityContext } from "@kubernetes/client-node";
+import type { V1Container, V1ObjectMeta, V1Pod, V1PodSecurityContext } from "@kubernetes/client-node";
 import type { VirtualMachine } from "../../crds/api/virtual-machine.ts";
 import {
   ANNOTATION_LAUNCHER_CONFIG,
@@ -17,6 +17,7 @@ import { launcherConfigOf } from "../../crds/launcher/from-vm.ts";
 import { resolveVm, type ResolvedVm } from "../../crds/launcher/resolve.ts";
 import { configVolume, launcherContainer, netsetupContainer } from "./containers.ts";
 import { multusPlumbing } from "./multus.ts";
+import { guaranteedInitResources } from "./resources.ts";
 import type { PodInputs, PodSettings } from "./settings.ts";
 import { launcherSpecHash } from "./spec-hash.ts";
 import { stateClaimPlumbing } from "./state-claim.ts";
@@ -109,7 +110,7 @@ function podWithInitNetsetup(r: ResolvedVm, settings: PodSettings): V1Pod {
         ? { imagePullSecrets: settings.imagePullSecrets.map((n) => ({ name: n })) }
         : {}),
       ...(r.needsTap || disks.initContainers.length
-        ? { initContainers: [...(r.needsTap ? [netsetup] : []), ...disks.initContainers] }
+        ? { initContainers: guaranteedIf(r, [...(r.needsTap ? [netsetup] : []), ...disks.initContainers]) }
         : {}),
       containers: [launcher],
       volumes: [
@@ -128,6 +129,12 @@ function podWithInitNetsetup(r: ResolvedVm, settings: PodSettings): V1Pod {
       ...(spec.priorityClassName ? { priorityClassName: spec.priorityClassName } : {}),
     },
   };
+}
+
+/** With dedicated CPUs every container must be Guaranteed for the pod to be (the launcher's already is). */
+function guaranteedIf(r: ResolvedVm, inits: V1Container[]): V1Container[] {
+  if (!r.sizing.dedicatedCpus) return inits;
+  return inits.map((c) => ({ ...c, resources: guaranteedInitResources(c.resources) }));
 }
 
 /** The pod's name, labels, annotations (spec hash, config, start failures, restart request) and owner. */

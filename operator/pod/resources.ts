@@ -88,6 +88,12 @@ export function launcherResources(sizing: Sizing, inputs: ResourceInputs): V1Res
   // kubelet evicts this pod rather than its neighbours. QoS classes look at CPU and memory only.
   const disk: Record<string, string> =
     inputs.ephemeralBytes !== undefined ? { "ephemeral-storage": mi(inputs.ephemeralBytes) } : {};
+  // Dedicated CPUs: Guaranteed QoS (every resource's limit equals its request) with a whole number of CPUs,
+  // which is what makes the kubelet's static CPU manager give the container exclusive CPUs.
+  if (sizing.dedicatedCpus) {
+    const guaranteed = { cpu: String(sizing.dedicatedCpus), memory: mi(memory), ...disk, ...devices };
+    return { requests: guaranteed, limits: { ...guaranteed } };
+  }
   const limits = { ...disk, ...devices };
   return {
     requests: { cpu: `${vcpus * CPU_REQUEST_PER_VCPU_MILLI}m`, memory: mi(memory), ...disk, ...devices },
@@ -95,10 +101,26 @@ export function launcherResources(sizing: Sizing, inputs: ResourceInputs): V1Res
   };
 }
 
-/** Resources of the short-lived init containers (copying, network plumbing). */
-export function initContainerResources(extra: Record<string, string> = {}): V1ResourceRequirements {
+/**
+ * Resources of the short-lived init containers (copying, network plumbing). `guaranteed`: limits equal to
+ * requests, as a Guaranteed QoS pod needs of every container (its init containers get no exclusive CPUs).
+ */
+export function initContainerResources(
+  extra: Record<string, string> = {},
+  guaranteed = false,
+): V1ResourceRequirements {
+  if (guaranteed) {
+    const r = { cpu: "100m", memory: "128Mi", ...extra };
+    return { requests: r, limits: { ...r } };
+  }
   return {
     requests: { cpu: "10m", memory: "16Mi", ...extra },
     limits: { memory: "128Mi", ...extra },
   };
+}
+
+/** An init container's resources made Guaranteed (limits = requests), keeping its extended resources. */
+export function guaranteedInitResources(res: V1ResourceRequirements | undefined): V1ResourceRequirements {
+  const extra = Object.entries(res?.limits ?? {}).filter(([k]) => k !== "cpu" && k !== "memory");
+  return initContainerResources(Object.fromEntries(extra) as Record<string, string>, true);
 }

@@ -95,6 +95,18 @@ export const invalidVms: InvalidCase[] = [
   ["zero sockets", () => withSpec((s) => (s.cpu = { sockets: 0 })), "spec.cpu.sockets", /at least 1/],
   ["too many cores", () => withSpec((s) => (s.cpu = { cores: 257 })), "spec.cpu.cores", /at most 256/],
   [
+    "isolated emulator thread without dedicated CPUs",
+    () => withSpec((s) => (s.cpu = { isolateEmulatorThread: true })),
+    "spec.cpu.isolateEmulatorThread",
+    /needs dedicatedCpuPlacement/,
+  ],
+  [
+    "guest NUMA without dedicated CPUs",
+    () => withSpec((s) => (s.cpu = { numa: { guestMappingPassthrough: {} } })),
+    "spec.cpu.numa",
+    /needs dedicatedCpuPlacement/,
+  ],
+  [
     "fractional threads",
     () => withSpec((s) => (s.cpu = { threads: 1.5 })),
     "spec.cpu.threads",

@@ -14,7 +14,8 @@ export const machineArgs: DeviceArgs = ({ config, inputs }) => {
   const common = {
     // Secure boot needs SMM so the firmware can protect its variable store from the guest OS.
     smm: secureBoot,
-    "memory-backend": config.memory.hugepages ? GUEST_RAM_ID : undefined,
+    // With guest NUMA nodes each node has its own backend (memory.ts), which QEMU names per node instead.
+    "memory-backend": config.memory.hugepages && !inputs.dedicated?.numa.length ? GUEST_RAM_ID : undefined,
   };
   const machine =
     config.machine === "microvm"

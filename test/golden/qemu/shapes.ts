@@ -132,6 +132,15 @@ export function shapes(host: ShapeHost): Shape[] {
       }),
     ),
     shape(
+      "dedicated-numa-hugepages",
+      "dedicated CPUs with guest NUMA passthrough: one guest node per host node, its RAM on hugetlbfs bound there",
+      baseConfig(r, {
+        cpu: { sockets: 1, cores: 2, threads: 1, model: "max", dedicated: { isolateEmulatorThread: false, numaPassthrough: true } },
+        memory: { guestBytes: 512 * MiB, hugepages: { pageSize: "2Mi", mountPath: `${r}/dev/hugepages-2Mi` } },
+      }),
+      { dedicated: { plan: { vcpuCpus: [0, 1], emulatorCpus: [0, 1] }, numa: [{ hostNode: 0, vcpus: [0, 1] }] } },
+    ),
+    shape(
       "kvm-host-passthrough",
       "KVM with the host CPU and the quirk preflight found",
       baseConfig(r, { cpu: { sockets: 1, cores: 2, threads: 1, model: "host-passthrough" } }),
