@@ -41,8 +41,9 @@ async function main(argv: string[]): Promise<number> {
   const metrics = new DevicePluginMetrics();
   const manager = new DevicePluginManager(config, log, { metrics });
   log.info({ config }, "starting");
-  await manager.start();
+  // The agent's directories first: Allocate mounts them as soon as the plugin is registered.
   const netsetup = config.netsetupDir ? await startNetsetupAgent(config, log) : undefined;
+  await manager.start();
   const http =
     config.healthPort > 0
       ? await startHealthServer(
