@@ -24,8 +24,10 @@ import {
 import { startProcess } from "../../launcher/network/testing/process.ts";
 
 const GW6 = "fd00:198:18:1::1";
+/** A peer on the pod network that is not its gateway (passt maps the gateway's address to the pod itself). */
+const PEER6 = "fd00:198:18:1::2";
 
-/** A whoami CGI on [GW6]:8081 in the gw namespace: shows the source address the guest's traffic has. */
+/** A whoami CGI on [PEER6]:8081 in the gw namespace: shows the source address the guest's traffic has. */
 async function startWhoami6(topo: Topology): Promise<void> {
   const www = join(topo.dir, "gw-www");
   await mkdir(join(www, "cgi-bin"), { recursive: true });
@@ -35,6 +37,7 @@ async function startWhoami6(topo: Topology): Promise<void> {
     '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\nclient=%s\\n" "$REMOTE_ADDR"\n',
   );
   await chmod(script, 0o755);
+  await topo.exec(topo.gw, ["ip", "-6", "addr", "add", `${PEER6}/64`, "dev", "p0", "nodad"]);
   topo.track(
     startProcess([
       "ip",
@@ -45,7 +48,7 @@ async function startWhoami6(topo: Topology): Promise<void> {
       "httpd",
       "-f",
       "-p",
-      `[${GW6}]:8081`,
+      `[${PEER6}]:8081`,
       "-h",
       www,
     ]),
@@ -107,7 +110,7 @@ function suite(binding: "masquerade" | "bridge", ipv4: boolean) {
     });
 
     it("sends the guest's own IPv6 connections out as the pod's IPv6 address", async () => {
-      const r = await guest!.serial.run(`wget -q -O - 'http://[${GW6}]:8081/cgi-bin/whoami'`, 60_000);
+      const r = await guest!.serial.run(`wget -q -O - 'http://[${PEER6}]:8081/cgi-bin/whoami'`, 60_000);
       expect(r).toEqual({ exitCode: 0, output: `client=[${TOPOLOGY.podIp6}]\n` });
     });
 
@@ -122,6 +125,65 @@ function suite(binding: "masquerade" | "bridge", ipv4: boolean) {
     });
   });
 }
+
+describe("passt binding, dual-stack pod", () => {
+  let topo: Topology;
+  let side: LauncherSide | undefined;
+  let guest: NetGuest | undefined;
+  let guestAddrs = "";
+
+  beforeAll(async () => {
+    topo = await createTopology({ ipv6: true });
+    await topo.exec(topo.pod, ["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=0"]);
+    const config = testLauncherConfig(topo.runDir, {
+      binding: "passt",
+      ports: [{ port: 8080, protocol: "TCP" }],
+    });
+    side = await startLauncherSide(topo, config);
+    guest = await bootGuest(topo, config, side.nics, ["vireo.dhcp=1", "vireo.http=8080"]);
+    await guest.serial.waitForReady(180_000);
+    await guest.serial.waitForShell(60_000);
+    // passt answers the guest's router solicitation; the guest's kernel configures the address (SLAAC).
+    const r = await guest.serial.run(
+      "for i in $(seq 1 30); do ip -6 addr show dev eth0 scope global | grep -q inet6 && break; sleep 1; done; " +
+        "ip -6 addr show dev eth0 scope global | grep -o 'inet6 [^ ]*'",
+      60_000,
+    );
+    guestAddrs = r.output;
+    await startWhoami6(topo);
+    // passt's DHCPv6 hands the guest the pod's own address, which passt expects it to use (it sends inbound
+    // connections to the address it last saw the guest use); busybox has no DHCPv6 client, so the guest takes
+    // it as DHCPv6 would, drops the SLAAC one and speaks once from it.
+    const slaac = /inet6 (\S+)/.exec(guestAddrs)?.[1];
+    const own = await guest.serial.run(
+      `ip -6 addr add ${TOPOLOGY.podIp6}/64 dev eth0 && ip -6 addr del ${slaac} dev eth0 && sleep 2 && ` +
+        `wget -q -O /dev/null 'http://[${PEER6}]:8081/cgi-bin/whoami' && echo ok`,
+      60_000,
+    );
+    expect(own).toEqual({ exitCode: 0, output: "ok\n" });
+  });
+
+  afterAll(async () => {
+    await guest?.stop();
+    await side?.stop();
+    await topo?.destroy();
+  });
+
+  it("lets the guest configure an address in the pod's prefix from passt's router advertisement (SLAAC)", () => {
+    expect(guestAddrs).toMatch(/inet6 fd00:198:18:1:/);
+    expect(side!.nics).toHaveLength(1);
+  });
+
+  it("forwards the declared port from the pod's IPv6 and IPv4 addresses to the guest", async () => {
+    for (const url of [`http://[${TOPOLOGY.podIp6}]:8080/`, `http://${TOPOLOGY.podIp}:8080/`])
+      expect(await topo.exec(topo.gw, ["curl", "-sS", "-m", "20", url])).toMatch(/^vireo-guest hostname=/);
+  });
+
+  it("sends the guest's own IPv6 connections out as the pod's IPv6 address", async () => {
+    const r = await guest!.serial.run(`wget -q -O - 'http://[${PEER6}]:8081/cgi-bin/whoami'`, 60_000);
+    expect(r).toEqual({ exitCode: 0, output: `client=[${TOPOLOGY.podIp6}]\n` });
+  });
+});
 
 suite("masquerade", true);
 suite("masquerade", false);

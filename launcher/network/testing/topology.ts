@@ -144,7 +144,7 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
     if (options.ipv6) {
       await sh(["ip", "netns", "exec", pod, "sysctl", "-q", "-w", `net.ipv6.conf.${podIf}.accept_dad=0`]);
       await ip(pod, `-6 addr add ${TOPOLOGY.podIp6}/64 dev ${podIf} nodad`);
-      if (options.ipv4 === false) await ip(pod, `-6 route add default via fd00:198:18:1::1 dev ${podIf}`);
+      await ip(pod, `-6 route add default via fd00:198:18:1::1 dev ${podIf}`);
     }
     await ip(gw, `addr add ${TOPOLOGY.gwIp}/24 dev p0`);
     await ip(gw, `addr add fd00:198:18:1::1/64 dev p0 nodad`);
