@@ -90,6 +90,17 @@ describe("supervisor state: the guest's watchdog", () => {
     expect(actions).toContainEqual({ type: "qmp", command: "system_powerdown" });
   });
 
+  it("shutdown, then the guest reboots instead: a later power-off is the guest's own", () => {
+    const { status } = run(
+      ev("WATCHDOG", { action: "shutdown" }),
+      ev("RESET", { guest: true, reason: "guest-reset" }),
+      ev("SHUTDOWN", { guest: true, reason: "guest-shutdown" }),
+      exited(0),
+    );
+    expect(status.watchdog).toMatchObject({ fired: 1, lastAction: "shutdown" });
+    expect(finalResult(status)).toEqual({ code: EXIT.OK, message: "poweroff: the guest powered off" });
+  });
+
   it("a user's stop during a watchdog shutdown is the user's powerdown", () => {
     const { status } = run(
       ev("WATCHDOG", { action: "shutdown" }, 0),

@@ -319,6 +319,11 @@ function onEvent(
       break;
     case "RESET":
       s.resets++;
+      // A reboot ends the power button's wait: a later power-off is the guest's own, not the watchdog's.
+      if (s.watchdog?.shutdownPending) {
+        const { shutdownPending: _done, ...rest } = s.watchdog;
+        s.watchdog = rest;
+      }
       log("info", "guest reset", { reason: str(e.data.reason) });
       break;
     case "SHUTDOWN":
