@@ -34,7 +34,16 @@ export interface InformerOptions {
   watch?: WatchLike;
   /** Shrinks each object before it is cached (keep what the operator reads, and resourceVersion). */
   trim?: (obj: KubernetesObject) => KubernetesObject;
+  /** A watch with no event or bookmark for this long is taken for half-open and restarted. */
+  idleMs?: number;
 }
+
+/**
+ * The API server sends a bookmark on a quiet watch about once a minute (allowWatchBookmarks): nothing for
+ * two and a half minutes means the connection is half-open (a peer gone without a FIN or RST, a stalled
+ * proxy), where the watch would otherwise wait for TCP keepalive (hours) with a stale cache.
+ */
+export const WATCH_IDLE_MS = 150_000;
 
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -50,9 +59,10 @@ export function slim<T extends KubernetesObject>(obj: T): T {
 export type WatchLike = Pick<Watch, "watch">;
 
 /**
- * Wraps a watch: asks for bookmarks, slims objects on the way into the cache, refuses to start once closed, and
+ * Wraps a watch: asks for bookmarks, slims objects on the way into the cache, refuses to start once closed,
  * calls `onHealthy` when a watch proves to work (an event other than ERROR arrived, or it ended cleanly with
- * no ERROR event: the API server's timeout).
+ * no ERROR event: the API server's timeout), and ends a watch that goes quiet for `idle.ms` (no event, no
+ * bookmark) with an error, so the informer restarts it.
  */
 export class SlimWatch implements WatchLike {
   #closed = false;
@@ -61,6 +71,7 @@ export class SlimWatch implements WatchLike {
     private readonly inner: WatchLike,
     private readonly trim: (obj: KubernetesObject) => KubernetesObject = (o) => o,
     private readonly onHealthy: () => void = () => {},
+    private readonly idle?: { clock: Clock; ms: number },
   ) {}
 
   /** Stops new watches from starting (ListWatch may open one after stop() during a slow list). */
@@ -76,11 +87,32 @@ export class SlimWatch implements WatchLike {
   ): Promise<AbortController> {
     if (this.#closed) return new AbortController();
     let failed = false;
-    return this.inner.watch(
+    let ended = false;
+    let timer: { cancel(): void } | undefined;
+    const held: { controller?: AbortController } = {};
+    const finish = (err: unknown) => {
+      if (ended) return;
+      ended = true;
+      timer?.cancel();
+      done(err);
+    };
+    const arm = () => {
+      if (!this.idle || ended) return;
+      const { clock, ms } = this.idle;
+      timer?.cancel();
+      timer = clock.setTimer(() => {
+        finish(new Error(`watch of ${path}: no event or bookmark for ${ms} ms (half-open?); restarting it`));
+        held.controller?.abort();
+      }, ms);
+    };
+    arm();
+    const controller = await this.inner.watch(
       path,
       { ...queryParams, allowWatchBookmarks: true },
       // ERROR events carry a Status, not an object of the watched kind: pass those through untouched.
       (phase, obj, w) => {
+        if (ended) return;
+        arm();
         if (phase === "ERROR") {
           failed = true;
           return callback(phase, obj, w);
@@ -89,10 +121,13 @@ export class SlimWatch implements WatchLike {
         callback(phase, this.trim(slim(obj as KubernetesObject)), w);
       },
       (err) => {
-        if ((err === null || err === undefined) && !failed) this.onHealthy();
-        done(err);
+        if ((err === null || err === undefined) && !failed && !ended) this.onHealthy();
+        finish(err);
       },
     );
+    held.controller = controller;
+    if (ended) controller.abort();
+    return controller;
   }
 }
 
@@ -115,9 +150,14 @@ export class Informer<T extends KubernetesObject> {
     this.#opts = options;
     // A watch that works ends the back-off: without this, only a relist reset it, so after a few connection
     // resets in an operator's life every later one waited the full 30 s.
-    this.#watch = new SlimWatch(options.watch ?? new Watch(options.client.kubeConfig), options.trim, () => {
-      this.#restartDelay = RESTART_MIN_MS;
-    });
+    this.#watch = new SlimWatch(
+      options.watch ?? new Watch(options.client.kubeConfig),
+      options.trim,
+      () => {
+        this.#restartDelay = RESTART_MIN_MS;
+      },
+      { clock: options.clock, ms: options.idleMs ?? WATCH_IDLE_MS },
+    );
     // ListWatch only calls watch(); SlimWatch has exactly that.
     const watch = this.#watch as unknown as Watch;
     this.#lw = new ListWatch<T>(options.path, watch, () => this.#list(), false, options.labelSelector);
