@@ -437,13 +437,14 @@ describe("stop, start, restart", () => {
     expect(vm.status?.observedGeneration).toBe(2);
     const pod = await cluster.pod(ns.name, podName("web"));
     expect(pod?.metadata?.uid).toBe(first.metadata?.uid);
-    // Guest plus overhead (128 MiB + 2 MiB per vCPU + guest/512, rounded up to MiB): 256 + 131, then 512 + 131.
-    expect(pod?.spec?.containers[0]?.resources?.requests?.memory).toBe("387Mi");
+    // Guest plus overhead (128 MiB + 2 MiB per vCPU + guest/512, rounded up to MiB) plus, under emulation,
+    // TCG's capped translation cache and bookkeeping (128 + 24 MiB): 256 + 131 + 152, then 512 + 131 + 152.
+    expect(pod?.spec?.containers[0]?.resources?.requests?.memory).toBe("539Mi");
     await cluster.patchVm(ns.name, "web", {
       metadata: { annotations: { "vireo.dev/restartedAt": "2025-06-01T10:00:00Z" } },
     });
     const next = await podWhere("web", (p) => p.metadata?.uid !== first.metadata?.uid, "restarted");
-    expect(next.spec?.containers[0]?.resources?.requests?.memory).toBe("643Mi");
+    expect(next.spec?.containers[0]?.resources?.requests?.memory).toBe("795Mi");
     await cluster.podRunning(ns.name, podName("web"));
     const after = await vmWhere("web", (v) => v.status?.printableStatus === "Running", "Running");
     expect(condition(after, "RestartRequired")).toBeUndefined();
