@@ -3,9 +3,25 @@
  * (scripts/guest-image) served over HTTP on the node's pod-bridge address, a VM whose dataVolumeTemplate
  * imports it (the importer pod runs on the real kubelet: uid 107, no token, read-only root), the VM waiting
  * for the import, then booting the imported claim through SeaBIOS and its own GRUB (no kernelBoot) under TCG,
- * cloud-init from our NoCloud disk reporting the hostname on the serial console.
+ * cloud-init from our NoCloud disk reporting the hostname on the serial console. Then, on the same cluster,
+ * upload and clone: `vireo image-upload` streams the image through the API server's port-forward into an
+ * upload DataVolume's importer pod, and a second DataVolume clones that claim through an importer pod mounting
+ * it read-only; both claims are local PVs on this host, so the test reads what the pods wrote.
  */
-import { chownSync, createReadStream, mkdirSync, rmSync, statSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  chownSync,
+  closeSync,
+  createReadStream,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { promisify } from "node:util";
 import { createServer, type Server } from "node:http";
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,6 +46,13 @@ const vm = "debian";
 const dvName = "debian-root";
 const pvName = `vireo-dv-${rand}`;
 const hostPath = `${CLUSTER_DIR}/volumes/${pvName}`;
+const CLI = fileURLToPath(new URL("../../bin/vireo.js", import.meta.url));
+const run = promisify(execFile);
+/** The upload and clone case's claims, each on its own local PV. */
+const copies = ["uploaded", "cloned"] as const;
+const copyPv = (c: string) => `vireo-dv-${c}-${rand}`;
+const copyPath = (c: string) => `${CLUSTER_DIR}/volumes/${copyPv(c)}`;
+const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 let cluster: LocalCluster;
 let core: CoreV1Api;
@@ -136,13 +159,14 @@ describe.sequential("DataVolume import on a single-node Kubernetes", () => {
       await k(["-n", ns, "delete", "virtualmachines", "--all", "--timeout=180s"]).catch(() => undefined);
       await k(["-n", ns, "delete", "datavolumes", "--all", "--timeout=120s"]).catch(() => undefined);
       await k(["delete", "namespace", ns, "--timeout=180s"]).catch(() => undefined);
-      await k(["delete", "pv", pvName, "--timeout=60s"]).catch(() => undefined);
+      for (const pv of [pvName, ...copies.map(copyPv)])
+        await k(["delete", "pv", pv, "--timeout=60s"]).catch(() => undefined);
       if (!releaseWasThere)
         await helm(["uninstall", "vireo", "-n", RELEASE_NS], cluster.kubeconfigPath, { check: false });
       await cluster.stop();
     }
     await new Promise((r) => server?.close(r));
-    rmSync(hostPath, { recursive: true, force: true });
+    for (const p of [hostPath, ...copies.map(copyPath)]) rmSync(p, { recursive: true, force: true });
   }, 10 * 60_000);
 
   it(
@@ -224,6 +248,115 @@ describe.sequential("DataVolume import on a single-node Kubernetes", () => {
       );
       expect(report.hostname).toBe(`vireo-dv-${rand}`);
       expect(report.root).toMatch(/^\/dev\/vda/);
+    },
+    45 * 60_000,
+  );
+  /** A local PV on this host waiting for claim `c` of the upload and clone case (no provisioner here). */
+  async function copyClaimPv(c: string): Promise<void> {
+    mkdirSync(copyPath(c), { recursive: true });
+    chownSync(copyPath(c), 107, 107);
+    await k(
+      ["apply", "-f", "-"],
+      stringify({
+        apiVersion: "v1",
+        kind: "PersistentVolume",
+        metadata: { name: copyPv(c), labels: { "vireo.dev/test": "e2e" } },
+        spec: {
+          capacity: { storage: "3Gi" },
+          accessModes: ["ReadWriteOnce"],
+          volumeMode: "Filesystem",
+          storageClassName: STORAGE_CLASS,
+          persistentVolumeReclaimPolicy: "Retain",
+          claimRef: { namespace: ns, name: c },
+          local: { path: copyPath(c) },
+          nodeAffinity: {
+            required: {
+              nodeSelectorTerms: [
+                {
+                  matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [NODE_NAME] }],
+                },
+              ],
+            },
+          },
+        },
+      }),
+    );
+  }
+
+  /** Waits for a DataVolume's Succeeded (Failed throws at once, with its conditions). */
+  async function succeeded(name: string): Promise<void> {
+    await eventually(
+      async () => {
+        const dv = await get("datavolumes", name);
+        if (dv?.status?.phase === "Failed")
+          throw new Error(`DataVolume ${name} Failed: ${JSON.stringify(dv.status.conditions)}`);
+        if (dv?.status?.phase !== "Succeeded") throw new Error(`DataVolume ${name} is ${dv?.status?.phase}`);
+      },
+      { timeoutMs: 15 * 60_000, intervalMs: 2_000, description: `DataVolume ${name} Succeeded` },
+    );
+  }
+
+  // Opt-in (VIREO_SLOW_TESTS=1) until it has passed on this cluster: written in the session that added it, its
+  // first runs were stopped by an image build that failed on other work in progress (docs/datavolumes.md).
+  it.runIf(process.env.VIREO_SLOW_TESTS === "1")(
+    "uploads the cloud image with vireo image-upload, clones it, and keeps the two disks apart",
+    async () => {
+      for (const c of copies) await copyClaimPv(c);
+      // The CLI creates the DataVolume (--size), waits for the upload pod, streams through port-forward.
+      const up = await run(
+        process.execPath,
+        [
+          CLI,
+          "image-upload",
+          "--image-path",
+          image.disk,
+          "dv/uploaded",
+          "--size",
+          "3Gi",
+          "--storage-class",
+          STORAGE_CLASS,
+          "--wait",
+          "--timeout",
+          "900",
+          "-n",
+          ns,
+          "--kubeconfig",
+          cluster.kubeconfigPath,
+        ],
+        { timeout: 16 * 60_000, maxBuffer: 16 << 20 },
+      );
+      expect(up.stderr).toMatch(/uploaded/);
+      await succeeded("uploaded");
+      const uploaded = `${copyPath("uploaded")}/disk.img`;
+      await run("qemu-img", ["compare", "-f", "qcow2", "-F", "raw", image.disk, uploaded]);
+
+      await k(
+        ["apply", "-f", "-"],
+        stringify({
+          apiVersion: "vireo.dev/v1alpha1",
+          kind: "DataVolume",
+          metadata: { name: "cloned", namespace: ns },
+          spec: {
+            source: { pvc: { name: "uploaded" } },
+            storage: { size: "3Gi", storageClassName: STORAGE_CLASS },
+          },
+        }),
+      );
+      await succeeded("cloned");
+      const cloned = `${copyPath("cloned")}/disk.img`;
+      await run("qemu-img", ["compare", "-f", "raw", "-F", "raw", uploaded, cloned]);
+
+      // Two disks, not one: a write into the clone leaves the upload byte for byte as it was.
+      const before = sha(uploaded);
+      const fd = openSync(cloned, "r+");
+      writeSync(fd, Buffer.from(`vireo-clone-${rand}`), 0, undefined, statSync(cloned).size - 4096);
+      closeSync(fd);
+      expect(sha(uploaded)).toBe(before);
+      const diff = await run("qemu-img", ["compare", "-f", "raw", "-F", "raw", uploaded, cloned]).then(
+        () => 0,
+        (err: { code?: number }) => err.code,
+      );
+      expect(diff).toBe(1);
     },
     45 * 60_000,
   );
