@@ -6,7 +6,8 @@
  *   - pod ↔ pod: the peer talking to the launcher pod itself (the reference the ratios are taken to);
  *   - forwarding: what masquerade did before — ip_forward=1, conntrack DNAT/masquerade in the ip family;
  *   - netdev: what it does now — ip_forward=0, the plan's own `netdev vireo` table (planNetwork);
- *   - bridge: the bridge binding's path (eth0 and the guest's port on one bridge), for the default's choice.
+ *   - bridge: the bridge binding's path (eth0 and the guest's port on one bridge), for the default's choice;
+ *   - pod6 / netdev6: the same over IPv6 (a dual-stack pod; NAT66 to fd10:0:2::2 in the plan's netdev table).
  * Each figure is the median of the runs. Only namespaces made here are touched, and they are deleted.
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -20,8 +21,11 @@ const PEER_IP = "198.18.77.1";
 const POD_IP = "198.18.77.5";
 const GUEST_IP = "10.0.2.2";
 const PORT = 5201;
+const PEER_IP6 = "fd00:198:77::1";
+const POD_IP6 = "fd00:198:77::5";
 
-type Path = "pod" | "bridge" | "forwarding" | "netdev";
+type Path = "pod" | "bridge" | "forwarding" | "netdev" | "pod6" | "netdev6";
+const isV6 = (p: Path) => p.endsWith("6");
 
 const sh = (args: string[], input?: string) =>
   execFileSync(args[0]!, args.slice(1), { encoding: "utf8", ...(input ? { input } : {}) });
@@ -46,7 +50,12 @@ function build(id: string, path: Path): { peer: string; pod: string; guest: stri
     ip(peer, "link set vbp up");
     ip(pod, `addr add ${POD_IP}/24 dev eth0`);
     ip(pod, "link set eth0 up");
-    if (path === "pod") return { peer, pod, guest, destroy };
+    if (isV6(path)) {
+      sh(["ip", "netns", "exec", pod, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=0"]);
+      ip(peer, `-6 addr add ${PEER_IP6}/64 dev vbp nodad`);
+      ip(pod, `-6 addr add ${POD_IP6}/64 dev eth0 nodad`);
+    }
+    if (path === "pod" || path === "pod6") return { peer, pod, guest, destroy };
     if (path === "bridge") {
       // The bridge binding's data path: eth0 and the guest's port on one bridge, the guest holding the pod IP.
       ip(pod, `addr del ${POD_IP}/24 dev eth0`);
@@ -64,11 +73,23 @@ function build(id: string, path: Path): { peer: string; pod: string; guest: stri
       ports: [{ port: PORT, protocol: "TCP" }],
     });
     const mac = sh(["ip", "-n", pod, "-j", "link", "show", "eth0"]).match(/"address":"([^"]+)"/)![1]!;
+    const v6 = isV6(path);
     const facts: PodFacts = {
       interfaces: [
-        { name: "eth0", mac, mtu: 1500, addresses: [{ family: 4, address: POD_IP, prefixLength: 24 }] },
+        {
+          name: "eth0",
+          mac,
+          mtu: 1500,
+          addresses: [
+            { family: 4, address: POD_IP, prefixLength: 24 },
+            ...(v6 ? [{ family: 6 as const, address: POD_IP6, prefixLength: 64 }] : []),
+          ],
+        },
       ],
-      routes: [{ family: 4, dst: "198.18.77.0/24", dev: "eth0", scope: "link" }],
+      routes: [
+        { family: 4, dst: "198.18.77.0/24", dev: "eth0", scope: "link" },
+        ...(v6 ? [{ family: 6 as const, dst: "fd00:198:77::/64", dev: "eth0" }] : []),
+      ],
       dns: { nameservers: [], searches: [] },
     };
     const plan = planNetwork(config, facts);
@@ -84,8 +105,13 @@ function build(id: string, path: Path): { peer: string; pod: string; guest: stri
     ip(guest, `addr add ${GUEST_IP}/24 dev eth0`);
     ip(guest, "link set eth0 up");
     ip(guest, "route add default via 10.0.2.1");
+    if (v6) {
+      ip(pod, "-6 addr add fd10:0:2::1/120 dev k6t-eth0 nodad");
+      ip(guest, "-6 addr add fd10:0:2::2/120 dev eth0 nodad");
+      ip(guest, "-6 route add default via fd10:0:2::1");
+    }
     const nft = (ruleset: string) => sh(["ip", "netns", "exec", pod, "nft", "-f", "-"], ruleset);
-    if (path === "netdev") {
+    if (path === "netdev" || path === "netdev6") {
       for (const s of plan.steps) if (s.op === "nftables") nft(s.ruleset);
     } else {
       // The binding before it stopped forwarding (7e3356a^): conntrack DNAT in, masquerade out.
@@ -168,12 +194,13 @@ export async function masqueradeSection(ctx: BenchContext): Promise<SectionResul
   const seconds = ctx.quick ? 2 : 4;
   const figures: Record<Path, { inMbps: number; outMbps: number; egressMbps: number; rttMs: number }> =
     {} as never;
-  for (const path of ["pod", "bridge", "forwarding", "netdev"] as const) {
+  for (const path of ["pod", "bridge", "forwarding", "netdev", "pod6", "netdev6"] as const) {
     const t = build(`${process.pid}`, path);
     try {
       // Inbound: the peer connects to the pod IP (a forwarded port); out: the same connection reversed;
       // egress: the guest connects to the peer (its own connection, SNAT/stateless translation).
-      const inner = path === "pod" ? t.pod : t.guest;
+      const inner = path === "pod" || path === "pod6" ? t.pod : t.guest;
+      const [podIp, peerIp] = isV6(path) ? [POD_IP6, PEER_IP6] : [POD_IP, PEER_IP];
       const samples = {
         inMbps: [] as number[],
         outMbps: [] as number[],
@@ -181,10 +208,10 @@ export async function masqueradeSection(ctx: BenchContext): Promise<SectionResul
         rtt: [] as number[],
       };
       for (let i = 0; i < runs; i++) {
-        samples.inMbps.push((await iperf(inner, t.peer, POD_IP, seconds, false)) / 1e6);
-        samples.outMbps.push((await iperf(inner, t.peer, POD_IP, seconds, true)) / 1e6);
-        samples.egressMbps.push((await iperf(t.peer, inner, PEER_IP, seconds, false)) / 1e6);
-        samples.rtt.push(ping(inner, PEER_IP, ctx.quick ? 50 : 200));
+        samples.inMbps.push((await iperf(inner, t.peer, podIp, seconds, false)) / 1e6);
+        samples.outMbps.push((await iperf(inner, t.peer, podIp, seconds, true)) / 1e6);
+        samples.egressMbps.push((await iperf(t.peer, inner, peerIp, seconds, false)) / 1e6);
+        samples.rtt.push(ping(inner, peerIp, ctx.quick ? 50 : 200));
       }
       figures[path] = {
         inMbps: median(samples.inMbps),
@@ -198,29 +225,39 @@ export async function masqueradeSection(ctx: BenchContext): Promise<SectionResul
     }
   }
   const rows: Row[] = [];
-  const ref = figures.pod;
-  for (const path of ["bridge", "forwarding", "netdev"] as const) {
+  for (const path of ["bridge", "forwarding", "netdev", "netdev6"] as const) {
     const f = figures[path];
+    const ref = path === "netdev6" ? figures.pod6 : figures.pod;
+    const name =
+      path === "bridge"
+        ? "bridge"
+        : path === "netdev6"
+          ? "masquerade (netdev, IPv6)"
+          : `masquerade (${path})`;
     rows.push(
       {
-        metric: `${path === "bridge" ? "bridge" : `masquerade (${path})`}: peer → guest, forwarded port`,
+        metric: `${name}: peer → guest, forwarded port`,
         value: `${fmt(f.inMbps, "Mbit/s", 0)} (${(f.inMbps / ref.inMbps).toFixed(2)} × pod↔pod)`,
       },
       {
-        metric: `${path === "bridge" ? "bridge" : `masquerade (${path})`}: guest → peer, same connection`,
+        metric: `${name}: guest → peer, same connection`,
         value: `${fmt(f.outMbps, "Mbit/s", 0)} (${(f.outMbps / ref.outMbps).toFixed(2)} × pod↔pod)`,
       },
       {
-        metric: `${path === "bridge" ? "bridge" : `masquerade (${path})`}: guest's own connection out`,
+        metric: `${name}: guest's own connection out`,
         value: `${fmt(f.egressMbps, "Mbit/s", 0)} (${(f.egressMbps / ref.egressMbps).toFixed(2)} × pod↔pod)`,
       },
       {
-        metric: `${path === "bridge" ? "bridge" : `masquerade (${path})`}: ping guest → peer`,
+        metric: `${name}: ping guest → peer`,
         value: `${fmt(f.rttMs * 1000, "µs", 0)} (${(f.rttMs / ref.rttMs).toFixed(2)} × pod↔pod)`,
       },
     );
   }
-  rows.push({ metric: "pod ↔ pod (reference): peer → pod", value: fmt(ref.inMbps, "Mbit/s", 0) });
+  rows.push({ metric: "pod ↔ pod (reference): peer → pod", value: fmt(figures.pod.inMbps, "Mbit/s", 0) });
+  rows.push({
+    metric: "pod ↔ pod over IPv6 (reference): peer → pod",
+    value: fmt(figures.pod6.inMbps, "Mbit/s", 0),
+  });
   return {
     section: "masquerade",
     rows,
