@@ -32,7 +32,9 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
   { apiGroups: [GROUP], resources: ["datavolumes/finalizers"], verbs: ["update"] },
   { apiGroups: [""], resources: ["events"], verbs: ["create"] },
   // VirtualMachineMigrations: watched and their status written (operator/migration).
-  { apiGroups: [GROUP], resources: ["virtualmachinemigrations"], verbs: ["list", "watch"] },
+  // get: each reconcile reads its migration, and the node a migration names (cordoned, missing).
+  { apiGroups: [GROUP], resources: ["virtualmachinemigrations"], verbs: ["get", "list", "watch"] },
+  { apiGroups: [""], resources: ["nodes"], verbs: ["get"] },
   { apiGroups: [GROUP], resources: ["virtualmachinemigrations/status"], verbs: ["patch"] },
   // Instancetypes and preferences are read when a VM names one; the first one used is pinned as a
   // ControllerRevision owned by the VM (operator/instancetype).

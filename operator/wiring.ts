@@ -19,6 +19,9 @@ import { LeaseElector } from "./leader/lease-elector.ts";
 import { PoolController } from "./pool/controller.ts";
 import { AgentReader } from "./agent/reader.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
+import { podsExec } from "./migration/exec.ts";
+import { migrationMetrics } from "./migration/metrics.ts";
+import { MigrationInformers, migrationReconcile } from "./migration/run.ts";
 import type { OperatorMetrics } from "./runtime/metrics.ts";
 
 /** What the parts share. */
@@ -102,12 +105,40 @@ export function wireOperator(d: WiringDeps): Wiring {
     "datavolume",
   );
   const poolQueue = queue((key, rlog) => pools.reconcile(key, rlog), 1, "pool");
+  const migrations = migrationParts(d, events);
   const controllers: LeaderController[] = [
     { controller: poolQueue, keys: () => pools.keys() },
     { controller: dvs, keys: () => dataVolumes.keys() },
     { controller: vms, keys: () => caches.allVms().map(vmKey) },
+    { controller: migrations.queue, keys: () => migrations.informers.keys() },
   ];
-  return { resources, caches, events, vms, controllers, optional: [pools, dataVolumes, agent] };
+  const optional = [pools, dataVolumes, agent, migrations.informers];
+  return { resources, caches, events, vms, controllers, optional };
+}
+
+/** Live migration (operator/migration): informers on VirtualMachineMigrations and their queue. */
+function migrationParts(d: WiringDeps, events: EventRecorder) {
+  const { config, client, clock, log, metrics } = d;
+  const queue = controllerFactory(d)(
+    migrationReconcile({
+      client,
+      clock,
+      defaultBinding: config.defaultBinding,
+      exec: podsExec(client.kubeConfig),
+      events,
+      metrics: migrationMetrics(metrics.registry),
+    }),
+    1,
+    "migration",
+  );
+  const informers = new MigrationInformers({
+    client,
+    clock,
+    log: log.child({ controller: "migration" }),
+    namespaces: config.namespaces,
+    enqueue: (key) => queue.add(key),
+  });
+  return { queue, informers };
 }
 
 /** Reads the guest agent reports of running launcher pods (operator/agent/reader.ts). */

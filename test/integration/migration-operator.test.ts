@@ -13,7 +13,8 @@ import { ANNOTATION_LAUNCHER_CONFIG } from "../../crds/contract/index.ts";
 import { KubeClient, PATCH } from "../../lib/kube/client.ts";
 import { systemClock } from "../../lib/clock.ts";
 import { podsExec } from "../../operator/migration/exec.ts";
-import { MigrationController } from "../../operator/migration/run.ts";
+import { MigrationInformers, migrationReconcile } from "../../operator/migration/run.ts";
+import { Controller } from "../../operator/controller.ts";
 import type { VmEvent } from "../../operator/kube/events.ts";
 import { createMetrics } from "../../operator/runtime/metrics.ts";
 import { createTestNamespace, eventually, type TestNamespace } from "../harness/index.ts";
@@ -25,7 +26,8 @@ describe("migration controller running on informers and a queue", () => {
   const cp = useControlPlane();
   let ns: TestNamespace;
   let client: KubeClient;
-  let ctl: MigrationController | undefined;
+  let ctl: Controller | undefined;
+  let informers: MigrationInformers | undefined;
   const events: { name: string; e: VmEvent }[] = [];
   const api = (p: string) => `/apis/vireo.dev/v1alpha1/namespaces/${ns.name}/${p}`;
   const core = (p: string) => `/api/v1/namespaces/${ns.name}/${p}`;
@@ -51,20 +53,37 @@ describe("migration controller running on informers and a queue", () => {
         body: { metadata: { name: "migop-cordoned" }, spec: { unschedulable: true } },
       })
       .catch(() => {});
-    ctl = new MigrationController({
+    // As operator/wiring.ts puts it together: informers feeding the operator's queue, which runs the reconcile.
+    const log = pino({ level: "silent" });
+    const queue = new Controller({
+      reconcile: migrationReconcile({
+        client,
+        clock: systemClock,
+        defaultBinding: "bridge",
+        exec: podsExec(cp().kubeConfig),
+        events: { record: (ref, e) => events.push({ name: ref.name, e }) },
+      }),
+      workers: 1,
+      retryBaseMs: 500,
+      retryMaxMs: 5_000,
+      clock: systemClock,
+      log,
+      metrics: createMetrics(() => new Map()),
+    });
+    ctl = queue;
+    informers = new MigrationInformers({
       client,
       clock: systemClock,
-      defaultBinding: "bridge",
-      exec: podsExec(cp().kubeConfig),
-      events: { record: (ref, e) => events.push({ name: ref.name, e }) },
-      log: pino({ level: "silent" }),
-      metricsQueue: createMetrics(() => new Map()),
+      log,
       namespaces: [ns.name],
+      enqueue: (k) => queue.add(k),
     });
-    await ctl.start();
+    await informers.start();
+    queue.start(informers.keys());
   }, 300_000);
   afterAll(async () => {
     await ctl?.stop();
+    await informers?.stop();
     await client?.request("DELETE", "/api/v1/nodes/migop-cordoned").catch(() => {});
     await ns?.delete();
   });
