@@ -54,9 +54,31 @@ describe("decide: a launcher the kubelet stopped for a failed liveness probe", (
   it("RerunOnFailure restarts it (a failure, as KubeVirt), with Failure=True LivenessProbeFailed and a Warning Event", () => {
     const d = decide(rawVm({ runStrategy: "RerunOnFailure" }), observed({ pods: [killed()] }));
     expect(kinds(d)).toEqual(["deletePod"]);
-    expect(cond(d, "Failure")).toMatchObject({ status: "True", reason: "LivenessProbeFailed" });
+    expect(cond(d, "Failure")).toMatchObject({
+      status: "True",
+      reason: "LivenessProbeFailed",
+      message: expect.stringMatching(
+        /^liveness probe failed, the kubelet stopped the launcher \(exit code 0: /,
+      ),
+    });
     expect(d.events).toContainEqual(
       expect.objectContaining({ type: "Warning", reason: "LivenessProbeFailed" }),
+    );
+  });
+
+  it("a quick one (crash-loop back-off first) says so in the back-off's Warning", () => {
+    const quick = ended("Succeeded", 10_000, {
+      termination: {
+        exitCode: 0,
+        reason: "Completed",
+        message: "powerdown: the guest powered off 1.0 s after the ACPI power button",
+      },
+    });
+    const d = decide(rawVm({ runStrategy: "Always" }), observed({ pods: [quick] }));
+    expect(d.status?.printableStatus).toBe("CrashLoopBackOff");
+    expect(cond(d, "Failure")?.reason).toBe("LivenessProbeFailed");
+    expect(d.events).toContainEqual(
+      expect.objectContaining({ type: "Warning", message: expect.stringContaining("liveness probe failed") }),
     );
   });
 

@@ -11,6 +11,9 @@ import type { PodView } from "../pod-view.ts";
 import type { Action, Observed } from "./inputs.ts";
 import { deletePod, type RunStrategy, type Situation } from "./situation.ts";
 
+/** How a run the kubelet stopped for a failed probe is described (and recognised in a gone pod's record). */
+const LIVENESS_WORDS = "liveness probe failed";
+
 /** How the pod's run ended, in words (exit code, reason, termination message). */
 function describeEnd(pod: PodView): string {
   const t = pod.termination;
@@ -19,7 +22,11 @@ function describeEnd(pod: PodView): string {
     t?.reason,
     t?.message,
   ].filter(Boolean);
-  return parts.length ? parts.join(": ") : `the launcher pod ${pod.phase === "Failed" ? "failed" : "ended"}`;
+  const words = parts.length
+    ? parts.join(": ")
+    : `the launcher pod ${pod.phase === "Failed" ? "failed" : "ended"}`;
+  // Said in every message (Failure, Events, the crash-loop's, the run record): the pod alone reads "Completed".
+  return killedByProbe(pod) ? `${LIVENESS_WORDS}, the kubelet stopped the launcher (${words})` : words;
 }
 
 /** The launcher's words for a run it stopped on SIGTERM (launcher/supervisor/outcome.ts). */
@@ -50,9 +57,7 @@ export function failureReason(pod: PodView | undefined, record?: string): string
   const watchdog =
     pod?.termination?.exitCode === EXIT.WATCHDOG || record?.startsWith(`exit code ${EXIT.WATCHDOG}:`);
   if (watchdog) return "WatchdogFired";
-  const probe = pod
-    ? killedByProbe(pod)
-    : STOPPED_ON_SIGNAL.test(record?.replace(/^exit code 0: (\w+: )?/, "") ?? "");
+  const probe = pod ? killedByProbe(pod) : record?.startsWith(LIVENESS_WORDS) === true;
   return probe ? "LivenessProbeFailed" : "LauncherFailed";
 }
 
