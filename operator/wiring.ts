@@ -78,7 +78,13 @@ export function wireOperator(d: WiringDeps): Wiring {
       for (const key of vmsUsing(caches, dv)) vms.add(key);
     },
   });
-  const agent = agentReader(d, caches, (key) => vms.add(key));
+  // Only the leader reads: every read is a pods/exec, and only the leader reconciles what it learns.
+  const agent = agentReader(
+    d,
+    caches,
+    (key) => vms.add(key),
+    () => vms.running,
+  );
   const reconciler = new Reconciler({
     agent,
     dataVolumes,
@@ -142,14 +148,19 @@ function migrationParts(d: WiringDeps, events: EventRecorder) {
 }
 
 /** Reads the guest agent reports of running launcher pods (operator/agent/reader.ts). */
-function agentReader(d: WiringDeps, caches: Caches, enqueue: (key: string) => void): AgentReader {
+function agentReader(
+  d: WiringDeps,
+  caches: Caches,
+  enqueue: (key: string) => void,
+  leading: () => boolean,
+): AgentReader {
   return new AgentReader({
     kubeConfig: d.client.kubeConfig,
     log: d.log.child({ part: "agent-reader" }),
     enqueue,
     intervalMs: d.config.agentReadSeconds * 1000,
     running: () =>
-      caches.allVms().flatMap((vm) => {
+      (leading() ? caches.allVms() : []).flatMap((vm) => {
         const key = vmKey(vm);
         const pod = caches
           .podsOf(key, vm.metadata.uid)
