@@ -9,14 +9,12 @@
  * it read-only; both claims are local PVs on this host, so the test reads what the pods wrote.
  */
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import {
   chownSync,
   closeSync,
   createReadStream,
   mkdirSync,
   openSync,
-  readFileSync,
   rmSync,
   statSync,
   writeSync,
@@ -52,7 +50,8 @@ const run = promisify(execFile);
 const copies = ["uploaded", "cloned"] as const;
 const copyPv = (c: string) => `vireo-dv-${c}-${rand}`;
 const copyPath = (c: string) => `${CLUSTER_DIR}/volumes/${copyPv(c)}`;
-const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+/** sha256 of a (multi-GiB, sparse) disk file, streamed. */
+const sha = async (path: string) => (await run("sha256sum", [path])).stdout.split(" ")[0];
 
 let cluster: LocalCluster;
 let core: CoreV1Api;
@@ -347,11 +346,11 @@ describe.sequential("DataVolume import on a single-node Kubernetes", () => {
       await run("qemu-img", ["compare", "-f", "raw", "-F", "raw", uploaded, cloned]);
 
       // Two disks, not one: a write into the clone leaves the upload byte for byte as it was.
-      const before = sha(uploaded);
+      const before = await sha(uploaded);
       const fd = openSync(cloned, "r+");
       writeSync(fd, Buffer.from(`vireo-clone-${rand}`), 0, undefined, statSync(cloned).size - 4096);
       closeSync(fd);
-      expect(sha(uploaded)).toBe(before);
+      expect(await sha(uploaded)).toBe(before);
       const diff = await run("qemu-img", ["compare", "-f", "raw", "-F", "raw", uploaded, cloned]).then(
         () => 0,
         (err: { code?: number }) => err.code,
