@@ -448,6 +448,71 @@ describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI
     }
   });
 
+  it("restarts the VM when its guest stops answering the liveness probe (the kubelet's), reason in an Event", async () => {
+    // A liveness probe on the guest's web server (pods are immutable: it takes a restart to get one), and
+    // RerunOnFailure: only a run counted as failed restarts (a clean stop would leave the VM Stopped).
+    await k([
+      "-n",
+      names.namespace,
+      "patch",
+      "virtualmachines.vireo.dev",
+      names.vm,
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        spec: {
+          runStrategy: "RerunOnFailure",
+          livenessProbe: { httpGet: { port: 80 }, periodSeconds: 2, failureThreshold: 3 },
+        },
+      }),
+    ]);
+    const before = await getPod();
+    await vireo(cli, ["restart", names.vm]);
+    const { pod: probed } = await watchStart(new Timeline(), before?.metadata?.uid);
+    const probe = probed.spec?.containers.find((c) => c.name === "launcher")?.livenessProbe;
+    expect(probe?.httpGet?.port).toBe(80);
+
+    // The guest's service stops answering: the kubelet's probe fails, it stops the launcher (SIGTERM: the
+    // guest powers off cleanly, exit 0), and the operator counts that as a failure and starts a new pod.
+    const session = ConsoleSession.open(cli, names.vm);
+    try {
+      await session.waitFor(/VIREO-GUEST ready/, 120_000);
+      expect((await session.run("killall httpd")).status).toBe(0);
+    } finally {
+      await session.close();
+    }
+    const timeline = new Timeline();
+    timeline.mark("httpd killed");
+    await watchStart(timeline, probed.metadata?.uid);
+    console.log(formatTimeline(`VM restart after a failed liveness probe`, timeline.milestones()));
+    const events = await eventually(
+      async () => {
+        const out = await k([
+          "-n",
+          names.namespace,
+          "get",
+          "events",
+          "--field-selector",
+          `involvedObject.name=${names.vm},type=Warning`,
+          "-o",
+          "json",
+        ]);
+        const items = (JSON.parse(out.stdout) as { items: { reason: string; message: string }[] }).items;
+        // LivenessProbeFailed, or CrashLoopBackOff first when the probed run was short: both say why.
+        const told = items.filter((e) => e.message.includes("liveness probe failed, the kubelet stopped"));
+        if (!told.length)
+          throw new Error(`no Warning about the probe on the VM yet: ${JSON.stringify(items)}`);
+        return told;
+      },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 2000,
+        description: "the VM's Warning about the failed liveness probe",
+      },
+    );
+    expect(events[0]!.message).toMatch(/powerdown: the guest powered off/);
+  });
+
   it.skipIf(!existsSync("/dev/kvm"))(
     "opens /dev/kvm in a launcher pod that does not emulate (the KVM path)",
     async () => {
