@@ -23,6 +23,7 @@ import {
 import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
 import type { LauncherStatus } from "../../launcher/supervisor/state.ts";
 import { guestArtifacts } from "../guest/artifacts.ts";
+import { litShare } from "../guest/frame.ts";
 import { eventually } from "../harness/eventually.ts";
 import { freePort } from "../harness/ports.ts";
 import { boot, type Boot, type RealVm } from "./real-image-kit.ts";
@@ -79,17 +80,6 @@ async function prepare(
   return { name, config, configFile, root } as RealVm;
 }
 
-/** The share of a binary PGM's (P5, 8-bit) pixels brighter than mid-grey. */
-function litShare(pgm: Buffer): number {
-  const header = /^P5\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(pgm.subarray(0, 64).toString("latin1"));
-  if (!header) throw new Error("not a binary PGM");
-  const pixels = pgm.subarray(header[0].length);
-  expect(pixels.length).toBe(Number(header[1]) * Number(header[2]));
-  let lit = 0;
-  for (const p of pixels) if (p > 128) lit++;
-  return lit / pixels.length;
-}
-
 const status = (vm: RealVm) =>
   controlRequest(runtimeFiles(vm.config.paths).controlSocket, "status") as Promise<LauncherStatus>;
 
@@ -143,8 +133,7 @@ describe("generic-kernel guest: SATA (AHCI), e1000e and the i6300esb watchdog, t
       });
       // VIREO_VNC_FRAME=path keeps the frame, to look at it.
       if (process.env.VIREO_VNC_FRAME) await copyFile(frame, process.env.VIREO_VNC_FRAME);
-      const pgm = (await run("djpeg", ["-grayscale", "-pnm", frame], { encoding: "buffer" })).stdout;
-      const lit = litShare(pgm);
+      const lit = await litShare(frame);
       expect(lit).toBeGreaterThan(0.005);
       expect(lit).toBeLessThan(0.5);
       const listeners = (await topo.exec(topo.pod, ["ss", "-Htln"]))
