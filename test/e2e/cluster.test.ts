@@ -16,13 +16,18 @@ import {
   closeSync,
   rmSync,
 } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { helm, kubectl } from "../harness/commands.ts";
 import { eventually } from "../harness/eventually.ts";
+import { freePort } from "../harness/ports.ts";
+import { litShare } from "../guest/frame.ts";
 import { setHostDeviceModes } from "../harness/host-device-modes.ts";
 import { containerNode, holdsOpen, KVM_VM, kvmLauncherPod, qemuPidsOf } from "./device-nodes.ts";
 import { imageRefs, type ImageRefs } from "./images.ts";
@@ -31,6 +36,7 @@ import { vmObject, volumeObjects, type E2eNames } from "./manifests.ts";
 import { formatTimeline, Timeline } from "./timeline.ts";
 import { ConsoleSession, vireo, type CliTarget } from "./vireo-cli.ts";
 
+const VIREO_BIN = fileURLToPath(new URL("../../bin/vireo.js", import.meta.url));
 const CHART = fileURLToPath(new URL("../../charts/vireo", import.meta.url));
 const VALUES = fileURLToPath(new URL("../../scripts/cluster/values-local.yaml", import.meta.url));
 const RELEASE_NS = "vireo-system";
@@ -448,9 +454,13 @@ describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI
     }
   });
 
-  it("restarts the VM when its guest stops answering the liveness probe (the kubelet's), reason in an Event", async () => {
+  it("VNC through `vireo vnc`; restarts the VM when its guest stops answering the liveness probe, reason in an Event", async () => {
     // A liveness probe on the guest's web server (pods are immutable: it takes a restart to get one), and
-    // RerunOnFailure: only a run counted as failed restarts (a clean stop would leave the VM Stopped).
+    // RerunOnFailure: only a run counted as failed restarts (a clean stop would leave the VM Stopped). VNC on,
+    // with the kernel's console on the VGA screen too, for `vireo vnc` below.
+    const spec = JSON.parse(
+      (await k(["-n", names.namespace, "get", "virtualmachines.vireo.dev", names.vm, "-o", "json"])).stdout,
+    ) as { spec: { firmware: { kernelBoot: { cmdline: string } } } };
     await k([
       "-n",
       names.namespace,
@@ -462,6 +472,8 @@ describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI
       JSON.stringify({
         spec: {
           runStrategy: "RerunOnFailure",
+          devices: { vnc: true },
+          firmware: { kernelBoot: { cmdline: `console=tty0 ${spec.spec.firmware.kernelBoot.cmdline}` } },
           livenessProbe: { httpGet: { port: 80 }, periodSeconds: 2, failureThreshold: 3 },
         },
       }),
@@ -471,6 +483,51 @@ describe.sequential("Vireo on a single-node Kubernetes (kubelet, containerd, CNI
     const { pod: probed } = await watchStart(new Timeline(), before?.metadata?.uid);
     const probe = probed.spec?.containers.find((c) => c.name === "launcher")?.livenessProbe;
     expect(probe?.httpGet?.port).toBe(80);
+
+    // VNC through `vireo vnc` (pods/portforward to 127.0.0.1:5900 in the pod): Debian's vncsnapshot grabs a
+    // frame with the guest's console text on it.
+    const vncPort = await freePort();
+    const vnc = spawn(
+      process.execPath,
+      [
+        VIREO_BIN,
+        "vnc",
+        names.vm,
+        "--port",
+        String(vncPort),
+        "-n",
+        names.namespace,
+        "--kubeconfig",
+        cluster.kubeconfigPath,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    try {
+      let said = "";
+      vnc.stdout.on("data", (d: Buffer) => (said += d.toString()));
+      vnc.stderr.on("data", (d: Buffer) => (said += d.toString()));
+      await eventually(
+        async () => {
+          if (!said.includes(`127.0.0.1:${vncPort}`))
+            throw new Error(`vireo vnc has not said where yet: ${said}`);
+        },
+        { timeoutMs: 60_000, description: "vireo vnc listening" },
+      );
+      const frame = join(tmpdir(), `vireo-e2e-vnc-${rand}.jpg`);
+      try {
+        await promisify(execFile)("vncsnapshot", ["-quiet", `127.0.0.1::${vncPort}`, frame], {
+          timeout: 90_000,
+        });
+        const lit = await litShare(frame);
+        console.log(`[figures] vireo vnc frame: ${(lit * 100).toFixed(1)} % of pixels lit`);
+        expect(lit).toBeGreaterThan(0.005);
+        expect(lit).toBeLessThan(0.5);
+      } finally {
+        rmSync(frame, { force: true });
+      }
+    } finally {
+      vnc.kill("SIGTERM");
+    }
 
     // The guest's service stops answering: the kubelet's probe fails, it stops the launcher (SIGTERM: the
     // guest powers off cleanly, exit 0), and the operator counts that as a failure and starts a new pod.
