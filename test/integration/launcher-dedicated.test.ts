@@ -19,14 +19,18 @@ import { runtimeFiles } from "../../launcher/qemu/runtime-files.ts";
 import { guestArtifacts } from "../guest/artifacts.ts";
 import { SerialConsole } from "../guest/serial-console.ts";
 import { freePort } from "../harness/ports.ts";
+import { formatCpuList, parseCpuList } from "../../launcher/qemu/pinning.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/vireo-launcher.js", import.meta.url));
 const BOOT_TIMEOUT_MS = 180_000;
 const MiB = 2 ** 20;
 const root = mkdtempSync(join(tmpdir(), "vireo-dedicated-"));
-const cpus = readFileSync("/proc/self/status", "utf8")
-  .match(/^Cpus_allowed_list:\s*(.+)$/m)![1]!
-  .trim();
+const allowed = parseCpuList(
+  /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync("/proc/self/status", "utf8"))![1]!,
+);
+// The launcher runs on two CPUs of this machine (taskset, as the CPU manager would give its container two).
+const [A, B] = allowed;
+const pair = A !== undefined && B !== undefined ? formatCpuList([A, B]) : "";
 
 interface Run {
   child: ChildProcess;
@@ -76,8 +80,17 @@ async function start(config: LauncherConfig): Promise<Run> {
   const cfgFile = join(root, `${config.vm.name}.json`);
   writeFileSync(cfgFile, JSON.stringify(config));
   const child = spawn(
-    process.execPath,
-    [BIN, "--config", cfgFile, "--termination-log", join(root, `${config.vm.name}.termination`)],
+    "taskset",
+    [
+      "--cpu-list",
+      pair || formatCpuList(allowed),
+      process.execPath,
+      BIN,
+      "--config",
+      cfgFile,
+      "--termination-log",
+      join(root, `${config.vm.name}.termination`),
+    ],
     { env: { ...process.env, VIREO_ACCEL: "tcg" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
@@ -123,7 +136,7 @@ function threads(pid: number): { tid: number; comm: string; allowed: string }[] 
 const meminfo = (key: string) =>
   Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(readFileSync("/proc/meminfo", "utf8"))![1]);
 
-describe.skipIf(cpus !== "0-1")("dedicated CPUs (real QEMU, TCG)", () => {
+describe.skipIf(!pair)("dedicated CPUs (real QEMU, TCG)", () => {
   it("pins vCPU n's thread to CPU n of the cpuset; the guest sees its NUMA node (SRAT)", async () => {
     const run = await start(
       await configFor("pinned", {
@@ -134,10 +147,10 @@ describe.skipIf(cpus !== "0-1")("dedicated CPUs (real QEMU, TCG)", () => {
     const all = threads(run.qemuPid);
     const vcpus = all.filter((t) => /^CPU \d+\/TCG$/.test(t.comm));
     expect(vcpus.map((t) => [t.comm, t.allowed]).sort()).toEqual([
-      ["CPU 0/TCG", "0"],
-      ["CPU 1/TCG", "1"],
+      ["CPU 0/TCG", `${A}`],
+      ["CPU 1/TCG", `${B}`],
     ]);
-    for (const t of all.filter((x) => !vcpus.includes(x))) expect(t.allowed, t.comm).toBe("0-1");
+    for (const t of all.filter((x) => !vcpus.includes(x))) expect(t.allowed, t.comm).toBe(pair);
     expect(run.output()).toMatch(/"msg":"vCPU threads pinned"/);
     // The guest: an ACPI SRAT (QEMU writes one only with -numa) placing both CPUs on node 0.
     expect(await run.console.check("ls /sys/firmware/acpi/tables/SRAT", 30_000)).toMatch(/SRAT/);
@@ -147,16 +160,16 @@ describe.skipIf(cpus !== "0-1")("dedicated CPUs (real QEMU, TCG)", () => {
     await stop(run);
   });
 
-  it("isolateEmulatorThread: the vCPU thread on CPU 0, every other QEMU thread on CPU 1", async () => {
+  it("isolateEmulatorThread: the vCPU thread on the first CPU, every other QEMU thread on the second", async () => {
     const run = await start(
       await configFor("isolated", { dedicated: { isolateEmulatorThread: true, numaPassthrough: false } }),
     );
     const all = threads(run.qemuPid);
     const vcpu = all.filter((t) => t.comm === "CPU 0/TCG");
-    expect(vcpu.map((t) => t.allowed)).toEqual(["0"]);
+    expect(vcpu.map((t) => t.allowed)).toEqual([`${A}`]);
     const others = all.filter((t) => t.comm !== "CPU 0/TCG");
     expect(others.length).toBeGreaterThan(1);
-    for (const t of others) expect(t.allowed, `${t.comm} (${t.tid})`).toBe("1");
+    for (const t of others) expect(t.allowed, `${t.comm} (${t.tid})`).toBe(`${B}`);
     await stop(run);
   });
 
@@ -168,10 +181,14 @@ describe.skipIf(cpus !== "0-1")("dedicated CPUs (real QEMU, TCG)", () => {
     const cfgFile = join(root, "too-small.json");
     writeFileSync(cfgFile, JSON.stringify(config));
     const term = join(root, "too-small.termination");
-    const r = spawn(process.execPath, [BIN, "--config", cfgFile, "--termination-log", term], {
-      env: { ...process.env, VIREO_ACCEL: "tcg" },
-      stdio: "ignore",
-    });
+    const r = spawn(
+      "taskset",
+      ["--cpu-list", pair, process.execPath, BIN, "--config", cfgFile, "--termination-log", term],
+      {
+        env: { ...process.env, VIREO_ACCEL: "tcg" },
+        stdio: "ignore",
+      },
+    );
     const code = await new Promise<number | null>((res) => r.once("exit", (c) => res(c)));
     expect(code).not.toBe(0);
     expect(readFileSync(term, "utf8")).toMatch(/need 3 CPUs/);
