@@ -144,16 +144,22 @@ describe("console client and hub", () => {
       return { child, exited, stderr: () => stderr, stdinEnds };
     };
     const piped = run(true);
-    await until("the launcher's session to attach", () => hub.clients === 1, 60_000);
+    // A fresh checkout compiles the launcher through tsx first: minutes on a busy 2-core machine.
+    await until("the launcher's session to attach", () => hub.clients === 1, 240_000);
     piped.child.stdin.end("echo hi\n");
     expect(await piped.exited, piped.stderr()).toBe(0);
     await until("the typed line", () => typed === "echo hi\n");
     await until("the hub to drop the session", () => hub.clients === 0);
 
     const signalled = run(false);
-    await until("the launcher's session to attach", () => hub.clients === 1, 60_000);
+    // A fresh checkout compiles the launcher through tsx first: minutes on a busy 2-core machine.
+    await until("the launcher's session to attach", () => hub.clients === 1, 240_000);
+    // A byte through to the guest: the session forwards, so the signal meets the session's handler (the
+    // moments before the client's connect event are covered above with a stand-in process).
+    signalled.child.stdin.write("x");
+    await until("the session to forward", () => typed === "echo hi\nx", 240_000);
     signalled.child.kill("SIGTERM");
     expect(await signalled.exited, signalled.stderr()).toBe(143);
     await until("the hub to drop the session", () => hub.clients === 0);
-  }, 120_000);
+  }, 600_000);
 });

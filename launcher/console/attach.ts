@@ -35,22 +35,31 @@ export async function attachConsole(socketPath: string, options: AttachOptions =
   const signals = options.signals ?? process;
   const socket = connect(socketPath);
   // The hub counts the session as soon as it accepts, a moment before our "connect" event: a SIGTERM in
-  // between (kubectl exec stopping at once) must still end us with 143, not by the default action.
+  // between (kubectl exec stopping at once) must still end us with 143, not by the default action. One set
+  // of listeners serves the whole session: removing the last listener uninstalls the process's handler,
+  // and a signal that arrived meanwhile would be lost (seen: the process then never ended).
   let earlyExit: number | undefined;
-  const early = SESSION_END_SIGNALS.map(
-    (signal) => [signal, () => ((earlyExit ??= SIGNAL_EXIT[signal]), socket.destroy())] as const,
-  );
-  for (const [signal, handler] of early) signals.on(signal, handler);
+  let onSignalNow = (signal: (typeof SESSION_END_SIGNALS)[number]) => {
+    earlyExit ??= SIGNAL_EXIT[signal];
+    socket.destroy();
+  };
+  const listeners = SESSION_END_SIGNALS.map((signal) => [signal, () => onSignalNow(signal)] as const);
+  const unlisten = () => {
+    for (const [signal, handler] of listeners) signals.off(signal, handler);
+  };
+  for (const [signal, handler] of listeners) signals.on(signal, handler);
   const connected = await new Promise<boolean>((resolve, reject) => {
     socket.once("connect", () => resolve(true));
     socket.once("close", () => resolve(false));
     socket.once("error", (err) =>
       reject(new Error(`cannot attach to the console at ${socketPath}: ${err.message}`)),
     );
-  }).finally(() => {
-    for (const [signal, handler] of early) signals.off(signal, handler);
+  }).catch((err: unknown) => {
+    unlisten();
+    throw err;
   });
   if (!connected || earlyExit !== undefined) {
+    unlisten();
     socket.destroy();
     return earlyExit ?? SIGNAL_EXIT.SIGHUP;
   }
@@ -67,7 +76,7 @@ export async function attachConsole(socketPath: string, options: AttachOptions =
       input.off("data", onInput);
       input.off("end", onEnd);
       input.off("error", onEnd);
-      for (const [signal, handler] of onSignal) signals.off(signal, handler);
+      unlisten();
       if (tty) input.setRawMode(false);
       input.pause();
       // end(), not destroy(): what was typed last still reaches the hub, which then closes its side.
@@ -91,10 +100,7 @@ export async function attachConsole(socketPath: string, options: AttachOptions =
     // Without a terminal nothing else ends this process when the caller goes away: an exec whose client
     // disconnected only closes our stdin. Ending here keeps a dropped `vireo console` from leaving a session.
     const onEnd = () => finish(0);
-    const onSignal = SESSION_END_SIGNALS.map(
-      (signal) => [signal, () => finish(SIGNAL_EXIT[signal])] as const,
-    );
-    for (const [signal, handler] of onSignal) signals.on(signal, handler);
+    onSignalNow = (signal) => finish(SIGNAL_EXIT[signal]);
     input.on("data", onInput);
     input.once("end", onEnd);
     input.once("error", onEnd);

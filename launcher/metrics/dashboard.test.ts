@@ -3,6 +3,7 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { migrationMetrics } from "../../operator/migration/metrics.ts";
 import { createMetrics } from "../../operator/runtime/metrics.ts";
 import { VmMetricsCollector } from "./collector.ts";
 import { promqlMetricNames, seriesNames } from "./promql-names.ts";
@@ -15,6 +16,8 @@ const ALERTS = new URL("../../charts/vireo/files/alerts.yaml", import.meta.url);
 /** The series names the operator's registry defines (operator/runtime/metrics.ts). */
 function operatorSeries(): string[] {
   const { registry } = createMetrics(() => new Map());
+  // The migration controller registers its own on the same registry (operator/wiring.ts).
+  migrationMetrics(registry);
   return registry.getMetricsAsArray().flatMap((m) => seriesNames({ name: m.name, type: String(m.type) }));
 }
 

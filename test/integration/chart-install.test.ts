@@ -154,6 +154,8 @@ describe("helm install, then the operator as the chart's ServiceAccount", () => 
       ["update", "virtualmachines.vireo.dev", "--subresource=finalizers", "-n", vmNs.name],
       ["create", "pods", "-n", vmNs.name],
       ["delete", "pods", "-n", vmNs.name],
+      // The launcher's control commands (guest agent reads, migrations, online resize): no credentials in pods.
+      ["create", "pods", "--subresource=exec", "-n", vmNs.name],
       ["watch", "pods", "--all-namespaces"],
       ["list", "persistentvolumeclaims", "--all-namespaces"],
       ["watch", "persistentvolumeclaims", "--all-namespaces"],
@@ -178,7 +180,6 @@ describe("helm install, then the operator as the chart's ServiceAccount", () => 
       ["patch", "pods", "-n", vmNs.name],
       ["update", "virtualmachines.vireo.dev", "-n", vmNs.name],
       ["update", "virtualmachines.vireo.dev", "--subresource=status", "-n", vmNs.name],
-      ["create", "pods", "--subresource=exec", "-n", vmNs.name],
       // create and delete virtualmachines are granted: VirtualMachinePool replicas (docs/instancetypes.md).
       ["delete", "virtualmachineinstancetypes.vireo.dev", "-n", vmNs.name],
       ["create", "virtualmachineclusterinstancetypes.vireo.dev"],
