@@ -100,7 +100,9 @@ describe("CRD upgrades", () => {
         "app.kubernetes.io/name=vireo,app.kubernetes.io/component=crd",
         "--ignore-not-found",
       ],
-      { check: false },
+      // Nine CRDs now, each deleted after the API server has removed its objects: past a minute when the
+      // API server is busy (seen in CI).
+      { check: false, timeoutMs: 300_000 },
     );
     await cp().kubectl(["delete", "leases", "--all", "-n", ns.name], { check: false });
     await ns.delete();
